@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ramdev access core: exact-width loads, stores and copies on device memory.
+ *
+ * Device memory (an mmap of a PCI BAR, a UIO region, an FPGA window) is not
+ * RAM: every access reaches the device with its width, a read may have side
+ * effects, and some hosts trap unaligned accesses to it.  The functions here
+ * give these guarantees on the device side (DESIGN.md section 1, S1-S8):
+ *
+ *  - ramdev_ld/ramdev_st: one naturally aligned access of exactly `size` bytes.
+ *  - bulk functions: every device byte of the span is accessed exactly once,
+ *    in ascending order (descending for an overlapping ramdev_move with
+ *    dst > src), each access naturally aligned, of a power-of-two width,
+ *    the largest the current address and the bytes left allow (greedy).
+ *  - the RAM side is accessed any way the compiler likes.
+ *
+ * This header and lib/access.c stand alone: they need a C11 compiler (GCC or
+ * Clang builtins) and nothing else, so they can be dropped into other trees.
+ *
+ * 32-bit hosts: an 8-byte access is two 4-byte accesses, lower address first
+ * (there is no single-copy-atomic 8-byte load or store to device memory on
+ * those hosts).  Everything else holds as stated.
+ */
+#ifndef RAMDEV_ACCESS_H
+#define RAMDEV_ACCESS_H
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef RAMDEV_EXPORT
+#define RAMDEV_EXPORT __attribute__((visibility("default")))
+#endif
+
+/*
+ * Device-side lvalue types.  volatile: the compiler may not merge, split,
+ * repeat, widen or drop the access.  may_alias: device memory has no C type,
+ * so the access must not be subject to type-based alias analysis.
+ */
+typedef volatile uint8_t __attribute__((may_alias)) ramdev_io8;
+typedef volatile uint16_t __attribute__((may_alias)) ramdev_io16;
+typedef volatile uint32_t __attribute__((may_alias)) ramdev_io32;
+typedef volatile uint64_t __attribute__((may_alias)) ramdev_io64;
+
+#if UINTPTR_MAX > 0xffffffffu
+#define RAMDEV_NATIVE_64 1
+#else
+#define RAMDEV_NATIVE_64 0
+#endif
+
+/** ramdev_size_ok: internal; true when `size` is 1, 2, 4 or 8. */
+static inline int ramdev_size_ok(unsigned size)
+{
+	return size == 1 || size == 2 || size == 4 || size == 8;
+}
+
+/** ramdev_is_aligned: internal; true when `p` is a multiple of `size`. */
+static inline int ramdev_is_aligned(const volatile void *p, unsigned size)
+{
+	return ((uintptr_t)p & (size - 1)) == 0;
+}
+
+/**
+ * ramdev_ld - one exact-width load from device memory.
+ * @dev:  device address, a multiple of @size.
+ * @size: 1, 2, 4 or 8.
+ *
+ * Performs exactly one @size-byte load (one instruction; single-copy atomic
+ * where the host guarantees it for that size).  A bad @size or a misaligned
+ * @dev is a programming error: it asserts in debug builds.  Use ramdev_read()
+ * for arbitrary spans.
+ *
+ * Returns: the value in host byte order, zero-extended.
+ * Context: any; never blocks.
+ */
+static inline uint64_t ramdev_ld(const void *dev, unsigned size)
+{
+	assert(ramdev_size_ok(size) && "ramdev_ld: size must be 1, 2, 4 or 8");
+	assert(ramdev_is_aligned(dev, size) && "ramdev_ld: misaligned address");
+	switch (size) {
+	case 1:
+		return *(const ramdev_io8 *)dev;
+	case 2:
+		return *(const ramdev_io16 *)dev;
+	case 4:
+		return *(const ramdev_io32 *)dev;
+	default:
+#if RAMDEV_NATIVE_64
+		return *(const ramdev_io64 *)dev;
+#else
+	{
+		/* Two 4-byte loads, lower address first (documented above). */
+		uint64_t lo = ((const ramdev_io32 *)dev)[0];
+		uint64_t hi = ((const ramdev_io32 *)dev)[1];
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		return lo | hi << 32;
+#else
+		return lo << 32 | hi;
+#endif
+	}
+#endif
+	}
+}
+
+/**
+ * ramdev_st - one exact-width store to device memory.
+ * @dev:  device address, a multiple of @size.
+ * @size: 1, 2, 4 or 8.
+ * @val:  value in host byte order; only its low @size bytes are stored.
+ *
+ * Performs exactly one @size-byte store.  Same rules as ramdev_ld().
+ *
+ * Context: any; never blocks.
+ */
+static inline void ramdev_st(void *dev, unsigned size, uint64_t val)
+{
+	assert(ramdev_size_ok(size) && "ramdev_st: size must be 1, 2, 4 or 8");
+	assert(ramdev_is_aligned(dev, size) && "ramdev_st: misaligned address");
+	switch (size) {
+	case 1:
+		*(ramdev_io8 *)dev = (uint8_t)val;
+		break;
+	case 2:
+		*(ramdev_io16 *)dev = (uint16_t)val;
+		break;
+	case 4:
+		*(ramdev_io32 *)dev = (uint32_t)val;
+		break;
+	default:
+#if RAMDEV_NATIVE_64
+		*(ramdev_io64 *)dev = val;
+#else
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		((ramdev_io32 *)dev)[0] = (uint32_t)val;
+		((ramdev_io32 *)dev)[1] = (uint32_t)(val >> 32);
+#else
+		((ramdev_io32 *)dev)[0] = (uint32_t)(val >> 32);
+		((ramdev_io32 *)dev)[1] = (uint32_t)val;
+#endif
+#endif
+		break;
+	}
+}
+
+/*
+ * Endian helpers: one access of the named width, value converted between the
+ * device's byte order and the host's in a register (never by byte accesses).
+ */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define RAMDEV_LE(bits, v) (v)
+#define RAMDEV_BE(bits, v) __builtin_bswap##bits(v)
+#else
+#define RAMDEV_LE(bits, v) __builtin_bswap##bits(v)
+#define RAMDEV_BE(bits, v) (v)
+#endif
+
+#define RAMDEV_DEFINE_ENDIAN(order, ORDER, bits)                               \
+	static inline uint##bits##_t ramdev_ld_##order##bits(const void *dev)  \
+	{                                                                      \
+		return RAMDEV_##ORDER(bits,                                    \
+				      (uint##bits##_t)ramdev_ld(dev, bits / 8)); \
+	}                                                                      \
+	static inline void ramdev_st_##order##bits(void *dev,                  \
+						   uint##bits##_t val)         \
+	{                                                                      \
+		ramdev_st(dev, bits / 8, RAMDEV_##ORDER(bits, val));           \
+	}
+
+RAMDEV_DEFINE_ENDIAN(le, LE, 16)
+RAMDEV_DEFINE_ENDIAN(le, LE, 32)
+RAMDEV_DEFINE_ENDIAN(le, LE, 64)
+RAMDEV_DEFINE_ENDIAN(be, BE, 16)
+RAMDEV_DEFINE_ENDIAN(be, BE, 32)
+RAMDEV_DEFINE_ENDIAN(be, BE, 64)
+#undef RAMDEV_DEFINE_ENDIAN
+
+/**
+ * ramdev_read - copy @n bytes from device memory into RAM.
+ * @ram: destination in ordinary memory (any alignment).
+ * @dev: source in device memory (any alignment).
+ * @n:   byte count; 0 does nothing.
+ *
+ * Every byte of [@dev, @dev + @n) is loaded exactly once, in ascending order,
+ * by naturally aligned loads of the greedy width (at most 8); nothing outside
+ * the span is loaded.  [@ram, @ram + @n) must not overlap the device span.
+ */
+RAMDEV_EXPORT void ramdev_read(void *ram, const void *dev, size_t n);
+
+/**
+ * ramdev_write - copy @n bytes from RAM into device memory.
+ * @dev: destination in device memory (any alignment).
+ * @ram: source in ordinary memory (any alignment).
+ * @n:   byte count; 0 does nothing.
+ *
+ * Every byte of [@dev, @dev + @n) is stored exactly once, in ascending order,
+ * by naturally aligned stores of the greedy width (at most 8).  Large spans
+ * may use non-temporal 8-byte stores, fenced before return, so the stores
+ * are ordered before anything the caller does next (e.g. a doorbell write).
+ */
+RAMDEV_EXPORT void ramdev_write(void *dev, const void *ram, size_t n);
+
+/**
+ * ramdev_copy - copy between two device spans that do not overlap.
+ * @dst: destination in device memory.
+ * @src: source in device memory.
+ * @n:   byte count; 0 does nothing.
+ *
+ * Both sides are exact: each access has a width dividing both the current
+ * source and destination addresses (so a source and destination whose
+ * addresses differ in their low bits are copied in narrower accesses).
+ */
+RAMDEV_EXPORT void ramdev_copy(void *dst, const void *src, size_t n);
+
+/**
+ * ramdev_move - like ramdev_copy(), but the spans may overlap.
+ *
+ * When dst > src and the spans overlap, the copy walks downward from the
+ * end, taking the greedy width at the current end addresses.  The result
+ * equals memmove(); each device byte is still read once and written once.
+ */
+RAMDEV_EXPORT void ramdev_move(void *dst, const void *src, size_t n);
+
+/**
+ * ramdev_read_wide - ramdev_read() with accesses up to @max_width bytes.
+ * @max_width: a power of two in 1..64.  It is capped at ramdev_wide_limit(),
+ *             the widest single load or store this host performs; the greedy
+ *             rule then applies with that cap.  Any other value is a
+ *             programming error (asserts in debug builds; treated as 1
+ *             otherwise, which is always exact).
+ */
+RAMDEV_EXPORT void ramdev_read_wide(void *ram, const void *dev, size_t n,
+				    unsigned max_width);
+
+/** ramdev_write_wide - ramdev_write() with accesses up to @max_width bytes. */
+RAMDEV_EXPORT void ramdev_write_wide(void *dev, const void *ram, size_t n,
+				     unsigned max_width);
+
+/**
+ * ramdev_wide_limit - the widest single device access this host performs.
+ *
+ * Returns: 64 with AVX-512, 32 with AVX2, 16 with SSE2 or AArch64 SIMD,
+ * otherwise 8 (4 on 32-bit hosts without 16-byte SIMD stores is not
+ * reported: 8-byte accesses there are two 4-byte ones, see above).
+ * Context: any; the CPU is probed once.
+ */
+RAMDEV_EXPORT unsigned ramdev_wide_limit(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RAMDEV_ACCESS_H */

@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The access core: bulk copies that touch each device byte exactly once with
+ * naturally aligned accesses of the greedy width (DESIGN.md S2-S8).
+ *
+ * One walker serves reads, writes and device-to-device copies: the mode is a
+ * compile-time constant in each caller, so each public function gets its own
+ * specialised loop.  The device side goes through volatile may_alias lvalues
+ * (ramdev_io*), which the compiler may not merge, split, vectorise or turn
+ * into memcpy calls; the RAM side uses fixed-size __builtin_memcpy, which the
+ * compiler turns into plain loads and stores (unaligned-safe on every host).
+ *
+ * Needs only a C11 compiler with GCC builtins (GCC, Clang): no libc calls in
+ * the copy paths, getenv() once for the wide-access cap.
+ */
+#include <stdlib.h>
+
+#include "ramdev/access.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+enum mode {
+	MODE_READ,  /* device -> RAM: src is the device side */
+	MODE_WRITE, /* RAM -> device: dst is the device side */
+	MODE_COPY,  /* device -> device: both sides exact */
+};
+
+/* The address whose alignment limits the width of the next access. */
+static ALWAYS_INLINE uintptr_t device_addr(enum mode mode, const uint8_t *d,
+					   const uint8_t *s)
+{
+	switch (mode) {
+	case MODE_READ:
+		return (uintptr_t)s;
+	case MODE_WRITE:
+		return (uintptr_t)d;
+	default:
+		return (uintptr_t)d | (uintptr_t)s;
+	}
+}
+
+/*
+ * Greedy width (S4): the largest power of two w <= cap such that addr is a
+ * multiple of w and w <= n.  cap is a power of two, n > 0.
+ */
+static ALWAYS_INLINE size_t greedy_width(uintptr_t addr, size_t n, size_t cap)
+{
+	size_t w = addr & -addr; /* lowest set bit; 0 when addr == 0 */
+
+	if (w == 0 || w > cap)
+		w = cap;
+	while (w > n)
+		w >>= 1;
+	return w;
+}
+
+static ALWAYS_INLINE uint64_t ram_get(const uint8_t *p, size_t w)
+{
+	uint8_t v8;
+	uint16_t v16;
+	uint32_t v32;
+	uint64_t v64;
+
+	switch (w) {
+	case 1:
+		__builtin_memcpy(&v8, p, 1);
+		return v8;
+	case 2:
+		__builtin_memcpy(&v16, p, 2);
+		return v16;
+	case 4:
+		__builtin_memcpy(&v32, p, 4);
+		return v32;
+	default:
+		__builtin_memcpy(&v64, p, 8);
+		return v64;
+	}
+}
+
+static ALWAYS_INLINE void ram_put(uint8_t *p, size_t w, uint64_t v)
+{
+	uint8_t v8 = (uint8_t)v;
+	uint16_t v16 = (uint16_t)v;
+	uint32_t v32 = (uint32_t)v;
+
+	switch (w) {
+	case 1:
+		__builtin_memcpy(p, &v8, 1);
+		break;
+	case 2:
+		__builtin_memcpy(p, &v16, 2);
+		break;
+	case 4:
+		__builtin_memcpy(p, &v32, 4);
+		break;
+	default:
+		__builtin_memcpy(p, &v, 8);
+		break;
+	}
+}
+
+/* ramdev_ld/ramdev_st without the debug checks: the walker proves them. */
+static ALWAYS_INLINE uint64_t dev_get(const uint8_t *p, size_t w)
+{
+	switch (w) {
+	case 1:
+		return *(const ramdev_io8 *)p;
+	case 2:
+		return *(const ramdev_io16 *)p;
+	case 4:
+		return *(const ramdev_io32 *)p;
+	default:
+		return ramdev_ld(p, 8);
+	}
+}
+
+static ALWAYS_INLINE void dev_put(uint8_t *p, size_t w, uint64_t v)
+{
+	switch (w) {
+	case 1:
+		*(ramdev_io8 *)p = (uint8_t)v;
+		break;
+	case 2:
+		*(ramdev_io16 *)p = (uint16_t)v;
+		break;
+	case 4:
+		*(ramdev_io32 *)p = (uint32_t)v;
+		break;
+	default:
+		ramdev_st(p, 8, v);
+		break;
+	}
+}
+
+/* Move one w-byte unit (w <= 8); the device side(s) in one access. */
+static ALWAYS_INLINE void step(enum mode mode, uint8_t *d, const uint8_t *s,
+			       size_t w)
+{
+	switch (mode) {
+	case MODE_READ:
+		ram_put(d, w, dev_get(s, w));
+		break;
+	case MODE_WRITE:
+		dev_put(d, w, ram_get(s, w));
+		break;
+	default:
+		dev_put(d, w, dev_get(s, w));
+		break;
+	}
+}
+
+/*
+ * Non-temporal body for large writes: movnti is a single 8-byte store that
+ * bypasses the cache (no read-for-ownership), which is what lets a strict
+ * 8-byte loop keep up with memcpy once the span outgrows the caches.  The
+ * caller fences.
+ */
+#if defined(__x86_64__)
+#define HAVE_NT_STORES 1
+static size_t nt_threshold(void)
+{
+	/* Probed once; racing first callers compute the same value. */
+	static size_t cached;
+	size_t threshold = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+
+	if (!threshold) {
+		const char *env = getenv("RAMDEV_NT_THRESHOLD");
+
+		threshold = env ? strtoull(env, NULL, 0) : 0;
+		if (!threshold)
+			threshold = (size_t)4 << 20;
+		__atomic_store_n(&cached, threshold, __ATOMIC_RELAXED);
+	}
+	return threshold;
+}
+
+static void write_body_nt(uint8_t *d, const uint8_t *s, size_t blocks)
+{
+	for (; blocks; blocks--, d += 32, s += 32) {
+		_mm_stream_si64((long long *)d, (long long)ram_get(s, 8));
+		_mm_stream_si64((long long *)(d + 8), (long long)ram_get(s + 8, 8));
+		_mm_stream_si64((long long *)(d + 16), (long long)ram_get(s + 16, 8));
+		_mm_stream_si64((long long *)(d + 24), (long long)ram_get(s + 24, 8));
+	}
+}
+#else
+#define HAVE_NT_STORES 0
+#endif
+
+/*
+ * Ascending walk with accesses of at most 8 bytes (cap 1, 2, 4 or 8).
+ * Head: greedy steps until the device address is cap-aligned.  Body: cap-wide
+ * steps (4x unrolled for cap 8).  Tail: what is left is < cap, so the greedy
+ * sequence is the binary digits of n from the top, each aligned by
+ * construction.
+ */
+static ALWAYS_INLINE void walk_up(enum mode mode, uint8_t *d, const uint8_t *s,
+				  size_t n, size_t cap)
+{
+	size_t w;
+
+	while (n && (device_addr(mode, d, s) & (cap - 1))) {
+		w = greedy_width(device_addr(mode, d, s), n, cap);
+		step(mode, d, s, w);
+		d += w, s += w, n -= w;
+	}
+	if (cap == 8) {
+#if HAVE_NT_STORES
+		if (mode == MODE_WRITE && n >= nt_threshold()) {
+			write_body_nt(d, s, n / 32);
+			_mm_sfence();
+			d += n & ~(size_t)31, s += n & ~(size_t)31, n &= 31;
+		}
+#endif
+		for (; n >= 32; d += 32, s += 32, n -= 32) {
+			step(mode, d, s, 8);
+			step(mode, d + 8, s + 8, 8);
+			step(mode, d + 16, s + 16, 8);
+			step(mode, d + 24, s + 24, 8);
+		}
+	}
+	for (; n >= cap; d += cap, s += cap, n -= cap)
+		step(mode, d, s, cap);
+	for (w = cap >> 1; w; w >>= 1) {
+		if (n & w) {
+			step(mode, d, s, w);
+			d += w, s += w;
+		}
+	}
+}
+
+/*
+ * Descending walk for ramdev_move() with dst > src: the greedy width is taken
+ * at the current end addresses.  Each unit is loaded whole before it is
+ * stored, and every later load is below every earlier store, so overlapping
+ * spans come out as memmove would leave them.
+ */
+static void walk_down(uint8_t *d, const uint8_t *s, size_t n)
+{
+	uint8_t *de = d + n;
+	const uint8_t *se = s + n;
+	size_t w;
+
+	while (n) {
+		w = greedy_width((uintptr_t)de | (uintptr_t)se, n, 8);
+		de -= w, se -= w, n -= w;
+		step(MODE_COPY, de, se, w);
+	}
+}
+
+void ramdev_read(void *ram, const void *dev, size_t n)
+{
+	walk_up(MODE_READ, ram, dev, n, 8);
+}
+
+void ramdev_write(void *dev, const void *ram, size_t n)
+{
+	walk_up(MODE_WRITE, dev, ram, n, 8);
+}
+
+void ramdev_copy(void *dst, const void *src, size_t n)
+{
+	walk_up(MODE_COPY, dst, src, n, 8);
+}
+
+void ramdev_move(void *dst, const void *src, size_t n)
+{
+	uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src;
+
+	if (d > s && d - s < n)
+		walk_down(dst, src, n);
+	else
+		walk_up(MODE_COPY, dst, src, n, 8);
+}
+
+/*
+ * Wide accesses.  A vector type with vector_size(W) is a single W-byte load
+ * or store only where the target has W-byte vector registers; elsewhere the
+ * compiler would split it, so wide accesses are compiled only for x86_64 and
+ * AArch64, and ramdev_wide_limit() reports what the running CPU supports.
+ */
+#if defined(__x86_64__) || defined(__aarch64__)
+#define HAVE_WIDE 1
+
+typedef uint8_t vec16 __attribute__((vector_size(16), may_alias));
+typedef uint8_t vec32 __attribute__((vector_size(32), may_alias));
+typedef uint8_t vec64 __attribute__((vector_size(64), may_alias));
+
+#define WIDE_STEP(type, mode, d, s)                                         \
+	do {                                                                \
+		type v_;                                                    \
+		if ((mode) == MODE_READ) {                                  \
+			v_ = *(const volatile type *)(s);                   \
+			__builtin_memcpy((d), &v_, sizeof(v_));             \
+		} else {                                                    \
+			__builtin_memcpy(&v_, (s), sizeof(v_));             \
+			*(volatile type *)(d) = v_;                         \
+		}                                                           \
+	} while (0)
+
+static ALWAYS_INLINE void wide_step(enum mode mode, uint8_t *d,
+				    const uint8_t *s, size_t w)
+{
+	switch (w) {
+	case 64:
+		WIDE_STEP(vec64, mode, d, s);
+		break;
+	case 32:
+		WIDE_STEP(vec32, mode, d, s);
+		break;
+	case 16:
+		WIDE_STEP(vec16, mode, d, s);
+		break;
+	default:
+		step(mode, d, s, w);
+		break;
+	}
+}
+
+/* Ascending walk with cap 16, 32 or 64: same shape as walk_up(). */
+static ALWAYS_INLINE void wide_walk(enum mode mode, uint8_t *d,
+				    const uint8_t *s, size_t n, size_t cap)
+{
+	size_t w;
+
+	while (n && (device_addr(mode, d, s) & (cap - 1))) {
+		w = greedy_width(device_addr(mode, d, s), n, cap);
+		wide_step(mode, d, s, w);
+		d += w, s += w, n -= w;
+	}
+	for (; n >= 2 * cap; d += 2 * cap, s += 2 * cap, n -= 2 * cap) {
+		wide_step(mode, d, s, cap);
+		wide_step(mode, d + cap, s + cap, cap);
+	}
+	for (; n >= cap; d += cap, s += cap, n -= cap)
+		wide_step(mode, d, s, cap);
+	for (w = cap >> 1; w; w >>= 1) {
+		if (n & w) {
+			wide_step(mode, d, s, w);
+			d += w, s += w;
+		}
+	}
+}
+
+#if defined(__x86_64__)
+#define WIDE_TARGET_64 __attribute__((target("avx512f")))
+#define WIDE_TARGET_32 __attribute__((target("avx2")))
+#else
+#define WIDE_TARGET_64
+#define WIDE_TARGET_32
+#endif
+
+#define DEFINE_WIDE(cap, target)                                             \
+	target static void wide_read_##cap(uint8_t *d, const uint8_t *s,     \
+					   size_t n)                          \
+	{                                                                    \
+		wide_walk(MODE_READ, d, s, n, cap);                          \
+	}                                                                    \
+	target static void wide_write_##cap(uint8_t *d, const uint8_t *s,    \
+					    size_t n)                         \
+	{                                                                    \
+		wide_walk(MODE_WRITE, d, s, n, cap);                         \
+	}
+
+DEFINE_WIDE(16, )
+#if defined(__x86_64__)
+DEFINE_WIDE(32, WIDE_TARGET_32)
+DEFINE_WIDE(64, WIDE_TARGET_64)
+#endif
+
+static unsigned probe_wide_limit(void)
+{
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f"))
+		return 64;
+	if (__builtin_cpu_supports("avx2"))
+		return 32;
+#endif
+	return 16;
+}
+#else
+#define HAVE_WIDE 0
+static unsigned probe_wide_limit(void)
+{
+	return 8;
+}
+#endif
+
+unsigned ramdev_wide_limit(void)
+{
+	/* Probed once; racing first callers compute the same value. */
+	static unsigned cached;
+	unsigned limit = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+
+	if (!limit) {
+		/* RAMDEV_WIDE_LIMIT may lower the cap (tests use it to reach
+		 * every path on one machine); it never raises it. */
+		const char *env = getenv("RAMDEV_WIDE_LIMIT");
+		unsigned probed = probe_wide_limit();
+		unsigned long want = env ? strtoul(env, NULL, 0) : probed;
+
+		while (want & (want - 1))
+			want &= want - 1;
+		limit = want && want < probed ? (unsigned)want : probed;
+		__atomic_store_n(&cached, limit, __ATOMIC_RELAXED);
+	}
+	return limit;
+}
+
+static size_t wide_cap(unsigned max_width)
+{
+	int ok = max_width >= 1 && max_width <= 64 &&
+		 (max_width & (max_width - 1)) == 0;
+
+	assert(ok && "ramdev_*_wide: max_width must be a power of two in 1..64");
+	if (!ok)
+		return 1;
+	return max_width < ramdev_wide_limit() ? max_width : ramdev_wide_limit();
+}
+
+void ramdev_read_wide(void *ram, const void *dev, size_t n, unsigned max_width)
+{
+	switch (wide_cap(max_width)) {
+	case 1:
+		walk_up(MODE_READ, ram, dev, n, 1);
+		break;
+	case 2:
+		walk_up(MODE_READ, ram, dev, n, 2);
+		break;
+	case 4:
+		walk_up(MODE_READ, ram, dev, n, 4);
+		break;
+#if HAVE_WIDE
+	case 16:
+		wide_read_16(ram, dev, n);
+		break;
+#if defined(__x86_64__)
+	case 32:
+		wide_read_32(ram, dev, n);
+		break;
+	case 64:
+		wide_read_64(ram, dev, n);
+		break;
+#endif
+#endif
+	default:
+		walk_up(MODE_READ, ram, dev, n, 8);
+		break;
+	}
+}
+
+void ramdev_write_wide(void *dev, const void *ram, size_t n, unsigned max_width)
+{
+	switch (wide_cap(max_width)) {
+	case 1:
+		walk_up(MODE_WRITE, dev, ram, n, 1);
+		break;
+	case 2:
+		walk_up(MODE_WRITE, dev, ram, n, 2);
+		break;
+	case 4:
+		walk_up(MODE_WRITE, dev, ram, n, 4);
+		break;
+#if HAVE_WIDE
+	case 16:
+		wide_write_16(dev, ram, n);
+		break;
+#if defined(__x86_64__)
+	case 32:
+		wide_write_32(dev, ram, n);
+		break;
+	case 64:
+		wide_write_64(dev, ram, n);
+		break;
+#endif
+#endif
+	default:
+		walk_up(MODE_WRITE, dev, ram, n, 8);
+		break;
+	}
+}

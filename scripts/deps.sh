@@ -1,0 +1,38 @@
+#!/bin/sh
+# Install the Debian 12 packages that building and testing ramdev needs.
+# Only what is missing is installed, so a second run costs one dpkg query.
+# Usage: scripts/deps.sh [build|test]   (test adds the oracles and cross tools)
+set -eu
+
+want="${1:-test}"
+
+build_pkgs="meson ninja-build pkg-config gcc clang libc6-dev
+libcmocka-dev liburcu-dev liburing-dev python3"
+test_pkgs="valgrind binutils gnuplot-nox linux-perf
+qemu-user-static binfmt-support
+gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
+gcc-s390x-linux-gnu libc6-dev-s390x-cross
+gcc-sparc64-linux-gnu libc6-dev-sparc64-cross
+gcc-arm-linux-gnueabihf libc6-dev-armhf-cross"
+
+pkgs="$build_pkgs"
+[ "$want" = test ] && pkgs="$pkgs $test_pkgs"
+
+missing=""
+for p in $pkgs; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages:$missing (run as root, or install them)" >&2
+	exit 1
+fi
+echo "deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+/* ramdev: the command-line front end; one file per subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+struct command {
+	const char *name;
+	ramdev_command_fn *run;
+	const char *usage;
+};
+
+static const struct command commands[] = {
+	{ NULL, NULL, NULL },
+};
+
+static int usage(FILE *f)
+{
+	fprintf(f, "usage: ramdev <command> [options]\ncommands:\n");
+	for (const struct command *c = commands; c->name; c++)
+		fprintf(f, "  %s %s\n", c->name, c->usage);
+	fprintf(f, "  help\n");
+	return f == stderr ? 2 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(stderr);
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help"))
+		return usage(stdout);
+	for (const struct command *c = commands; c->name; c++)
+		if (!strcmp(argv[1], c->name))
+			return c->run(argc - 1, argv + 1);
+	fprintf(stderr, "ramdev: unknown command '%s'\n", argv[1]);
+	return usage(stderr);
+}
