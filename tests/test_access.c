@@ -6,7 +6,12 @@
  * of a page that is followed by a guard, or starting exactly at a page that
  * is preceded by one.  Any device access outside the span (an over-read of
  * the last unit, an under-read of the first) then faults, and every other
- * byte of the mapping is compared with its expected value afterwards.
+ * byte of the mappings is compared with its expected value afterwards.
+ * A naturally aligned access never straddles a page boundary, so what the
+ * guards catch is an access that starts outside the span; an aligned access
+ * that straddles a span end in mid-page is caught by the mid-page sweeps
+ * only through the bytes it writes (to the device, or to RAM for a read),
+ * and a silently discarded over-read only by the access-pattern oracles.
  *
  * Each sweep runs in a forked child that writes the case it is about to run
  * into a shared page first, so a fault is reported with the function, size
@@ -46,6 +51,7 @@ struct guarded {
 
 struct fixture {
 	size_t page;
+	uint8_t *pattern;    /* page + 256 random bytes to refill from */
 	struct guarded dev;  /* device memory */
 	struct guarded dev2; /* second device span, for copy/move */
 	struct guarded ram;  /* the RAM side */
@@ -77,9 +83,20 @@ static const char *const op_names[] = {
 enum place {
 	AT_PAGE_END,   /* the guarded side ends where the trailing guard starts */
 	AT_PAGE_START, /* the guarded side starts right after the leading guard */
+	MID_PAGE,      /* away from the guards, every device alignment */
 };
 
 /* ---- fixture ---------------------------------------------------------- */
+
+static void fill(uint8_t *p, size_t len, uint32_t seed)
+{
+	uint32_t x = seed * 2654435761u + 1;
+
+	for (size_t i = 0; i < len; i++) {
+		x = x * 1103515245u + 12345u;
+		p[i] = (uint8_t)(x >> 16);
+	}
+}
 
 static int guarded_map(struct guarded *g, size_t page)
 {
@@ -111,8 +128,12 @@ static int setup(void **state)
 		return -1;
 	*state = f;
 	f->page = (size_t)sysconf(_SC_PAGESIZE);
-	if (f->page < 2 * MAX_N + 64)
+	if (f->page < 2 * MAX_N + 256)
 		return -1;
+	f->pattern = malloc(f->page + 256);
+	if (!f->pattern)
+		return -1;
+	fill(f->pattern, f->page + 256, 1);
 	if (guarded_map(&f->dev, f->page) || guarded_map(&f->dev2, f->page) ||
 	    guarded_map(&f->ram, f->page))
 		return -1;
@@ -132,6 +153,7 @@ static int teardown(void **state)
 	guarded_unmap(&f->ram, f->page);
 	if (f->report && f->report != MAP_FAILED)
 		munmap(f->report, REPORT_SIZE);
+	free(f->pattern);
 	free(f);
 	return 0;
 }
@@ -197,16 +219,6 @@ static void run_in_child(struct fixture *f, child_fn *fn, const void *arg)
 
 /* ---- span sweeps ------------------------------------------------------- */
 
-static void fill(uint8_t *p, size_t len, uint32_t seed)
-{
-	uint32_t x = seed * 2654435761u + 1;
-
-	for (size_t i = 0; i < len; i++) {
-		x = x * 1103515245u + 12345u;
-		p[i] = (uint8_t)(x >> 16);
-	}
-}
-
 static struct guarded *owner(struct fixture *f, const uint8_t *p)
 {
 	struct guarded *all[] = { &f->dev, &f->dev2, &f->ram };
@@ -259,10 +271,11 @@ static void one_case(struct fixture *f, enum op op, enum place place,
 
 	report_set(f, "%s n=%zu width=%u %s: dst=lo+%td src=lo+%td "
 		   "(page %zu)", op_names[op], n, width,
-		   place == AT_PAGE_END ? "at page end" : "at page start",
+		   place == AT_PAGE_END ? "at page end" :
+		   place == AT_PAGE_START ? "at page start" : "mid-page",
 		   dst - gd->lo, src - gs->lo, f->page);
 	for (size_t i = 0; i < 3; i++) {
-		fill(all[i]->lo, f->page, seed + (uint32_t)i);
+		memcpy(all[i]->lo, f->pattern + ((seed + 85 * i) & 255), f->page);
 		memcpy(all[i]->exp, all[i]->lo, f->page);
 	}
 	memmove(gd->exp + (dst - gd->lo), gs->exp + (src - gs->lo), n);
@@ -294,28 +307,33 @@ static void sweep_read_write(struct fixture *f, const struct sweep *s)
 	int wide = s->op == OP_READ_WIDE || s->op == OP_WRITE_WIDE;
 	size_t nwidths = wide ? NWIDTHS : 1;
 	size_t nroffs = wide ? 3 : sizeof(ram_offs) / sizeof(ram_offs[0]);
+	/* mid-page: device offsets 0..63 from a 64-byte boundary */
+	size_t ndoffs = s->place == MID_PAGE ? 64 : 1;
 
-	for (size_t n = 1; n <= MAX_N; n++) {
-		for (size_t wi = 0; wi < nwidths; wi++) {
-			for (size_t ri = 0; ri < nroffs; ri++) {
-				size_t k = ram_offs[ri];
-				uint8_t *dev, *ram;
+	if (s->place == MID_PAGE)
+		nroffs = 2;
+	for (size_t n = 1; n <= MAX_N; n++)
+	for (size_t wi = 0; wi < nwidths; wi++)
+	for (size_t doff = 0; doff < ndoffs; doff++)
+	for (size_t ri = 0; ri < nroffs; ri++) {
+		size_t k = ram_offs[ri];
+		unsigned width = wide ? wide_widths[wi] : 0;
+		uint8_t *dev, *ram;
 
-				if (s->place == AT_PAGE_END) {
-					dev = f->dev.hi - n;
-					ram = f->ram.hi - n - k;
-				} else {
-					dev = f->dev.lo;
-					ram = f->ram.lo + k;
-				}
-				if (reading)
-					one_case(f, s->op, s->place, ram, dev, n,
-						 wide ? wide_widths[wi] : 0);
-				else
-					one_case(f, s->op, s->place, dev, ram, n,
-						 wide ? wide_widths[wi] : 0);
-			}
+		if (s->place == AT_PAGE_END) {
+			dev = f->dev.hi - n;
+			ram = f->ram.hi - n - k;
+		} else if (s->place == AT_PAGE_START) {
+			dev = f->dev.lo;
+			ram = f->ram.lo + k;
+		} else {
+			dev = f->dev.lo + 64 + doff;
+			ram = f->ram.lo + 64 + k;
 		}
+		if (reading)
+			one_case(f, s->op, s->place, ram, dev, n, width);
+		else
+			one_case(f, s->op, s->place, dev, ram, n, width);
 	}
 }
 
@@ -333,9 +351,13 @@ static void sweep_copy(struct fixture *f, const struct sweep *s)
 				if (s->place == AT_PAGE_END) {
 					g = gg->hi - n;
 					o = go->hi - n - k;
-				} else {
+				} else if (s->place == AT_PAGE_START) {
 					g = gg->lo;
 					o = go->lo + k;
+				} else {
+					/* 8 x 8 offsets from 64-byte boundaries */
+					g = gg->lo + 64 + (n & 7);
+					o = go->lo + 64 + k;
 				}
 				if (dst_guarded)
 					one_case(f, s->op, s->place, g, o, n, 0);
@@ -362,11 +384,15 @@ static void sweep_overlap(struct fixture *f, const struct sweep *s)
 			uint8_t *hi_end = f->dev.hi - n, *lo = f->dev.lo;
 			uint8_t *dst, *src;
 
+			uint8_t *mid = lo + 128 + (n + di) % 16;
+
 			if (s->op == OP_MOVE_UP) {
-				dst = s->place == AT_PAGE_END ? hi_end : lo + dist;
+				dst = s->place == AT_PAGE_END ? hi_end :
+				      s->place == AT_PAGE_START ? lo + dist : mid;
 				src = dst - dist;
 			} else {
-				src = s->place == AT_PAGE_END ? hi_end : lo + dist;
+				src = s->place == AT_PAGE_END ? hi_end :
+				      s->place == AT_PAGE_START ? lo + dist : mid;
 				dst = src - dist;
 			}
 			one_case(f, s->op, s->place, dst, src, n, 0);
@@ -408,6 +434,10 @@ static void sweep(void **state, enum op op, enum place place)
 	static void test_##fn##_no_access_before_page_start(void **state)     \
 	{                                                                     \
 		sweep(state, which, AT_PAGE_START);                            \
+	}                                                                     \
+	static void test_##fn##_exact_bytes_mid_page(void **state)            \
+	{                                                                     \
+		sweep(state, which, MID_PAGE);                                \
 	}
 
 SWEEP_TESTS(ramdev_read, OP_READ)
@@ -742,20 +772,28 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		T(test_ramdev_read_no_access_past_page_end),
 		T(test_ramdev_read_no_access_before_page_start),
+		T(test_ramdev_read_exact_bytes_mid_page),
 		T(test_ramdev_write_no_access_past_page_end),
 		T(test_ramdev_write_no_access_before_page_start),
+		T(test_ramdev_write_exact_bytes_mid_page),
 		T(test_ramdev_copy_no_access_past_page_end),
 		T(test_ramdev_copy_no_access_before_page_start),
+		T(test_ramdev_copy_exact_bytes_mid_page),
 		T(test_ramdev_move_disjoint_no_access_past_page_end),
 		T(test_ramdev_move_disjoint_no_access_before_page_start),
+		T(test_ramdev_move_disjoint_exact_bytes_mid_page),
 		T(test_ramdev_move_overlap_up_no_access_past_page_end),
 		T(test_ramdev_move_overlap_up_no_access_before_page_start),
+		T(test_ramdev_move_overlap_up_exact_bytes_mid_page),
 		T(test_ramdev_move_overlap_down_no_access_past_page_end),
 		T(test_ramdev_move_overlap_down_no_access_before_page_start),
+		T(test_ramdev_move_overlap_down_exact_bytes_mid_page),
 		T(test_ramdev_read_wide_no_access_past_page_end),
 		T(test_ramdev_read_wide_no_access_before_page_start),
+		T(test_ramdev_read_wide_exact_bytes_mid_page),
 		T(test_ramdev_write_wide_no_access_past_page_end),
 		T(test_ramdev_write_wide_no_access_before_page_start),
+		T(test_ramdev_write_wide_exact_bytes_mid_page),
 		T(test_ramdev_read_zero_length_touches_nothing),
 		T(test_ramdev_write_zero_length_touches_nothing),
 		T(test_ramdev_copy_zero_length_touches_nothing),
