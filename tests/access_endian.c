@@ -169,15 +169,15 @@ static void test_ld_st_8_slots(void)
 static void test_endian_helpers(void)
 {
 	static _Alignas(16) uint8_t buf[BUF];
-	uint8_t want[4] = { 0x44, 0x33, 0x22, 0x11 };
+	uint8_t le_bytes[4] = { 0x44, 0x33, 0x22, 0x11 };
 
 	/* The example from the brief, spelled out. */
 	memset(buf, POISON, BUF);
 	ramdev_st_le32(buf + GUARD, 0x11223344u);
-	expect_bytes("ramdev_st_le32(0x11223344)", 4, buf, want);
+	expect_bytes("ramdev_st_le32(0x11223344)", 4, buf, le_bytes);
 	memset(buf, POISON, BUF);
 	ramdev_st_be32(buf + GUARD, 0x44332211u);
-	expect_bytes("ramdev_st_be32(0x44332211)", 4, buf, want);
+	expect_bytes("ramdev_st_be32(0x44332211)", 4, buf, le_bytes);
 
 	ENDIAN_CASE(le, 0, 16);
 	ENDIAN_CASE(le, 0, 32);
