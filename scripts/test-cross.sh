@@ -88,6 +88,7 @@ build() {
 # test_target <arch>: prints the "PASS/FAIL/SKIP" line, returns 0/1/2.
 test_target() {
 	arch=$1
+	# shellcheck disable=SC2046 # splitting the fields is the point
 	set -- $(target_info "$arch")
 	prefix=$1 qarch=$2
 	shift 2
@@ -152,6 +153,7 @@ done
 # No cross tool at all: one SKIP for the whole run.
 any=0
 for arch in $targets; do
+	# shellcheck disable=SC2046 # splitting the fields is the point
 	set -- $(target_info "$arch")
 	if command -v "$1-gcc" >/dev/null 2>&1 || command -v "qemu-$2-static" >/dev/null 2>&1; then
 		any=1
