@@ -114,7 +114,7 @@ static ALWAYS_INLINE uint64_t dev_get(const uint8_t *p, size_t w)
 	case 4:
 		return *(const ramdev_io32 *)p;
 	default:
-		return ramdev_ld(p, 8);
+		return ramdev_raw_ld64(p);
 	}
 }
 
@@ -131,7 +131,7 @@ static ALWAYS_INLINE void dev_put(uint8_t *p, size_t w, uint64_t v)
 		*(ramdev_io32 *)p = (uint32_t)v;
 		break;
 	default:
-		ramdev_st(p, 8, v);
+		ramdev_raw_st64(p, v);
 		break;
 	}
 }
