@@ -17,32 +17,27 @@ uint64_t bench_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-double bench_best_ns(bench_batch_fn *batch, void *ctx,
-		     const struct bench_timing *t)
+uint64_t bench_calibrate(bench_batch_fn *batch, void *ctx, uint64_t min_ns)
 {
-	uint64_t iters = 1, ns, calib = t->min_ns / 16;
-	double best = 0;
+	uint64_t iters = 1, ns, calib = min_ns / 16;
 
-	/* Calibrate: double the count until a batch takes min_ns/16, then
-	 * scale it to min_ns.  The calibration batches also warm the caches. */
 	for (;;) {
 		ns = batch(ctx, iters);
 		if (ns >= calib || iters >= ((uint64_t)1 << 40))
 			break;
 		iters *= 2;
 	}
-	if (ns < t->min_ns) {
-		double scale = (double)t->min_ns / (double)(ns ? ns : 1);
+	if (ns < min_ns) {
+		double scale = (double)min_ns / (double)(ns ? ns : 1);
 
 		iters = (uint64_t)((double)iters * scale) + 1;
 	}
-	for (unsigned r = 0; r < t->runs; r++) {
-		double per = (double)batch(ctx, iters) / (double)iters;
+	return iters;
+}
 
-		if (r == 0 || per < best)
-			best = per;
-	}
-	return best;
+double bench_run_ns(bench_batch_fn *batch, void *ctx, uint64_t iters)
+{
+	return (double)batch(ctx, iters) / (double)iters;
 }
 
 int bench_rows_add(struct bench_rows *rows, const struct bench_row *row)

@@ -17,15 +17,17 @@ typedef uint64_t bench_batch_fn(void *ctx, uint64_t iters);
 
 struct bench_timing {
 	uint64_t min_ns; /* each run repeats the operation at least this long */
-	unsigned runs;   /* best of this many runs */
+	unsigned runs;   /* best of this many runs (callers interleave them) */
 };
 
 /*
- * bench_best_ns - calibrate a repeat count so one batch takes about
- * @t->min_ns, run @t->runs batches, return the best time per operation (ns).
+ * bench_calibrate - a repeat count for which one batch takes about
+ * @min_ns (found by doubling, then scaling); also warms the caches.
  */
-double bench_best_ns(bench_batch_fn *batch, void *ctx,
-		     const struct bench_timing *t);
+uint64_t bench_calibrate(bench_batch_fn *batch, void *ctx, uint64_t min_ns);
+
+/* bench_run_ns - one batch of @iters; returns nanoseconds per operation. */
+double bench_run_ns(bench_batch_fn *batch, void *ctx, uint64_t iters);
 
 /* One measured cell: @series on @op at @size bytes, device offset @offset. */
 struct bench_row {
