@@ -195,6 +195,27 @@ static void write_body_nt(uint8_t *d, const uint8_t *s, size_t blocks)
 		_mm_stream_si64((long long *)(d + 24), (long long)ram_get(s + 24, 8));
 	}
 }
+
+/*
+ * The read side of the same idea: the device side is still one 8-byte load
+ * per access, ascending; the RAM side (free, S6) is written with movnti so
+ * a span larger than the caches does not first read every destination line
+ * for ownership.  The caller fences.
+ */
+static void read_body_nt(uint8_t *d, const uint8_t *s, size_t blocks)
+{
+	for (; blocks; blocks--, d += 32, s += 32) {
+		long long v0 = (long long)dev_get(s, 8);
+		long long v1 = (long long)dev_get(s + 8, 8);
+		long long v2 = (long long)dev_get(s + 16, 8);
+		long long v3 = (long long)dev_get(s + 24, 8);
+
+		_mm_stream_si64((long long *)d, v0);
+		_mm_stream_si64((long long *)(d + 8), v1);
+		_mm_stream_si64((long long *)(d + 16), v2);
+		_mm_stream_si64((long long *)(d + 24), v3);
+	}
+}
 #else
 #define HAVE_NT_STORES 0
 #endif
@@ -285,6 +306,11 @@ static ALWAYS_INLINE void walk_up(enum mode mode, uint8_t *d, const uint8_t *s,
 #if HAVE_NT_STORES
 		if (mode == MODE_WRITE && n >= 32 && n >= nt_threshold()) {
 			write_body_nt(d, s, n / 32);
+			_mm_sfence();
+			d += n & ~(size_t)31, s += n & ~(size_t)31, n &= 31;
+		}
+		if (mode == MODE_READ && n >= 32 && n >= nt_threshold()) {
+			read_body_nt(d, s, n / 32);
 			_mm_sfence();
 			d += n & ~(size_t)31, s += n & ~(size_t)31, n &= 31;
 		}
