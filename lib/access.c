@@ -187,31 +187,122 @@ static void write_body_nt(uint8_t *d, const uint8_t *s, size_t blocks)
 		_mm_stream_si64((long long *)(d + 24), (long long)ram_get(s + 24, 8));
 	}
 }
+
+/*
+ * The read side of the same idea: the device side is still one 8-byte load
+ * per access, ascending; the RAM side (free, S6) is written with movnti so
+ * a span larger than the caches does not first read every destination line
+ * for ownership.  The caller fences.
+ */
+static void read_body_nt(uint8_t *d, const uint8_t *s, size_t blocks)
+{
+	for (; blocks; blocks--, d += 32, s += 32) {
+		long long v0 = (long long)dev_get(s, 8);
+		long long v1 = (long long)dev_get(s + 8, 8);
+		long long v2 = (long long)dev_get(s + 16, 8);
+		long long v3 = (long long)dev_get(s + 24, 8);
+
+		_mm_stream_si64((long long *)d, v0);
+		_mm_stream_si64((long long *)(d + 8), v1);
+		_mm_stream_si64((long long *)(d + 16), v2);
+		_mm_stream_si64((long long *)(d + 24), v3);
+	}
+}
 #else
 #define HAVE_NT_STORES 0
 #endif
 
 /*
+ * The head of an ascending walk: h, the distance from the device address up
+ * to the next multiple of cap.  When at least h bytes are to be moved, the
+ * greedy widths up to that boundary are exactly the set bits of h in
+ * ascending order (each step leaves the address aligned to the next set bit,
+ * and the bytes left never limit a width below h), so the head costs at most
+ * log2(cap) tests of constant bits instead of a width search per step.  For a
+ * device-to-device copy this needs both addresses at the same offset from a
+ * cap boundary (no skew); callers check.
+ */
+static ALWAYS_INLINE size_t head_len(enum mode mode, const uint8_t *d,
+				     const uint8_t *s, size_t cap)
+{
+	return (size_t)-device_addr(mode, d, s) & (cap - 1);
+}
+
+static ALWAYS_INLINE int skewed(enum mode mode, const uint8_t *d,
+				const uint8_t *s, size_t cap)
+{
+	return mode == MODE_COPY && (((uintptr_t)d ^ (uintptr_t)s) & (cap - 1));
+}
+
+/*
+ * One head or tail access of constant width W, taken when W < cap and bit W
+ * of `bits` is set.  Written out per width (not as a loop over w) so that
+ * each is a test, a branch and one move: the small-span cost is a handful of
+ * predictable branches.
+ */
+#define BIT_STEP(stepfn, mode, d, s, bits, cap, W)                           \
+	do {                                                                 \
+		if ((W) < (cap) && ((bits) & (W))) {                         \
+			stepfn(mode, d, s, W);                               \
+			d += (W), s += (W);                                  \
+		}                                                            \
+	} while (0)
+
+/* Head: ascending set bits of h (see head_len). */
+#define HEAD_STEPS(stepfn, mode, d, s, h, cap)                               \
+	do {                                                                 \
+		BIT_STEP(stepfn, mode, d, s, h, cap, 1);                     \
+		BIT_STEP(stepfn, mode, d, s, h, cap, 2);                     \
+		BIT_STEP(stepfn, mode, d, s, h, cap, 4);                     \
+		BIT_STEP(stepfn, mode, d, s, h, cap, 8);                     \
+		BIT_STEP(stepfn, mode, d, s, h, cap, 16);                    \
+		BIT_STEP(stepfn, mode, d, s, h, cap, 32);                    \
+	} while (0)
+
+/* Tail, n < cap at a cap-aligned address: descending set bits of n. */
+#define TAIL_STEPS(stepfn, mode, d, s, n, cap)                               \
+	do {                                                                 \
+		BIT_STEP(stepfn, mode, d, s, n, cap, 32);                    \
+		BIT_STEP(stepfn, mode, d, s, n, cap, 16);                    \
+		BIT_STEP(stepfn, mode, d, s, n, cap, 8);                     \
+		BIT_STEP(stepfn, mode, d, s, n, cap, 4);                     \
+		BIT_STEP(stepfn, mode, d, s, n, cap, 2);                     \
+		BIT_STEP(stepfn, mode, d, s, n, cap, 1);                     \
+	} while (0)
+
+/*
  * Ascending walk with accesses of at most 8 bytes (cap 1, 2, 4 or 8).
- * Head: greedy steps until the device address is cap-aligned.  Body: cap-wide
- * steps (4x unrolled for cap 8).  Tail: what is left is < cap, so the greedy
- * sequence is the binary digits of n from the top, each aligned by
- * construction.
+ * Head: the set bits of the distance to the next cap boundary (head_len).
+ * Body: cap-wide steps (4x unrolled for cap 8).  Tail: what is left is
+ * < cap, so the greedy sequence is the binary digits of n from the top, each
+ * aligned by construction.  Spans that end before the first cap boundary,
+ * and device-to-device copies whose addresses differ in their low bits, take
+ * the general greedy walk, one width search per step.
  */
 static ALWAYS_INLINE void walk_up(enum mode mode, uint8_t *d, const uint8_t *s,
 				  size_t n, size_t cap)
 {
-	size_t w;
+	size_t w, h = head_len(mode, d, s, cap);
 
-	while (n && (device_addr(mode, d, s) & (cap - 1))) {
-		w = greedy_width(device_addr(mode, d, s), n, cap);
-		step(mode, d, s, w);
-		d += w, s += w, n -= w;
+	if (h <= n && !skewed(mode, d, s, cap)) {
+		HEAD_STEPS(step, mode, d, s, h, cap);
+		n -= h;
+	} else {
+		while (n && (device_addr(mode, d, s) & (cap - 1))) {
+			w = greedy_width(device_addr(mode, d, s), n, cap);
+			step(mode, d, s, w);
+			d += w, s += w, n -= w;
+		}
 	}
 	if (cap == 8) {
 #if HAVE_NT_STORES
-		if (mode == MODE_WRITE && n >= nt_threshold()) {
+		if (mode == MODE_WRITE && n >= 32 && n >= nt_threshold()) {
 			write_body_nt(d, s, n / 32);
+			_mm_sfence();
+			d += n & ~(size_t)31, s += n & ~(size_t)31, n &= 31;
+		}
+		if (mode == MODE_READ && n >= 32 && n >= nt_threshold()) {
+			read_body_nt(d, s, n / 32);
 			_mm_sfence();
 			d += n & ~(size_t)31, s += n & ~(size_t)31, n &= 31;
 		}
@@ -225,12 +316,7 @@ static ALWAYS_INLINE void walk_up(enum mode mode, uint8_t *d, const uint8_t *s,
 	}
 	for (; n >= cap; d += cap, s += cap, n -= cap)
 		step(mode, d, s, cap);
-	for (w = cap >> 1; w; w >>= 1) {
-		if (n & w) {
-			step(mode, d, s, w);
-			d += w, s += w;
-		}
-	}
+	TAIL_STEPS(step, mode, d, s, n, cap);
 }
 
 /*
@@ -325,12 +411,17 @@ static ALWAYS_INLINE void wide_step(enum mode mode, uint8_t *d,
 static ALWAYS_INLINE void wide_walk(enum mode mode, uint8_t *d,
 				    const uint8_t *s, size_t n, size_t cap)
 {
-	size_t w;
+	size_t w, h = head_len(mode, d, s, cap);
 
-	while (n && (device_addr(mode, d, s) & (cap - 1))) {
-		w = greedy_width(device_addr(mode, d, s), n, cap);
-		wide_step(mode, d, s, w);
-		d += w, s += w, n -= w;
+	if (h <= n) {
+		HEAD_STEPS(wide_step, mode, d, s, h, cap);
+		n -= h;
+	} else {
+		while (n) {
+			w = greedy_width(device_addr(mode, d, s), n, cap);
+			wide_step(mode, d, s, w);
+			d += w, s += w, n -= w;
+		}
 	}
 	for (; n >= 2 * cap; d += 2 * cap, s += 2 * cap, n -= 2 * cap) {
 		wide_step(mode, d, s, cap);
@@ -338,12 +429,7 @@ static ALWAYS_INLINE void wide_walk(enum mode mode, uint8_t *d,
 	}
 	for (; n >= cap; d += cap, s += cap, n -= cap)
 		wide_step(mode, d, s, cap);
-	for (w = cap >> 1; w; w >>= 1) {
-		if (n & w) {
-			wide_step(mode, d, s, w);
-			d += w, s += w;
-		}
-	}
+	TAIL_STEPS(wide_step, mode, d, s, n, cap);
 }
 
 #if defined(__x86_64__)
@@ -391,36 +477,49 @@ static unsigned probe_wide_limit(void)
 }
 #endif
 
-unsigned ramdev_wide_limit(void)
+/* Probed once; racing first callers compute the same value. */
+static unsigned wide_limit_cached;
+
+static __attribute__((noinline, cold)) unsigned wide_limit_probe(void)
 {
-	/* Probed once; racing first callers compute the same value. */
-	static unsigned cached;
-	unsigned limit = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+	/* RAMDEV_WIDE_LIMIT may lower the cap (tests use it to reach every
+	 * path on one machine); it never raises it. */
+	const char *env = getenv("RAMDEV_WIDE_LIMIT");
+	unsigned probed = probe_wide_limit();
+	unsigned long want = env ? strtoul(env, NULL, 0) : probed;
+	unsigned limit;
 
-	if (!limit) {
-		/* RAMDEV_WIDE_LIMIT may lower the cap (tests use it to reach
-		 * every path on one machine); it never raises it. */
-		const char *env = getenv("RAMDEV_WIDE_LIMIT");
-		unsigned probed = probe_wide_limit();
-		unsigned long want = env ? strtoul(env, NULL, 0) : probed;
-
-		while (want & (want - 1))
-			want &= want - 1;
-		limit = want && want < probed ? (unsigned)want : probed;
-		__atomic_store_n(&cached, limit, __ATOMIC_RELAXED);
-	}
+	while (want & (want - 1))
+		want &= want - 1;
+	limit = want && want < probed ? (unsigned)want : probed;
+	__atomic_store_n(&wide_limit_cached, limit, __ATOMIC_RELAXED);
 	return limit;
 }
 
-static size_t wide_cap(unsigned max_width)
+/* The hot-path read of the cap: one load, no call through the PLT. */
+static inline unsigned wide_limit(void)
+{
+	unsigned limit = __atomic_load_n(&wide_limit_cached, __ATOMIC_RELAXED);
+
+	return limit ? limit : wide_limit_probe();
+}
+
+unsigned ramdev_wide_limit(void)
+{
+	return wide_limit();
+}
+
+static inline size_t wide_cap(unsigned max_width)
 {
 	int ok = max_width >= 1 && max_width <= 64 &&
 		 (max_width & (max_width - 1)) == 0;
+	unsigned limit;
 
 	assert(ok && "ramdev_*_wide: max_width must be a power of two in 1..64");
 	if (!ok)
 		return 1;
-	return max_width < ramdev_wide_limit() ? max_width : ramdev_wide_limit();
+	limit = wide_limit();
+	return max_width < limit ? max_width : limit;
 }
 
 void ramdev_read_wide(void *ram, const void *dev, size_t n, unsigned max_width)

@@ -12,6 +12,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "bench", cmd_bench, "<access> [--quick] [--json FILE] [--plot FILE.png]" },
 	{ NULL, NULL, NULL },
 };
 
