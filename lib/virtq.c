@@ -60,8 +60,8 @@ static void emit(struct ramdev_virtq *vq, int level, const char *msg)
 		fprintf(stderr, "ramdev: %s\n", msg);
 }
 
-static void vlog(struct ramdev_virtq *vq, int level, const char *fmt,
-		 va_list ap)
+static void __attribute__((format(printf, 3, 0)))
+vlog(struct ramdev_virtq *vq, int level, const char *fmt, va_list ap)
 {
 	int saved = errno;
 	char msg[sizeof(vq->pending)];
