@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON_TEST ?= meson test --print-errorlogs --num-processes 2
 
-.PHONY: all demo test test-unit test-asan test-cross bench fuzz clean deps deps-build
+.PHONY: all demo test test-unit test-asan test-cross test-fuzz bench fuzz clean deps deps-build
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -34,7 +34,10 @@ test: deps
 	scripts/test-cross.sh > $(BUILD)/cross.log 2>&1; cross=$$?; \
 	cat $(BUILD)/cross.log; \
 	[ $$cross = 0 ] || [ $$cross = 77 ] || rc=1; \
-	scripts/summary.py $(BUILD) $(ASAN_BUILD) --extra $(BUILD)/cross.log || rc=1; \
+	$(MAKE) -s test-fuzz > $(BUILD)/fuzz.log 2>&1 || rc=1; \
+	cat $(BUILD)/fuzz.log; \
+	scripts/summary.py $(BUILD) $(ASAN_BUILD) \
+		--extra $(BUILD)/cross.log $(BUILD)/fuzz.log || rc=1; \
 	exit $$rc
 
 test-unit: $(BUILD)/build.ninja
@@ -52,8 +55,29 @@ test-asan: $(ASAN_BUILD)/build.ninja
 test-cross:
 	scripts/test-cross.sh
 
+# A short libFuzzer run per target (clang; exit 77 = skipped, not a failure).
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS ?= virtq
+
+# Each fuzz target for FUZZ_SECONDS (clang; skipped with the reason without
+# it).  The last line counts targets for scripts/summary.py.
+test-fuzz:
+	@p=0; f=0; s=0; \
+	for t in $(FUZZ_TARGETS); do \
+		scripts/fuzz.sh $(FUZZ_SECONDS) $$t > build-fuzz-$$t.log 2>&1; rc=$$?; \
+		grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY)' build-fuzz-$$t.log; \
+		case $$rc in 0) p=$$((p+1)); echo "PASS fuzz_$$t";; \
+		77) s=$$((s+1)); tail -n 1 build-fuzz-$$t.log;; \
+		*) f=$$((f+1)); tail -n 40 build-fuzz-$$t.log; echo "FAIL fuzz_$$t";; esac; \
+	done; \
+	echo "fuzz: $$p passed, $$f failed, $$s skipped"; [ $$f = 0 ]
+
+# A longer run: make fuzz FUZZ_SECONDS=600
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS) virtq
+
 bench: all
 	./$(BUILD)/tools/ramdev bench access
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-cross
+	rm -rf $(BUILD) $(ASAN_BUILD) build-cross build-fuzz build-fuzz-*.log
