@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Address space internals shared by the files of lib/as/.  Not installed.
+ *
+ * Locking and lifetime, in one place:
+ *  - The region tree (children, parent links, placement) and every address
+ *    space's staging state are protected by one library-wide recursive
+ *    writer lock (as_tree_lock).  It is library-wide rather than per
+ *    address space because a region may be reached from several address
+ *    spaces through aliases, so one change can require rebuilding several
+ *    views.  It is recursive because dropping the last reference of a
+ *    container (possibly while the lock is held, e.g. in ramdev_region_del)
+ *    must detach its children under the lock.
+ *  - Readers use only published views (struct as_view), reached with
+ *    rcu_dereference, never the tree.  A view holds one reference on every
+ *    terminal region it points at, and drops them from a call_rcu callback,
+ *    i.e. after a grace period.  Hence a region whose count reaches zero is
+ *    reachable by no reader and no mapping, and is freed at once: the grace
+ *    period has already elapsed for every view that ever pointed at it.
+ */
+#ifndef RAMDEV_AS_PRIV_H
+#define RAMDEV_AS_PRIV_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <urcu/urcu-memb.h>
+
+#include "ramdev/as.h"
+
+/* ---- ThreadSanitizer annotations ----
+ * liburcu (not built with TSan) orders readers and reclaimers through
+ * membarrier(2) and plain volatile accesses, which TSan cannot see.  We tell
+ * it what the grace period guarantees: every read-side unlock "releases" a
+ * token that every RCU callback "acquires" before freeing.  The annotations
+ * compile to nothing outside TSan builds. */
+#if defined(__SANITIZE_THREAD__)
+#define RAMDEV_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RAMDEV_TSAN 1
+#endif
+#endif
+
+#ifdef RAMDEV_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define as_tsan_acquire(a) __tsan_acquire((void *)(a))
+#define as_tsan_release(a) __tsan_release((void *)(a))
+/* rcu_dereference/rcu_assign_pointer are volatile accesses plus fences TSan
+ * does not model; the acquire/release builtins express the same ordering. */
+#define AS_RCU_DEREF(p) __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
+#define AS_RCU_ASSIGN(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+#else
+#define as_tsan_acquire(a) ((void)(a))
+#define as_tsan_release(a) ((void)(a))
+#define AS_RCU_DEREF(p) rcu_dereference(p)
+#define AS_RCU_ASSIGN(p, v) rcu_assign_pointer(p, v)
+#endif
+
+/* ---- checked arithmetic (STYLE rule 6) ---- */
+
+/* *last = start + size - 1; false when size is 0 or the range wraps. */
+static inline bool as_range_last(uint64_t start, uint64_t size, uint64_t *last)
+{
+	return size != 0 && !__builtin_add_overflow(start, size - 1, last);
+}
+
+static inline bool as_add_ok(uint64_t a, uint64_t b, uint64_t *sum)
+{
+	return !__builtin_add_overflow(a, b, sum);
+}
+
+static inline uint64_t as_min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* ---- regions ---- */
+
+struct as_dirty {
+	struct rcu_head rcu;
+	uint64_t pages;
+	size_t words;
+	uint64_t bits[]; /* accessed only with __atomic builtins */
+};
+
+struct ramdev_region {
+	char *name;
+	enum ramdev_region_kind kind;
+	uint64_t last;	/* size - 1; 2^64 - 1 for a root (it spans 2^64) */
+	uint64_t refs;	/* __atomic */
+
+	uint8_t *host;	/* RAM, RAMD */
+	struct ramdev_mmio_ops ops; /* MMIO; rules normalised (0 -> default) */
+	void *opaque;
+
+	struct ramdev_region *target; /* ALIAS: referenced */
+	uint64_t target_offset;
+
+	/* CONTAINER, under the tree lock: descending priority, ties newest
+	 * first (QEMU's order); each child referenced. */
+	struct ramdev_region **kids;
+	size_t nkids, kcap;
+
+	/* Placement, under the tree lock. */
+	struct ramdev_region *parent;
+	uint64_t offset;
+	int priority;
+	struct ramdev_as *root_of; /* non-NULL: the root of this address space */
+	uint64_t visit;		   /* cycle-check stamp */
+
+	void (*release)(void *opaque);
+	void *release_opaque;
+	struct as_dirty *dirty; /* RCU-published */
+};
+
+/* ---- flat views ---- */
+
+struct as_range {
+	uint64_t start, last; /* guest addresses, inclusive */
+	struct ramdev_region *mr; /* terminal region, referenced by the view */
+	uint64_t offset;	  /* offset in mr of start */
+};
+
+struct as_view {
+	struct rcu_head rcu;
+	size_t n, cap;
+	struct as_range *r;
+};
+
+struct ramdev_as {
+	char *name;
+	struct ramdev_region *root;
+	struct as_view *view;	/* RCU-published; readers use only this */
+	struct as_view *staged; /* under the tree lock, during an update */
+	unsigned depth;		/* begin/commit nesting */
+	uint64_t gen;		/* tree generation the published view shows */
+	struct ramdev_as *next; /* list of all address spaces */
+	ramdev_log_fn *log_fn;	/* __atomic: read on the data path */
+	void *log_opaque;
+	uint64_t log_next_ns;	/* rate limit of guest-triggered messages */
+	uint64_t log_dropped;
+};
+
+extern pthread_mutex_t as_tree_lock;
+
+/* space.c */
+void ramdev_as_rcu_register(void);
+void ramdev_as_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *));
+void ramdev_as_cb_enter(struct rcu_head *head);
+void ramdev_as_cb_exit(void);
+int ramdev_as_tree_changed(void);
+struct ramdev_as *ramdev_as_of_region(struct ramdev_region *r);
+
+/* region.c */
+bool ramdev_as_rules_ok(struct ramdev_access_rules *r, const char *what,
+			struct ramdev_as *as);
+
+/* flatview.c */
+int ramdev_as_view_build(struct ramdev_as *as, struct as_view **out);
+void ramdev_as_view_drop(struct as_view *v);
+const struct as_range *ramdev_as_view_find(const struct as_view *v,
+					   uint64_t gpa, uint64_t *hole_last);
+int ramdev_as_view_xlate(const struct as_view *v, uint64_t gpa, uint64_t len,
+			 struct ramdev_xlate *out);
+
+/* mmio.c */
+int ramdev_as_mmio_valid(struct ramdev_as *as, const struct ramdev_region *r,
+			 uint64_t off, unsigned size);
+int ramdev_as_mmio_access(const struct ramdev_region *r, uint64_t off,
+			  unsigned size, uint64_t *val, bool write);
+unsigned ramdev_as_greedy(uint64_t addr, uint64_t rem, unsigned max);
+
+/* dirty.c */
+void ramdev_as_dirty_free(struct as_dirty *d);
+
+/* log.c */
+void ramdev_as_logf(struct ramdev_as *as, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void ramdev_as_guest_logf(struct ramdev_as *as, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif /* RAMDEV_AS_PRIV_H */

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest accesses: ramdev_as_read/write (spans, across regions) and
+ * ramdev_as_ld/st (one access as a vCPU issues it).
+ *  - RAM: memcpy.
+ *  - RAMD: only through the access core, so the device sees exact, aligned
+ *    accesses and each byte once.
+ *  - MMIO: valid check, then impl adaptation (mmio.c).
+ *  - Unassigned: reads return 0xff bytes, writes are dropped, and the
+ *    access reports RAMDEV_AS_UNASSIGNED plus a rate-limited log line.
+ * One view is used for a whole call, so a concurrent update cannot make a
+ * span see half of an old layout and half of a new one.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "ramdev/access.h"
+#include "as_priv.h"
+
+/* Bulk MMIO: greedy width within valid.max_size, each access checked
+ * against valid and adapted to impl.  Bytes are little-endian. */
+static int mmio_span(struct ramdev_as *as, const struct ramdev_region *r,
+		     uint64_t off, uint8_t *buf, uint64_t n, bool write)
+{
+	while (n) {
+		unsigned w = ramdev_as_greedy(off, n, r->ops.valid.max_size);
+		uint64_t v = 0;
+		unsigned i;
+		int rc = ramdev_as_mmio_valid(as, r, off, w);
+
+		if (rc)
+			return rc;
+		if (write)
+			for (i = 0; i < w; i++)
+				v |= (uint64_t)buf[i] << (8 * i);
+		rc = ramdev_as_mmio_access(r, off, w, &v, write);
+		if (rc)
+			return rc;
+		if (!write)
+			for (i = 0; i < w; i++)
+				buf[i] = (uint8_t)(v >> (8 * i));
+		off += w;
+		buf += w;
+		n -= w;
+	}
+	return 0;
+}
+
+static int span_piece(struct ramdev_as *as, const struct ramdev_xlate *x,
+		      uint8_t *buf, bool write)
+{
+	switch (x->kind) {
+	case RAMDEV_REGION_RAM:
+		if (write)
+			memcpy(x->host, buf, x->len);
+		else
+			memcpy(buf, x->host, x->len);
+		break;
+	case RAMDEV_REGION_RAMD:
+		if (write)
+			ramdev_write(x->host, buf, x->len);
+		else
+			ramdev_read(buf, x->host, x->len);
+		break;
+	default:
+		return mmio_span(as, x->region, x->offset, buf, x->len, write);
+	}
+	if (write)
+		ramdev_region_dirty_mark(x->region, x->offset, x->len);
+	return 0;
+}
+
+static void report_unassigned(struct ramdev_as *as, const char *what,
+			      uint64_t gpa, uint64_t len)
+{
+	ramdev_as_guest_logf(as, "unassigned %s: gpa 0x%" PRIx64 " len 0x%"
+			     PRIx64 " in address space %s", what, gpa, len,
+			     as->name);
+}
+
+static int as_span(struct ramdev_as *as, uint64_t gpa, uint8_t *buf,
+		   size_t len, bool write)
+{
+	const struct as_view *v;
+	struct ramdev_xlate x;
+	uint64_t last;
+	int rc = 0, unassigned = 0;
+
+	if (!as || (!buf && len))
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	if (!as_range_last(gpa, len, &last))
+		return -EOVERFLOW;
+	ramdev_as_read_lock();
+	v = AS_RCU_DEREF(as->view);
+	while (len) {
+		if (ramdev_as_view_xlate(v, gpa, len, &x) == 0) {
+			rc = span_piece(as, &x, buf, write);
+			if (rc)
+				break;
+		} else {
+			if (!write)
+				memset(buf, 0xff, x.len);
+			report_unassigned(as, write ? "write" : "read", gpa,
+					  x.len);
+			unassigned = RAMDEV_AS_UNASSIGNED;
+		}
+		len -= x.len;
+		buf += x.len;
+		gpa += x.len; /* may wrap to 0 only when len reaches 0 */
+	}
+	ramdev_as_read_unlock();
+	return rc ? rc : unassigned;
+}
+
+int ramdev_as_read(struct ramdev_as *as, uint64_t gpa, void *buf, size_t len)
+{
+	return as_span(as, gpa, buf, len, false);
+}
+
+int ramdev_as_write(struct ramdev_as *as, uint64_t gpa, const void *buf,
+		    size_t len)
+{
+	/* The buffer is only read on this path. */
+	return as_span(as, gpa, (uint8_t *)(uintptr_t)buf, len, true);
+}
+
+/* Host-order value <-> @size bytes of ordinary memory. */
+static uint64_t bytes_ld(const void *p, unsigned size)
+{
+	uint8_t b1;
+	uint16_t b2;
+	uint32_t b4;
+	uint64_t b8;
+
+	switch (size) {
+	case 1: memcpy(&b1, p, 1); return b1;
+	case 2: memcpy(&b2, p, 2); return b2;
+	case 4: memcpy(&b4, p, 4); return b4;
+	default: memcpy(&b8, p, 8); return b8;
+	}
+}
+
+static void bytes_st(void *p, unsigned size, uint64_t val)
+{
+	uint8_t b1 = (uint8_t)val;
+	uint16_t b2 = (uint16_t)val;
+	uint32_t b4 = (uint32_t)val;
+
+	switch (size) {
+	case 1: memcpy(p, &b1, 1); break;
+	case 2: memcpy(p, &b2, 2); break;
+	case 4: memcpy(p, &b4, 4); break;
+	default: memcpy(p, &val, 8); break;
+	}
+}
+
+/* RAMD: one exact access when the host address is aligned; otherwise the
+ * bytes go through ramdev_read/ramdev_write (each byte exactly once, in
+ * aligned pieces), since device memory may not take a misaligned access. */
+static void ramd_one(void *host, unsigned size, uint64_t *val, bool write)
+{
+	uint8_t tmp[8];
+
+	if (ramdev_is_aligned(host, size)) {
+		if (write)
+			ramdev_st(host, size, *val);
+		else
+			*val = ramdev_ld(host, size);
+	} else if (write) {
+		bytes_st(tmp, size, *val);
+		ramdev_write(host, tmp, size);
+	} else {
+		ramdev_read(tmp, host, size);
+		*val = bytes_ld(tmp, size);
+	}
+}
+
+static int one_access(struct ramdev_as *as, const struct ramdev_xlate *x,
+		      unsigned size, uint64_t *val, bool write)
+{
+	int rc;
+
+	switch (x->kind) {
+	case RAMDEV_REGION_RAM:
+		if (write)
+			bytes_st(x->host, size, *val);
+		else
+			*val = bytes_ld(x->host, size);
+		break;
+	case RAMDEV_REGION_RAMD:
+		ramd_one(x->host, size, val, write);
+		break;
+	default:
+		rc = ramdev_as_mmio_valid(as, x->region, x->offset, size);
+		return rc ? rc : ramdev_as_mmio_access(x->region, x->offset,
+						       size, val, write);
+	}
+	if (write)
+		ramdev_region_dirty_mark(x->region, x->offset, size);
+	return 0;
+}
+
+static int as_one(struct ramdev_as *as, uint64_t gpa, unsigned size,
+		  uint64_t *val, bool write)
+{
+	struct ramdev_xlate x;
+	uint64_t last;
+	int rc;
+
+	if (!as || !val || !ramdev_size_ok(size))
+		return -EINVAL;
+	if (!as_range_last(gpa, size, &last))
+		return -EOVERFLOW;
+	ramdev_as_read_lock();
+	rc = ramdev_as_view_xlate(AS_RCU_DEREF(as->view), gpa, size, &x);
+	if (x.len != size) {
+		rc = -EFAULT; /* the access spans two regions (or a hole) */
+	} else if (rc == -EFAULT) {
+		if (!write)
+			*val = size == 8 ? UINT64_MAX
+					 : (UINT64_C(1) << (8 * size)) - 1;
+		report_unassigned(as, write ? "store" : "load", gpa, size);
+		rc = RAMDEV_AS_UNASSIGNED;
+	} else {
+		rc = one_access(as, &x, size, val, write);
+	}
+	ramdev_as_read_unlock();
+	return rc;
+}
+
+int ramdev_as_ld(struct ramdev_as *as, uint64_t gpa, unsigned size,
+		 uint64_t *val)
+{
+	return as_one(as, gpa, size, val, false);
+}
+
+int ramdev_as_st(struct ramdev_as *as, uint64_t gpa, unsigned size,
+		 uint64_t val)
+{
+	return as_one(as, gpa, size, &val, true);
+}

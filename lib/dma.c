@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DMA: map guest-physical ranges for device models (DESIGN.md section 3).
+ *
+ * RAM and RAMD ranges are mapped in place; MMIO (and RAMD under the
+ * QEMU_BOUNCE policy) goes through the bounded bounce pool of
+ * lib/dma_bounce.c.  A mapping holds a reference on its region so a
+ * hot-removed region's memory is not released under a running DMA.
+ *
+ * ramdev_dma_seg private fields: `dir` carries a magic in its upper bits
+ * while the segment is mapped and another once it was unmapped, so a double
+ * unmap or an unmap of garbage is caught and logged instead of corrupting
+ * the pool or a region's reference count.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "ramdev/access.h"
+#include "dma_priv.h"
+
+#define SEG_MAGIC_MASK 0xffffff00u
+#define SEG_MAPPED 0x6d617000u   /* "map" */
+#define SEG_UNMAPPED 0x64656400u /* "ded" */
+#define SEG_DIR_MASK 0xffu
+
+/* Guest-triggerable messages: the first LOG_BURST, then one in LOG_EVERY. */
+#define LOG_BURST 32u
+#define LOG_EVERY 1024u
+
+struct ramdev_dma {
+	struct ramdev_as *as;
+	enum ramdev_dma_policy policy;
+	struct ramdev_dma_pool pool;
+	atomic_uint_fast64_t maps_direct;
+	atomic_uint_fast64_t maps_bounced;
+	atomic_uint_fast64_t retries;
+	atomic_uint_fast64_t failures;
+	atomic_uint_fast64_t bytes;
+	atomic_long live; /* segments mapped now */
+	atomic_uint logged;
+};
+
+__attribute__((format(printf, 3, 4)))
+static void dma_log(struct ramdev_dma *dma, int level, const char *fmt, ...)
+{
+	unsigned n = dma ? atomic_fetch_add(&dma->logged, 1) : 0;
+	int saved = errno;
+	char msg[256];
+	va_list ap;
+
+	if (n >= LOG_BURST && n % LOG_EVERY)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (level <= LOG_WARNING)
+		fprintf(stderr, "ramdev: dma: %s\n", msg);
+	errno = saved;
+}
+
+static void count(atomic_uint_fast64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+/* ---- context ---- */
+
+int ramdev_dma_new(struct ramdev_dma **out, struct ramdev_as *as,
+		   const struct ramdev_dma_config *cfg)
+{
+	struct ramdev_dma_config def = { RAMDEV_DMA_DIRECT, 0 };
+	struct ramdev_dma *dma;
+	size_t size;
+
+	if (!out || !as)
+		return -EINVAL;
+	if (!cfg)
+		cfg = &def;
+	size = cfg->bounce_size ? cfg->bounce_size : RAMDEV_DMA_BOUNCE_DEFAULT;
+	if ((cfg->policy != RAMDEV_DMA_DIRECT &&
+	     cfg->policy != RAMDEV_DMA_QEMU_BOUNCE) ||
+	    size > RAMDEV_DMA_BOUNCE_MAX)
+		return -EINVAL;
+	dma = calloc(1, sizeof(*dma));
+	if (!dma)
+		return -ENOMEM;
+	if (ramdev_dma_pool_init(&dma->pool, cfg->policy, size)) {
+		free(dma);
+		return -ENOMEM;
+	}
+	dma->as = as;
+	dma->policy = cfg->policy;
+	*out = dma;
+	return 0;
+}
+
+void ramdev_dma_free(struct ramdev_dma *dma)
+{
+	long live;
+
+	if (!dma)
+		return;
+	live = atomic_load(&dma->live);
+	if (live) /* their regions stay referenced: a leak, not a crash */
+		dma_log(dma, LOG_ERR, "freed with %ld segment(s) still mapped",
+			live);
+	ramdev_dma_pool_fini(&dma->pool);
+	free(dma);
+}
+
+enum ramdev_dma_policy ramdev_dma_policy(struct ramdev_dma *dma)
+{
+	return dma->policy;
+}
+
+struct ramdev_as *ramdev_dma_as(struct ramdev_dma *dma)
+{
+	return dma->as;
+}
+
+void ramdev_dma_get_stats(struct ramdev_dma *dma, struct ramdev_dma_stats *st)
+{
+	st->maps_direct = atomic_load(&dma->maps_direct);
+	st->maps_bounced = atomic_load(&dma->maps_bounced);
+	st->bounce_retries = atomic_load(&dma->retries);
+	st->bounce_failures = atomic_load(&dma->failures);
+	st->bytes_mapped = atomic_load(&dma->bytes);
+}
+
+int ramdev_dma_on_free(struct ramdev_dma *dma, void (*fn)(void *opaque),
+		       void *opaque)
+{
+	if (!dma || !fn)
+		return -EINVAL;
+	return ramdev_dma_pool_on_free(&dma->pool, fn, opaque);
+}
+
+/* ---- map / unmap ---- */
+
+static bool dir_ok(enum ramdev_dma_dir dir)
+{
+	return dir == RAMDEV_DMA_TO_DEVICE || dir == RAMDEV_DMA_FROM_DEVICE ||
+	       dir == RAMDEV_DMA_BIDIR;
+}
+
+/* -EOVERFLOW when [gpa, gpa + len) wraps past 2^64 (len > 0). */
+static int range_ok(uint64_t gpa, uint64_t len)
+{
+	uint64_t last;
+
+	return __builtin_add_overflow(gpa, len - 1, &last) ? -EOVERFLOW : 0;
+}
+
+/*
+ * Translate and take a reference inside one RCU read-side section: the
+ * reference must be taken while the view that returned the region is still
+ * protected, or the region could be freed between the two.
+ */
+static int lookup_ref(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
+		      struct ramdev_xlate *x)
+{
+	int ret;
+
+	ramdev_as_read_lock();
+	ret = ramdev_as_translate(dma->as, gpa, len, x);
+	if (!ret)
+		ramdev_region_ref(x->region);
+	ramdev_as_read_unlock();
+	return ret;
+}
+
+static bool needs_bounce(const struct ramdev_dma *dma,
+			 enum ramdev_region_kind kind)
+{
+	if (kind == RAMDEV_REGION_RAM)
+		return false;
+	if (kind == RAMDEV_REGION_RAMD)
+		return dma->policy == RAMDEV_DMA_QEMU_BOUNCE;
+	return true;
+}
+
+/* Fill a TO_DEVICE bounce buffer: RAMD exactly from the held region, MMIO
+ * through its callbacks (the address space adapts to valid/impl). */
+static int bounce_fill(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
+		       const struct ramdev_xlate *x)
+{
+	int ret;
+
+	if (x->kind == RAMDEV_REGION_RAMD) {
+		ramdev_read(seg->base, x->host, seg->len);
+		return 0;
+	}
+	ret = ramdev_as_read(dma->as, seg->gpa, seg->base, seg->len);
+	/* Unassigned now: the region went away after translate. */
+	return ret > 0 ? -EFAULT : ret;
+}
+
+static int map_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
+		      const struct ramdev_xlate *x)
+{
+	size_t want = x->len > SIZE_MAX ? SIZE_MAX : (size_t)x->len;
+	void *buf;
+	uint32_t tag;
+	int ret;
+
+	ret = ramdev_dma_pool_get(&dma->pool, want, &buf, &seg->len, &tag);
+	if (ret == -EAGAIN)
+		count(&dma->retries, 1);
+	if (ret == -ENOBUFS)
+		count(&dma->failures, 1);
+	if (ret)
+		return ret;
+	seg->base = buf;
+	seg->kind = RAMDEV_SEG_RAM;
+	seg->bounce = tag;
+	if (seg->dir & RAMDEV_DMA_TO_DEVICE) {
+		ret = bounce_fill(dma, seg, x);
+		if (ret) {
+			ramdev_dma_pool_put(&dma->pool, buf, tag);
+			return ret;
+		}
+	}
+	count(&dma->maps_bounced, 1);
+	return 0;
+}
+
+static void map_direct(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
+		       const struct ramdev_xlate *x)
+{
+	seg->base = x->host;
+	seg->len = x->len > SIZE_MAX ? SIZE_MAX : (size_t)x->len;
+	seg->kind = x->kind == RAMDEV_REGION_RAMD ? RAMDEV_SEG_DEV
+						  : RAMDEV_SEG_RAM;
+	seg->bounce = 0;
+	count(&dma->maps_direct, 1);
+}
+
+static int map_check(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
+		     enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg)
+{
+	if (!dma || !seg || !dir_ok(dir) || !len) {
+		dma_log(dma, LOG_WARNING,
+			"map: bad argument (gpa 0x%llx len 0x%llx dir 0x%x)",
+			(unsigned long long)gpa, (unsigned long long)len,
+			(unsigned)dir);
+		return -EINVAL;
+	}
+	if (range_ok(gpa, len)) {
+		dma_log(dma, LOG_WARNING,
+			"map: range wraps (gpa 0x%llx len 0x%llx)",
+			(unsigned long long)gpa, (unsigned long long)len);
+		return -EOVERFLOW;
+	}
+	return 0;
+}
+
+int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
+		   enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg)
+{
+	struct ramdev_xlate x;
+	int ret = map_check(dma, gpa, len, dir, seg);
+
+	if (ret)
+		return ret;
+	/* Until the map succeeds the segment is "never mapped" for unmap. */
+	*seg = (struct ramdev_dma_seg){ .gpa = gpa, .dir = dir };
+	ret = lookup_ref(dma, gpa, len, &x);
+	if (ret) {
+		if (ret == -EFAULT)
+			dma_log(dma, LOG_WARNING, "map: gpa 0x%llx unassigned",
+				(unsigned long long)gpa);
+		return ret;
+	}
+	seg->region_offset = x.offset;
+	if (needs_bounce(dma, x.kind)) {
+		ret = map_bounce(dma, seg, &x);
+		if (ret) {
+			ramdev_region_unref(x.region);
+			return ret;
+		}
+	} else {
+		map_direct(dma, seg, &x);
+	}
+	seg->region = x.region;
+	seg->dir = SEG_MAPPED | dir;
+	count(&dma->bytes, seg->len);
+	atomic_fetch_add_explicit(&dma->live, 1, memory_order_relaxed);
+	return 0;
+}
+
+/*
+ * Claim @seg for unmapping: flip its magic from mapped to unmapped with a
+ * CAS, so of two racing unmaps of one segment only one proceeds.
+ */
+static bool unmap_claim(struct ramdev_dma *dma, struct ramdev_dma_seg *seg)
+{
+	uint32_t old = __atomic_load_n(&seg->dir, __ATOMIC_RELAXED);
+
+	if ((old & SEG_MAGIC_MASK) == SEG_MAPPED && seg->region &&
+	    __atomic_compare_exchange_n(&seg->dir, &old,
+					SEG_UNMAPPED | (old & SEG_DIR_MASK),
+					false, __ATOMIC_ACQ_REL,
+					__ATOMIC_RELAXED))
+		return true;
+	if ((old & SEG_MAGIC_MASK) == SEG_UNMAPPED)
+		dma_log(dma, LOG_ERR, "unmap: segment unmapped twice (gpa 0x%llx len 0x%zx)",
+			(unsigned long long)seg->gpa, seg->len);
+	else
+		dma_log(dma, LOG_ERR,
+			"unmap: segment was never mapped (dir field 0x%x)",
+			(unsigned)old);
+	return false;
+}
+
+static void unmap_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
+			 size_t written)
+{
+	int ret = 0;
+
+	/* Exactly the bytes the device wrote, through the exact accessors. */
+	if (written && (seg->dir & RAMDEV_DMA_FROM_DEVICE))
+		ret = ramdev_as_write(dma->as, seg->gpa, seg->base, written);
+	if (ret)
+		dma_log(dma, LOG_WARNING,
+			"unmap: copy-back to gpa 0x%llx len 0x%zx: %d",
+			(unsigned long long)seg->gpa, written, ret);
+	if (ramdev_dma_pool_put(&dma->pool, seg->base, seg->bounce))
+		dma_log(dma, LOG_ERR,
+			"unmap: bounce buffer %p tag 0x%x not in use",
+			seg->base, (unsigned)seg->bounce);
+}
+
+void ramdev_dma_unmap(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
+		      size_t written)
+{
+	if (!dma || !seg) {
+		dma_log(dma, LOG_ERR, "unmap: NULL argument");
+		return;
+	}
+	if (!unmap_claim(dma, seg))
+		return;
+	if (written > seg->len) {
+		dma_log(dma, LOG_WARNING,
+			"unmap: written 0x%zx > segment length 0x%zx, clamped",
+			written, seg->len);
+		written = seg->len;
+	}
+	if (!(seg->dir & RAMDEV_DMA_FROM_DEVICE))
+		written = 0;
+	if (seg->bounce)
+		unmap_bounce(dma, seg, written);
+	else if (written)
+		ramdev_region_dirty_mark(seg->region, seg->region_offset,
+					 written);
+	ramdev_region_unref(seg->region);
+	seg->region = NULL;
+	atomic_fetch_sub_explicit(&dma->live, 1, memory_order_relaxed);
+}
+
+/* ---- scatter-gather ---- */
+
+int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
+		      unsigned nsg, enum ramdev_dma_dir dir,
+		      struct ramdev_dma_seg *segs, unsigned max_segs)
+{
+	unsigned n = 0;
+	int ret = 0;
+
+	if (!dma || (nsg && (!sg || !segs)))
+		return -EINVAL;
+	for (unsigned i = 0; i < nsg && !ret; i++) {
+		uint64_t gpa = sg[i].gpa, left = sg[i].len;
+
+		/* Reject the whole entry up front, not after mapping half. */
+		ret = map_check(dma, gpa, left, dir, &segs[0]);
+		while (!ret && left) {
+			if (n == max_segs) {
+				ret = -E2BIG;
+				break;
+			}
+			ret = ramdev_dma_map(dma, gpa, left, dir, &segs[n]);
+			if (!ret) {
+				gpa += segs[n].len;
+				left -= segs[n].len;
+				n++;
+			}
+		}
+	}
+	if (!ret)
+		return (int)n;
+	ramdev_dma_unmap_sg(dma, segs, n, 0);
+	return ret;
+}
+
+void ramdev_dma_unmap_sg(struct ramdev_dma *dma, struct ramdev_dma_seg *segs,
+			 unsigned nsegs, size_t written)
+{
+	for (unsigned i = 0; i < nsegs; i++) {
+		size_t w = written < segs[i].len ? written : segs[i].len;
+
+		ramdev_dma_unmap(dma, &segs[i], w);
+		written -= w;
+	}
+}
+
+/* ---- copies without bounce space ---- */
+
+/*
+ * Bytes from @gpa that stay in one region, or -EFAULT for a hole.  The
+ * piece is then copied by the address space's dispatch, which takes its own
+ * read lock: a region changing in between is handled there.
+ */
+static int64_t piece(struct ramdev_dma *dma, uint64_t gpa, uint64_t len)
+{
+	struct ramdev_xlate x;
+	int ret;
+
+	ramdev_as_read_lock();
+	ret = ramdev_as_translate(dma->as, gpa, len, &x);
+	ramdev_as_read_unlock();
+	if (ret == -EFAULT)
+		dma_log(dma, LOG_WARNING, "copy: gpa 0x%llx unassigned",
+			(unsigned long long)gpa);
+	return ret ? ret : (int64_t)x.len;
+}
+
+static int copy_check(struct ramdev_dma *dma, uint64_t gpa, const void *buf,
+		      size_t len)
+{
+	if (!dma || (len && !buf))
+		return -EINVAL;
+	if (len && range_ok(gpa, len)) {
+		dma_log(dma, LOG_WARNING,
+			"copy: range wraps (gpa 0x%llx len 0x%zx)",
+			(unsigned long long)gpa, len);
+		return -EOVERFLOW;
+	}
+	return 0;
+}
+
+int ramdev_dma_read(struct ramdev_dma *dma, uint64_t gpa, void *buf,
+		    size_t len)
+{
+	uint8_t *p = buf;
+	int ret = copy_check(dma, gpa, buf, len);
+
+	for (size_t done = 0; !ret && done < len;) {
+		int64_t n = piece(dma, gpa + done, len - done);
+
+		if (n < 0)
+			return (int)n;
+		ret = ramdev_as_read(dma->as, gpa + done, p + done, (size_t)n);
+		done += (size_t)n;
+	}
+	return ret > 0 ? -EFAULT : ret;
+}
+
+int ramdev_dma_write(struct ramdev_dma *dma, uint64_t gpa, const void *buf,
+		     size_t len)
+{
+	const uint8_t *p = buf;
+	int ret = copy_check(dma, gpa, buf, len);
+
+	/* First prove every byte is assigned: on -EFAULT nothing is written. */
+	for (size_t done = 0; !ret && done < len;) {
+		int64_t n = piece(dma, gpa + done, len - done);
+
+		if (n < 0)
+			return (int)n;
+		done += (size_t)n;
+	}
+	for (size_t done = 0; !ret && done < len;) {
+		int64_t n = piece(dma, gpa + done, len - done);
+
+		if (n < 0)
+			return (int)n;
+		ret = ramdev_as_write(dma->as, gpa + done, p + done, (size_t)n);
+		done += (size_t)n;
+	}
+	return ret > 0 ? -EFAULT : ret;
+}
+
+/* ---- access through a segment ---- */
+
+static int seg_check(const struct ramdev_dma_seg *seg, size_t off,
+		     const void *buf, size_t n)
+{
+	uint32_t dir;
+
+	if (!seg || (n && !buf))
+		return -EINVAL;
+	dir = __atomic_load_n(&seg->dir, __ATOMIC_RELAXED);
+	if ((dir & SEG_MAGIC_MASK) != SEG_MAPPED)
+		return -EINVAL;
+	/* off + n <= len, written so that it cannot wrap. */
+	if (n > seg->len || off > seg->len - n)
+		return -EINVAL;
+	return 0;
+}
+
+int ramdev_dma_seg_read(const struct ramdev_dma_seg *seg, size_t off,
+			void *buf, size_t n)
+{
+	int ret = seg_check(seg, off, buf, n);
+
+	if (ret || !n)
+		return ret;
+	if (seg->kind == RAMDEV_SEG_DEV)
+		ramdev_read(buf, (const uint8_t *)seg->base + off, n);
+	else
+		memcpy(buf, (const uint8_t *)seg->base + off, n);
+	return 0;
+}
+
+int ramdev_dma_seg_write(const struct ramdev_dma_seg *seg, size_t off,
+			 const void *buf, size_t n)
+{
+	int ret = seg_check(seg, off, buf, n);
+
+	if (ret || !n)
+		return ret;
+	if (seg->kind == RAMDEV_SEG_DEV)
+		ramdev_write((uint8_t *)seg->base + off, buf, n);
+	else
+		memcpy((uint8_t *)seg->base + off, buf, n);
+	return 0;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DMA layer, private: the bounce pool shared by lib/dma.c (map/unmap) and
+ * lib/dma_bounce.c (the allocator and the on_free waiters).
+ */
+#ifndef RAMDEV_DMA_PRIV_H
+#define RAMDEV_DMA_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ramdev/dma.h"
+
+#define RAMDEV_DMA_BOUNCE_DEFAULT 4096u
+/* The allocation length is kept in the segment's 32-bit `bounce` field. */
+#define RAMDEV_DMA_BOUNCE_MAX (1u << 30)
+
+/* A free span of the pool: [off, off + len). */
+struct ramdev_dma_extent {
+	size_t off;
+	size_t len;
+};
+
+/* Someone to tell when bounce space is released (ramdev_dma_on_free). */
+struct ramdev_dma_waiter {
+	struct ramdev_dma_waiter *next;
+	void (*fn)(void *opaque);
+	void *opaque;
+};
+
+/*
+ * The bounce pool.  DIRECT: first-fit over a sorted free list, so several
+ * maps share the pool.  QEMU_BOUNCE: one buffer, in use or not, as QEMU's
+ * single bounce buffer was.  Everything below is under @lock.
+ */
+struct ramdev_dma_pool {
+	pthread_mutex_t lock;
+	enum ramdev_dma_policy policy;
+	uint8_t *mem;
+	size_t size;
+	bool busy;                       /* QEMU_BOUNCE only */
+	struct ramdev_dma_extent *free;  /* DIRECT only, sorted by offset */
+	size_t nfree;
+	size_t cap;
+	struct ramdev_dma_waiter *waiters;
+};
+
+int ramdev_dma_pool_init(struct ramdev_dma_pool *p,
+			 enum ramdev_dma_policy policy, size_t size);
+void ramdev_dma_pool_fini(struct ramdev_dma_pool *p);
+
+/*
+ * Take up to @want bytes.  On success *@buf and *@got (1..@want) are set and
+ * *@tag is what ramdev_dma_pool_put() needs back (nonzero).
+ * Returns 0, -EAGAIN (DIRECT, no space) or -ENOBUFS (QEMU_BOUNCE, busy).
+ */
+int ramdev_dma_pool_get(struct ramdev_dma_pool *p, size_t want, void **buf,
+			size_t *got, uint32_t *tag);
+/*
+ * Give back what _get returned, then run the waiters (outside the lock).
+ * Returns 0, or -EINVAL when @buf/@tag do not describe a span in use.
+ */
+int ramdev_dma_pool_put(struct ramdev_dma_pool *p, void *buf, uint32_t tag);
+int ramdev_dma_pool_on_free(struct ramdev_dma_pool *p, void (*fn)(void *),
+			    void *opaque);
+
+#endif /* RAMDEV_DMA_PRIV_H */
