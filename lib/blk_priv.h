@@ -29,6 +29,8 @@ struct ramdev_blk_queue_ops {
 	/* as ramdev_virtq_push(): frees @elem */
 	int (*push)(void *q, struct ramdev_virtq_elem *elem, uint32_t written);
 	bool (*should_notify)(void *q);
+	/* optional: as ramdev_virtq_set_notify(): true if more arrived */
+	bool (*set_notify)(void *q, bool on);
 	/* optional: call @fn(@opaque) once when bounce space frees */
 	int (*on_free)(struct ramdev_dma *dma, void (*fn)(void *), void *opaque);
 };

@@ -199,18 +199,29 @@ RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
 	if (blk->broken)
 		return -EIO;
 	blk->stopped &= ~(1ull << idx);
+	/* No kicks while we pop anyway (VIRTIO 1.2 2.7.10). */
+	if (q->ops->set_notify)
+		q->ops->set_notify(q->q, false);
 	while (!blk->broken) {
 		if (blk->flush_head || blk->inflight >= blk->depth) {
-			blk->stopped |= 1ull << idx;
+			blk->stopped |= 1ull << idx; /* resumed by complete() */
 			break;
 		}
 		ret = pop_one(blk, q);
 		if (ret == -EAGAIN) {
 			wait_bounce(blk, q);
 			ret = 0;
-		}
-		if (ret <= 0)
 			break;
+		}
+		if (ret < 0)
+			break;
+		if (ret == 0) {
+			/* Empty: ask for kicks again, then look once more for
+			 * buffers the driver added before it saw that. */
+			if (!q->ops->set_notify || !q->ops->set_notify(q->q, true))
+				break;
+			continue;
+		}
 		n++;
 	}
 	if (blk->engine->kick(blk) < 0 && !blk->broken) {
