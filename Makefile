@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON_TEST ?= meson test --print-errorlogs --num-processes 2
 
-.PHONY: all demo test test-unit test-asan test-cross bench fuzz clean deps deps-build
+.PHONY: all demo test test-unit test-asan test-cross test-fuzz bench fuzz clean deps deps-build
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -25,7 +25,7 @@ demo: deps-build all
 	./$(BUILD)/tools/ramdev demo
 
 test: deps
-	$(MAKE) test-unit test-asan test-cross
+	$(MAKE) test-unit test-asan test-cross test-fuzz
 
 test-unit: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -42,8 +42,20 @@ test-asan: $(ASAN_BUILD)/build.ninja
 test-cross:
 	scripts/test-cross.sh
 
+# A short libFuzzer run per target (clang; exit 77 = skipped, not a failure).
+FUZZ_SECONDS ?= 20
+test-fuzz:
+	@for t in virtq; do \
+		scripts/fuzz.sh $(FUZZ_SECONDS) $$t; rc=$$?; \
+		[ $$rc -eq 0 ] || [ $$rc -eq 77 ] || exit $$rc; \
+	done
+
+# A longer run: make fuzz FUZZ_SECONDS=600
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS) virtq
+
 bench: all
 	./$(BUILD)/tools/ramdev bench access
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-cross
+	rm -rf $(BUILD) $(ASAN_BUILD) build-cross build-fuzz

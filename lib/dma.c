@@ -21,6 +21,7 @@
 #include <syslog.h>
 
 #include "ramdev/access.h"
+#include "as/as_priv.h"
 #include "dma_priv.h"
 
 #define SEG_MAGIC_MASK 0xffffff00u
@@ -28,44 +29,25 @@
 #define SEG_UNMAPPED 0x64656400u /* "ded" */
 #define SEG_DIR_MASK 0xffu
 
-/* Guest-triggerable messages: the first LOG_BURST, then one in LOG_EVERY. */
-#define LOG_BURST 32u
-#define LOG_EVERY 1024u
-
 struct ramdev_dma {
 	struct ramdev_as *as;
 	enum ramdev_dma_policy policy;
 	struct ramdev_dma_pool pool;
-	atomic_uint_fast64_t maps_direct;
-	atomic_uint_fast64_t maps_bounced;
-	atomic_uint_fast64_t retries;
-	atomic_uint_fast64_t failures;
-	atomic_uint_fast64_t bytes;
-	atomic_long live; /* segments mapped now */
-	atomic_uint logged;
+	struct ramdev_dma_stat_set stats;
 };
 
-__attribute__((format(printf, 3, 4)))
-static void dma_log(struct ramdev_dma *dma, int level, const char *fmt, ...)
-{
-	unsigned n = dma ? atomic_fetch_add(&dma->logged, 1) : 0;
-	int saved = errno;
-	char msg[256];
-	va_list ap;
+/*
+ * Messages go to the address space's log.  Guest-triggerable ones (a bad
+ * descriptor address) are rate-limited there; caller bugs (a double unmap)
+ * are not, they should be seen every time.
+ */
+#define dma_guest_log(dma, ...) ramdev_as_guest_logf((dma)->as, __VA_ARGS__)
+#define dma_log(dma, level, ...) \
+	ramdev_as_logf((dma) ? (dma)->as : NULL, level, __VA_ARGS__)
 
-	if (n >= LOG_BURST && n % LOG_EVERY)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (level <= LOG_WARNING)
-		fprintf(stderr, "ramdev: dma: %s\n", msg);
-	errno = saved;
-}
-
-static void count(atomic_uint_fast64_t *c, uint64_t n)
+static void count(struct ramdev_dma *dma, enum dma_stat i, uint64_t n)
 {
-	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+	ramdev_dma_stats_add(&dma->stats, i, n);
 }
 
 /* ---- context ---- */
@@ -93,6 +75,11 @@ int ramdev_dma_new(struct ramdev_dma **out, struct ramdev_as *as,
 		free(dma);
 		return -ENOMEM;
 	}
+	if (ramdev_dma_stats_init(&dma->stats)) {
+		ramdev_dma_pool_fini(&dma->pool);
+		free(dma);
+		return -ENOMEM;
+	}
 	dma->as = as;
 	dma->policy = cfg->policy;
 	*out = dma;
@@ -101,14 +88,16 @@ int ramdev_dma_new(struct ramdev_dma **out, struct ramdev_as *as,
 
 void ramdev_dma_free(struct ramdev_dma *dma)
 {
-	long live;
+	uint64_t v[DMA_ST_N], live;
 
 	if (!dma)
 		return;
-	live = atomic_load(&dma->live);
+	ramdev_dma_stats_sum(&dma->stats, v);
+	live = v[DMA_ST_DIRECT] + v[DMA_ST_BOUNCED] - v[DMA_ST_UNMAPS];
 	if (live) /* their regions stay referenced: a leak, not a crash */
-		dma_log(dma, LOG_ERR, "freed with %ld segment(s) still mapped",
-			live);
+		dma_log(dma, LOG_ERR, "freed with %llu segment(s) still mapped",
+			(unsigned long long)live);
+	ramdev_dma_stats_fini(&dma->stats);
 	ramdev_dma_pool_fini(&dma->pool);
 	free(dma);
 }
@@ -125,11 +114,14 @@ struct ramdev_as *ramdev_dma_as(struct ramdev_dma *dma)
 
 void ramdev_dma_get_stats(struct ramdev_dma *dma, struct ramdev_dma_stats *st)
 {
-	st->maps_direct = atomic_load(&dma->maps_direct);
-	st->maps_bounced = atomic_load(&dma->maps_bounced);
-	st->bounce_retries = atomic_load(&dma->retries);
-	st->bounce_failures = atomic_load(&dma->failures);
-	st->bytes_mapped = atomic_load(&dma->bytes);
+	uint64_t v[DMA_ST_N];
+
+	ramdev_dma_stats_sum(&dma->stats, v);
+	st->maps_direct = v[DMA_ST_DIRECT];
+	st->maps_bounced = v[DMA_ST_BOUNCED];
+	st->bounce_retries = v[DMA_ST_RETRIES];
+	st->bounce_failures = v[DMA_ST_FAILURES];
+	st->bytes_mapped = v[DMA_ST_BYTES];
 }
 
 int ramdev_dma_on_free(struct ramdev_dma *dma, void (*fn)(void *opaque),
@@ -210,9 +202,9 @@ static int map_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 
 	ret = ramdev_dma_pool_get(&dma->pool, want, &buf, &seg->len, &tag);
 	if (ret == -EAGAIN)
-		count(&dma->retries, 1);
+		count(dma, DMA_ST_RETRIES, 1);
 	if (ret == -ENOBUFS)
-		count(&dma->failures, 1);
+		count(dma, DMA_ST_FAILURES, 1);
 	if (ret)
 		return ret;
 	seg->base = buf;
@@ -225,7 +217,7 @@ static int map_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 			return ret;
 		}
 	}
-	count(&dma->maps_bounced, 1);
+	count(dma, DMA_ST_BOUNCED, 1);
 	return 0;
 }
 
@@ -237,22 +229,25 @@ static void map_direct(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 	seg->kind = x->kind == RAMDEV_REGION_RAMD ? RAMDEV_SEG_DEV
 						  : RAMDEV_SEG_RAM;
 	seg->bounce = 0;
-	count(&dma->maps_direct, 1);
+	count(dma, DMA_ST_DIRECT, 1);
 }
 
 static int map_check(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 		     enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg)
 {
-	if (!dma || !seg || !dir_ok(dir) || !len) {
-		dma_log(dma, LOG_WARNING,
+	if (!dma || !seg) {
+		dma_log(dma, LOG_ERR, "map: NULL argument");
+		return -EINVAL;
+	}
+	if (!dir_ok(dir) || !len) {
+		dma_guest_log(dma,
 			"map: bad argument (gpa 0x%llx len 0x%llx dir 0x%x)",
 			(unsigned long long)gpa, (unsigned long long)len,
 			(unsigned)dir);
 		return -EINVAL;
 	}
 	if (range_ok(gpa, len)) {
-		dma_log(dma, LOG_WARNING,
-			"map: range wraps (gpa 0x%llx len 0x%llx)",
+		dma_guest_log(dma, "map: range wraps (gpa 0x%llx len 0x%llx)",
 			(unsigned long long)gpa, (unsigned long long)len);
 		return -EOVERFLOW;
 	}
@@ -272,7 +267,7 @@ int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 	ret = lookup_ref(dma, gpa, len, &x);
 	if (ret) {
 		if (ret == -EFAULT)
-			dma_log(dma, LOG_WARNING, "map: gpa 0x%llx unassigned",
+			dma_guest_log(dma, "map: gpa 0x%llx unassigned",
 				(unsigned long long)gpa);
 		return ret;
 	}
@@ -288,8 +283,7 @@ int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 	}
 	seg->region = x.region;
 	seg->dir = SEG_MAPPED | dir;
-	count(&dma->bytes, seg->len);
-	atomic_fetch_add_explicit(&dma->live, 1, memory_order_relaxed);
+	count(dma, DMA_ST_BYTES, seg->len);
 	return 0;
 }
 
@@ -308,7 +302,8 @@ static bool unmap_claim(struct ramdev_dma *dma, struct ramdev_dma_seg *seg)
 					__ATOMIC_RELAXED))
 		return true;
 	if ((old & SEG_MAGIC_MASK) == SEG_UNMAPPED)
-		dma_log(dma, LOG_ERR, "unmap: segment unmapped twice (gpa 0x%llx len 0x%zx)",
+		dma_log(dma, LOG_ERR,
+			"unmap: segment unmapped twice (gpa 0x%llx len 0x%zx)",
 			(unsigned long long)seg->gpa, seg->len);
 	else
 		dma_log(dma, LOG_ERR,
@@ -326,8 +321,7 @@ static void unmap_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 	if (written && (seg->dir & RAMDEV_DMA_FROM_DEVICE))
 		ret = ramdev_as_write(dma->as, seg->gpa, seg->base, written);
 	if (ret)
-		dma_log(dma, LOG_WARNING,
-			"unmap: copy-back to gpa 0x%llx len 0x%zx: %d",
+		dma_guest_log(dma, "unmap: copy-back to gpa 0x%llx len 0x%zx: %d",
 			(unsigned long long)seg->gpa, written, ret);
 	if (ramdev_dma_pool_put(&dma->pool, seg->base, seg->bounce))
 		dma_log(dma, LOG_ERR,
@@ -359,7 +353,7 @@ void ramdev_dma_unmap(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 					 written);
 	ramdev_region_unref(seg->region);
 	seg->region = NULL;
-	atomic_fetch_sub_explicit(&dma->live, 1, memory_order_relaxed);
+	count(dma, DMA_ST_UNMAPS, 1);
 }
 
 /* ---- scatter-gather ---- */
@@ -424,7 +418,7 @@ static int64_t piece(struct ramdev_dma *dma, uint64_t gpa, uint64_t len)
 	ret = ramdev_as_translate(dma->as, gpa, len, &x);
 	ramdev_as_read_unlock();
 	if (ret == -EFAULT)
-		dma_log(dma, LOG_WARNING, "copy: gpa 0x%llx unassigned",
+		dma_guest_log(dma, "copy: gpa 0x%llx unassigned",
 			(unsigned long long)gpa);
 	return ret ? ret : (int64_t)x.len;
 }
@@ -435,8 +429,7 @@ static int copy_check(struct ramdev_dma *dma, uint64_t gpa, const void *buf,
 	if (!dma || (len && !buf))
 		return -EINVAL;
 	if (len && range_ok(gpa, len)) {
-		dma_log(dma, LOG_WARNING,
-			"copy: range wraps (gpa 0x%llx len 0x%zx)",
+		dma_guest_log(dma, "copy: range wraps (gpa 0x%llx len 0x%zx)",
 			(unsigned long long)gpa, len);
 		return -EOVERFLOW;
 	}

@@ -6,7 +6,9 @@
 #ifndef RAMDEV_DMA_PRIV_H
 #define RAMDEV_DMA_PRIV_H
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,5 +67,38 @@ int ramdev_dma_pool_get(struct ramdev_dma_pool *p, size_t want, void **buf,
 int ramdev_dma_pool_put(struct ramdev_dma_pool *p, void *buf, uint32_t tag);
 int ramdev_dma_pool_on_free(struct ramdev_dma_pool *p, void (*fn)(void *),
 			    void *opaque);
+
+/* ---- statistics (lib/dma_stats.c) ---- */
+
+enum dma_stat {
+	DMA_ST_DIRECT,  /* successful maps, direct ... */
+	DMA_ST_BOUNCED, /* ... and bounced */
+	DMA_ST_RETRIES,
+	DMA_ST_FAILURES,
+	DMA_ST_BYTES,
+	DMA_ST_UNMAPS, /* maps - unmaps = segments mapped now */
+	DMA_ST_N
+};
+
+/* One thread's counters: written only by that thread. */
+struct ramdev_dma_tstats {
+	struct ramdev_dma_tstats *next;
+	pthread_t owner;
+	atomic_uint_fast64_t v[DMA_ST_N];
+};
+
+struct ramdev_dma_stat_set {
+	pthread_mutex_t lock; /* the slot list */
+	uint64_t id;	      /* unique per context, for the thread caches */
+	struct ramdev_dma_tstats *head;
+	atomic_uint_fast64_t shared[DMA_ST_N]; /* when a slot can't be made */
+};
+
+int ramdev_dma_stats_init(struct ramdev_dma_stat_set *s);
+void ramdev_dma_stats_fini(struct ramdev_dma_stat_set *s);
+void ramdev_dma_stats_add(struct ramdev_dma_stat_set *s, enum dma_stat i,
+			  uint64_t n);
+void ramdev_dma_stats_sum(struct ramdev_dma_stat_set *s,
+			  uint64_t out[DMA_ST_N]);
 
 #endif /* RAMDEV_DMA_PRIV_H */

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -379,6 +380,7 @@ static void test_dma_on_free_direct(void **state)
 #define SLICE (MMIO_SIZE / THREADS)
 
 struct worker {
+	pthread_barrier_t *start;
 	struct ramdev_dma *dma;
 	struct mmio_dev *dev;
 	unsigned id;
@@ -422,6 +424,7 @@ static int bounce_write(struct worker *w, uint64_t gpa, const uint8_t *src,
 		if (ret)
 			return ret;
 		ramdev_dma_seg_write(&seg, 0, src, seg.len);
+		sched_yield(); /* hold the space a while: others must wait */
 		ramdev_dma_unmap(w->dma, &seg, seg.len);
 		gpa += seg.len;
 		src += seg.len;
@@ -455,6 +458,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	uint8_t data[300];
 
+	pthread_barrier_wait(w->start);
 	for (unsigned i = 0; i < MAPS_PER_THREAD; i++) {
 		size_t n = 1 + (i * 37 + w->id * 11) % sizeof(data);
 		uint64_t gpa = MMIO_BASE + w->id * SLICE + (i * 97) % (SLICE - n);
@@ -475,14 +479,27 @@ static void test_dma_map_concurrent_tiny_pool(void **state)
 	struct ramdev_dma *dma = new_dma(f, RAMDEV_DMA_DIRECT, 256);
 	struct worker w[THREADS];
 	pthread_t t[THREADS];
+	pthread_barrier_t start;
 	struct ramdev_dma_stats st;
+	struct ramdev_dma_seg hold;
 
+	/* Start with the pool full: every worker's first map must get -EAGAIN
+	 * and be woken by on_free, whatever the scheduler does. */
+	assert_int_equal(0, ramdev_dma_map(dma, MMIO_BASE, 256,
+					   RAMDEV_DMA_TO_DEVICE, &hold));
+	pthread_barrier_init(&start, NULL, THREADS);
 	for (unsigned i = 0; i < THREADS; i++) {
-		w[i] = (struct worker){ .dma = dma, .dev = &f->dev, .id = i };
+		w[i] = (struct worker){ .start = &start, .dma = dma,
+					.dev = &f->dev, .id = i };
 		sem_init(&w[i].freed, 0, 0);
 		assert_int_equal(0, pthread_create(&t[i], NULL, worker_main,
 						   &w[i]));
 	}
+	do {
+		usleep(1000);
+		ramdev_dma_get_stats(dma, &st);
+	} while (st.bounce_retries < 2 * THREADS);
+	ramdev_dma_unmap(dma, &hold, 0);
 	for (unsigned i = 0; i < THREADS; i++) {
 		pthread_join(t[i], NULL);
 		assert_int_equal(0, w[i].bad);
@@ -496,6 +513,7 @@ static void test_dma_map_concurrent_tiny_pool(void **state)
 	ramdev_dma_free(dma); /* frees waiters left registered by retries */
 	for (unsigned i = 0; i < THREADS; i++)
 		sem_destroy(&w[i].freed);
+	pthread_barrier_destroy(&start);
 }
 
 /* ---- scatter-gather ---- */
@@ -815,7 +833,8 @@ static void *hot_worker(void *arg)
 	struct hot *h = arg;
 	/* Each worker its own bytes: concurrent stores to one device byte
 	 * would be a (harmless, but reported) race in the test itself. */
-	uint64_t gpa = 0x30000000ull + (atomic_fetch_add(&h->next_id, 1) % 64) * 512;
+	unsigned id = atomic_fetch_add(&h->next_id, 1) % 64;
+	uint64_t gpa = 0x30000000ull + id * 512ull;
 	uint8_t buf[512];
 
 	fill(buf, sizeof(buf), 11);
