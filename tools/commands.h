@@ -6,4 +6,6 @@
 /* argv[0] is the subcommand's name; return the process exit status. */
 typedef int ramdev_command_fn(int argc, char **argv);
 
+ramdev_command_fn cmd_demo, cmd_mtree;
+
 #endif

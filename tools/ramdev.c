@@ -12,6 +12,9 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "demo", cmd_demo,
+	  "[--policy qemu-bounce|direct] [--bar PATH] [--image FILE]" },
+	{ "mtree", cmd_mtree, "[--bar PATH]" },
 	{ NULL, NULL, NULL },
 };
 
