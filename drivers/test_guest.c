@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "ramdev/access.h"
 #include "test_guest.h"
 
 struct mapping {
@@ -89,23 +90,26 @@ static const struct ramdev_mmio_ops mmio_ops = {
 };
 
 static int add_memory(struct test_guest *g, bool device, uint64_t gpa,
-		      uint64_t size)
+		      uint64_t size, void *given)
 {
 	struct ramdev_region **rp = device ? &g->ramd : &g->ram;
 	struct mapping *m = NULL;
-	uint8_t *host;
+	uint8_t *host = given;
 	int ret;
 
-	host = map_guarded(device ? "ramd" : "ram", size, &m);
+	if (!host)
+		host = map_guarded(device ? "ramd" : "ram", size, &m);
 	if (!host)
 		return -ENOMEM;
 	ret = device ? ramdev_region_new_ramd(rp, "bar", host, size)
 		     : ramdev_region_new_ram(rp, "ram", host, size);
 	if (ret < 0) {
-		unmap_release(m);
+		if (m)
+			unmap_release(m);
 		return ret;
 	}
-	ramdev_region_set_release(*rp, unmap_release, m);
+	if (m)
+		ramdev_region_set_release(*rp, unmap_release, m);
 	if (device)
 		g->ramd_host = host;
 	else
@@ -136,9 +140,10 @@ int test_guest_new(struct test_guest **out, const struct test_guest_config *cfg)
 	if (ret < 0)
 		goto fail;
 	ramdev_as_begin(g->as);
-	ret = add_memory(g, false, TEST_GUEST_RAM_GPA, g->ram_size);
+	ret = add_memory(g, false, TEST_GUEST_RAM_GPA, g->ram_size, NULL);
 	if (ret == 0)
-		ret = add_memory(g, true, TEST_GUEST_RAMD_GPA, g->ramd_size);
+		ret = add_memory(g, true, TEST_GUEST_RAMD_GPA, g->ramd_size,
+				 c.ramd_host);
 	if (ret == 0)
 		ret = ramdev_region_new_mmio(&g->mmio, "mmio", g->mmio_size,
 					     &mmio_ops, g);
@@ -193,7 +198,14 @@ uint8_t *test_guest_host(struct test_guest *g, uint64_t gpa, uint64_t len)
 
 void test_guest_clear(struct test_guest *g)
 {
+	static const uint8_t zero[4096];
+
 	memset(g->ram_host, 0, g->ram_size);
-	memset(g->ramd_host, 0, g->ramd_size);
+	for (uint64_t off = 0; off < g->ramd_size; off += sizeof(zero)) {
+		uint64_t n = g->ramd_size - off;
+
+		ramdev_write(g->ramd_host + off, zero,
+			     n < sizeof(zero) ? (size_t)n : sizeof(zero));
+	}
 	memset(g->mmio_mem, 0, g->mmio_size);
 }

@@ -28,6 +28,9 @@
 struct test_guest_config {
 	uint64_t ram_size;  /* 0: 4 MiB; a multiple of the page size */
 	uint64_t ramd_size; /* 0: 1 MiB */
+	void *ramd_host;    /* NULL: a guarded memfd; else the caller's device
+			     * memory of ramd_size bytes (e.g. an mmap of a
+			     * PCI BAR's resourceN), which stays the caller's */
 	uint64_t mmio_size; /* 0: 64 KiB */
 	enum ramdev_dma_policy policy;
 	size_t bounce_size; /* 0: the DMA default (4096) */
@@ -55,7 +58,8 @@ void test_guest_free(struct test_guest *g);
 /** test_guest_host - host address of [@gpa, @gpa + @len) in RAM or RAMD. */
 uint8_t *test_guest_host(struct test_guest *g, uint64_t gpa, uint64_t len);
 
-/** test_guest_clear - zero RAM, RAMD and the MMIO backing store. */
+/** test_guest_clear - zero RAM, RAMD (exactly, through the access core)
+ * and the MMIO backing store. */
 void test_guest_clear(struct test_guest *g);
 
 #endif /* RAMDEV_TEST_GUEST_H */

@@ -116,12 +116,6 @@ static inline bool virtq_add_ok(uint64_t a, uint64_t b, uint64_t *sum)
 	return !__builtin_add_overflow(a, b, sum);
 }
 
-/* a * b, or false when it wraps. */
-static inline bool virtq_mul_ok(uint64_t a, uint64_t b, uint64_t *prod)
-{
-	return !__builtin_mul_overflow(a, b, prod);
-}
-
 /**
  * ramdev_virtq_fail - mark @vq broken with @err and log why (rate-limited).
  * Returns: -EIO, for the caller to return.

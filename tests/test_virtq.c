@@ -604,6 +604,67 @@ static void test_pop_direct_then_indirect(void **state)
 	assert_int_equal(0, ramdev_virtq_push(f->vq, e, 0));
 }
 
+static void test_pop_indirect_table_in_mmio_and_ramd(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t tables[2] = { TEST_GUEST_MMIO_GPA + 0x200,
+				     TEST_GUEST_RAMD_GPA + 0x808 };
+	struct ramdev_virtq_elem *e;
+
+	/* An indirect table is an ordinary buffer: any region, any 8-byte
+	 * misalignment (here 0x808), read through the DMA layer. */
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(0, vring_drv_write_desc_at(f->g->as, tables[i], 0,
+							    DATA_GPA, 24,
+							    VRING_DESC_F_NEXT, 1));
+		assert_int_equal(0, vring_drv_write_desc_at(f->g->as, tables[i], 1,
+							    DATA_GPA + 0x40, 40,
+							    VRING_DESC_F_WRITE, 0));
+		vring_drv_set_desc(f->drv, (uint16_t)i, tables[i], 32,
+				   VRING_DESC_F_INDIRECT, 0);
+		post(f, (uint16_t)i);
+		assert_int_equal(1, ramdev_virtq_pop(f->vq, &e));
+		assert_int_equal(24, e->out_len);
+		assert_int_equal(40, e->in_len);
+		assert_int_equal(0, ramdev_virtq_push(f->vq, e, 40));
+	}
+	assert_int_equal(2, vring_drv_used_idx(f->drv));
+}
+
+static void test_pop_rings_in_ramd(void **state)
+{
+	struct fx *f = *state;
+	struct vring_drv_config dc = {
+		.size = QSIZE, .desc = TEST_GUEST_RAMD_GPA,
+		.avail = TEST_GUEST_RAMD_GPA + 0x1000,
+		.used = TEST_GUEST_RAMD_GPA + 0x2000,
+		.event_idx = f->features & F_EVENT_IDX,
+		.indirect_gpa = TEST_GUEST_RAMD_GPA + 0x10000,
+		.indirect_max = IND_MAX,
+	};
+	struct vring_drv_buf out = { DATA_GPA, 16 };
+	struct vring_drv_buf in = { TEST_GUEST_RAMD_GPA + 0x8000, 16 };
+	struct ramdev_virtq_elem *e;
+	uint16_t id;
+	uint32_t len;
+
+	vring_drv_free(f->drv);
+	assert_int_equal(0, vring_drv_new(&f->drv, f->g->as, &dc));
+	f->cfg.desc = dc.desc;
+	f->cfg.avail = dc.avail;
+	f->cfg.used = dc.used;
+	fx_queue(f);
+	for (unsigned i = 0; i < 3 * QSIZE; i++) {
+		assert_true(add(f, &out, 1, &in, 1) >= 0);
+		vring_drv_publish(f->drv);
+		assert_int_equal(1, ramdev_virtq_pop(f->vq, &e));
+		assert_int_equal(RAMDEV_SEG_DEV, e->segs[1].kind);
+		assert_int_equal(0, ramdev_virtq_push(f->vq, e, i % 17));
+		assert_int_equal(1, vring_drv_get_used(f->drv, &id, &len));
+		assert_int_equal(i % 17, len);
+	}
+}
+
 static void test_pop_chain_exactly_4g(void **state)
 {
 	struct fx *f = *state;
@@ -895,6 +956,8 @@ int main(void)
 		T(test_pop_direct_then_indirect, setup_ind),
 		T(test_pop_direct_then_indirect, setup_both),
 		MATRIX(test_pop_wraps),
+		MATRIX(test_pop_rings_in_ramd),
+		T(test_pop_indirect_table_in_mmio_and_ramd, setup_ind),
 		MATRIX(test_pop_full_ring),
 		MATRIX(test_set_last_avail),
 		MATRIX(test_should_notify),
