@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ramdev_as_dump: the region tree in the layout of QEMU's `info mtree`,
- * absolute guest addresses, children in the order the view renders them
- * (descending priority).  Aliases show their target and the target window.
+ * absolute guest addresses, children
+ * ordered as QEMU prints them (by address, then descending priority).  Aliases show their target and the target window.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "as_priv.h"
 
@@ -20,12 +22,49 @@ static const char *dump_kind(enum ramdev_region_kind k)
 	}
 }
 
+static int dump_region(FILE *f, const struct ramdev_region *r, uint64_t base,
+		       unsigned depth);
+
+/* QEMU's order: by address, then by descending priority. */
+static int dump_cmp(const void *a, const void *b)
+{
+	const struct ramdev_region *x = *(struct ramdev_region *const *)a;
+	const struct ramdev_region *y = *(struct ramdev_region *const *)b;
+
+	if (x->offset != y->offset)
+		return x->offset < y->offset ? -1 : 1;
+	return (x->priority < y->priority) - (x->priority > y->priority);
+}
+
+static int dump_kids(FILE *f, const struct ramdev_region *r, uint64_t base,
+		     unsigned depth)
+{
+	struct ramdev_region **k = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (r->nkids == 0)
+		return 0;
+	/* Without memory for a sorted copy, print in priority order. */
+	k = malloc(r->nkids * sizeof(*k));
+	if (k) {
+		memcpy(k, r->kids, r->nkids * sizeof(*k));
+		qsort(k, r->nkids, sizeof(*k), dump_cmp);
+	}
+	for (i = 0; i < r->nkids && rc == 0; i++) {
+		const struct ramdev_region *c = k ? k[i] : r->kids[i];
+
+		rc = dump_region(f, c, base + c->offset, depth + 1);
+	}
+	free(k);
+	return rc;
+}
+
 /* @base is the guest address of @r's offset 0.  Placement checks made
  * base + r->last fit in 64 bits. */
 static int dump_region(FILE *f, const struct ramdev_region *r, uint64_t base,
 		       unsigned depth)
 {
-	size_t i;
 	int rc;
 
 	rc = fprintf(f, "%*s%016" PRIx64 "-%016" PRIx64 " (prio %d, %s): %s",
@@ -39,14 +78,7 @@ static int dump_region(FILE *f, const struct ramdev_region *r, uint64_t base,
 		rc = fputc('\n', f);
 	if (rc < 0)
 		return -EIO;
-	for (i = 0; i < r->nkids; i++) {
-		const struct ramdev_region *k = r->kids[i];
-
-		rc = dump_region(f, k, base + k->offset, depth + 1);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	return dump_kids(f, r, base, depth);
 }
 
 int ramdev_as_dump(struct ramdev_as *as, FILE *f)
