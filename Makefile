@@ -22,7 +22,7 @@ $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false
 
 demo: deps-build all
-	./$(BUILD)/tools/ramdev bench access --quick   # until `ramdev demo` lands
+	./$(BUILD)/tools/ramdev demo
 
 # Every suite runs even when an earlier one failed; the closing line counts
 # them all and the exit status says whether any failed.  The cross run exits

@@ -7,5 +7,7 @@
 typedef int ramdev_command_fn(int argc, char **argv);
 
 ramdev_command_fn cmd_bench; /* bench/bench.c */
+ramdev_command_fn cmd_demo;  /* tools/demo.c */
+ramdev_command_fn cmd_mtree; /* tools/mtree.c */
 
 #endif

@@ -12,7 +12,10 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "bench", cmd_bench, "<access> [--quick] [--json FILE] [--plot FILE.png]" },
+	{ "demo", cmd_demo,
+	  "[--policy qemu-bounce|direct] [--bar PATH] [--image FILE]" },
+	{ "mtree", cmd_mtree, "[--bar PATH]" },
+	{ "bench", cmd_bench, "access|as [--quick] [--json FILE] [--plot FILE.png]" },
 	{ NULL, NULL, NULL },
 };
 

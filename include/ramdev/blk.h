@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ramdev virtio-blk: the device side of a virtio block device (VIRTIO 1.2
+ * section 5.2) on a raw image file or block device.
+ *
+ * A VMM opens an image, hands the driver the config space from
+ * ramdev_blk_get_config(), attaches the request virtqueues (virtq.h) once the
+ * driver set them up, and then, on each queue kick, calls
+ * ramdev_blk_process().  Completions are reaped with ramdev_blk_complete()
+ * when ramdev_blk_event_fd() becomes readable (put it in the event loop), or
+ * with ramdev_blk_wait().  Both report, as a bitmask of queue indices, which
+ * queues the driver wants an interrupt for.
+ *
+ * Requests: IN, OUT, FLUSH, GET_ID, DISCARD, WRITE_ZEROES.  Every guest value
+ * is validated (ramdev_blk_err); a request that fails a check completes with
+ * IOERR or UNSUPP and the device carries on.  A chain the device cannot even
+ * answer (no 16-byte header, no status byte) breaks the device, as a real
+ * one would set DEVICE_NEEDS_RESET: later calls return -EIO until
+ * ramdev_blk_reset().
+ *
+ * Guest buffers come mapped from the virtqueue as struct ramdev_dma_seg.  RAM
+ * segments are handed to the kernel (preadv/pwritev, io_uring) directly;
+ * device-memory (RAMDEV_SEG_DEV) segments never are: each request stages
+ * them through a buffer of its own, copied with the access core, so the
+ * device side sees only exact-width accesses, and the staging is not bounded
+ * by the DMA layer's bounce pool.
+ *
+ * Engines: io_uring (liburing) when the kernel allows it, otherwise
+ * preadv/pwritev run inline.  Several requests are in flight at once with
+ * io_uring; a FLUSH is started only after every write that was started
+ * before it completed (fdatasync then covers them all).
+ *
+ * Threads: one device is driven from one thread at a time (the event loop
+ * thread); different devices are independent.
+ */
+#ifndef RAMDEV_BLK_H
+#define RAMDEV_BLK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ramdev/as.h"
+#include "ramdev/dma.h"
+#include "ramdev/virtq.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ramdev_blk;
+
+#define RAMDEV_BLK_SECTOR_SIZE 512u
+#define RAMDEV_BLK_SECTOR_SHIFT 9u
+#define RAMDEV_BLK_ID_BYTES 20u     /* GET_ID answer: NUL-padded serial */
+#define RAMDEV_BLK_MAX_QUEUES 64u   /* queue indices fit a uint64_t mask */
+
+/* Request types (VIRTIO 1.2 section 5.2.6). */
+#define RAMDEV_BLK_T_IN 0u
+#define RAMDEV_BLK_T_OUT 1u
+#define RAMDEV_BLK_T_FLUSH 4u
+#define RAMDEV_BLK_T_GET_ID 8u
+#define RAMDEV_BLK_T_DISCARD 11u
+#define RAMDEV_BLK_T_WRITE_ZEROES 13u
+
+/* Status byte values (the last byte of the device-writable part). */
+#define RAMDEV_BLK_S_OK 0u
+#define RAMDEV_BLK_S_IOERR 1u
+#define RAMDEV_BLK_S_UNSUPP 2u
+
+/* Feature bits (VIRTIO 1.2 section 5.2.3) offered by ramdev_blk_features(). */
+#define RAMDEV_BLK_F_SIZE_MAX 1u
+#define RAMDEV_BLK_F_SEG_MAX 2u
+#define RAMDEV_BLK_F_RO 5u
+#define RAMDEV_BLK_F_BLK_SIZE 6u
+#define RAMDEV_BLK_F_FLUSH 9u
+#define RAMDEV_BLK_F_TOPOLOGY 10u
+#define RAMDEV_BLK_F_MQ 12u
+#define RAMDEV_BLK_F_DISCARD 13u
+#define RAMDEV_BLK_F_WRITE_ZEROES 14u
+
+/* The flag of struct virtio_blk_discard_write_zeroes. */
+#define RAMDEV_BLK_WZ_FLAG_UNMAP 1u
+
+/** One value per validation rule (STYLE.md rule 5); see ramdev_blk_strerror(). */
+enum ramdev_blk_err {
+	RAMDEV_BLK_OK = 0,
+	RAMDEV_BLK_HDR_SHORT,     /* fewer than 16 readable header bytes (breaks) */
+	RAMDEV_BLK_NO_STATUS,     /* no device-writable byte for the status (breaks) */
+	RAMDEV_BLK_TYPE,          /* unknown request type: UNSUPP */
+	RAMDEV_BLK_DATA_LEN,      /* IN/OUT data not a multiple of 512: IOERR */
+	RAMDEV_BLK_DATA_DIR,      /* IN with readable data, OUT with writable: IOERR */
+	RAMDEV_BLK_RANGE,         /* sectors past the capacity: IOERR */
+	RAMDEV_BLK_OVERFLOW,      /* sector arithmetic wraps: IOERR */
+	RAMDEV_BLK_READ_ONLY,     /* write-type request on a read-only image: IOERR */
+	RAMDEV_BLK_DWZ_LEN,       /* discard/write-zeroes data not n x 16 bytes: IOERR */
+	RAMDEV_BLK_DWZ_SEGS,      /* more ranges than max_*_seg: UNSUPP */
+	RAMDEV_BLK_DWZ_FLAGS,     /* unknown flag bits: UNSUPP */
+	RAMDEV_BLK_DISCARD_UNMAP, /* UNMAP flag on a discard (5.2.6.2): UNSUPP */
+	RAMDEV_BLK_DWZ_SECTORS,   /* num_sectors above max_*_sectors: IOERR */
+	RAMDEV_BLK_IO,            /* the host I/O failed (errno logged): IOERR */
+	RAMDEV_BLK_NOMEM,         /* host out of memory for the request: IOERR */
+	RAMDEV_BLK_ERR_COUNT
+};
+
+/** ramdev_blk_strerror - a short description of @err (never NULL). */
+RAMDEV_EXPORT const char *ramdev_blk_strerror(enum ramdev_blk_err err);
+
+enum ramdev_blk_engine {
+	RAMDEV_BLK_ENGINE_AUTO = 0, /* io_uring if the probe works, else sync */
+	RAMDEV_BLK_ENGINE_URING,    /* io_uring or fail with its probe's error */
+	RAMDEV_BLK_ENGINE_SYNC,     /* preadv/pwritev/fdatasync/fallocate inline */
+};
+
+/**
+ * struct ramdev_blk_options - how to open an image.  Zero means "default"
+ * for every numeric field.
+ * @path:       image to open (O_RDWR, or O_RDONLY with @read_only); or NULL
+ * @fd:         ... an open image when @path is NULL: duplicated, the caller
+ *              keeps its own descriptor.  Set -1 when @path is used.
+ * @read_only:  refuse writes (VIRTIO_BLK_F_RO is offered).
+ * @serial:     GET_ID answer; the first 20 bytes are used, NULL for "".
+ * @num_queues: request queues, 1..RAMDEV_BLK_MAX_QUEUES (default 1).
+ * @engine:     see enum ramdev_blk_engine.
+ * @capacity:   sectors; default: the image size / 512.  May not exceed the
+ *              size of a regular file or block device.
+ * @seg_max:    advertised data segments per request (default 254).
+ * @size_max:   advertised bytes per segment (default 0: not advertised).
+ * @max_discard_sectors, @max_write_zeroes_sectors: per range (default
+ *              1 << 22, i.e. 2 GiB); @max_discard_seg, @max_write_zeroes_seg:
+ *              ranges per request (default 1).
+ * @depth:      requests in flight per device (default 128).
+ */
+struct ramdev_blk_options {
+	const char *path;
+	int fd;
+	bool read_only;
+	const char *serial;
+	unsigned num_queues;
+	enum ramdev_blk_engine engine;
+	uint64_t capacity;
+	uint32_t seg_max;
+	uint32_t size_max;
+	uint32_t max_discard_sectors;
+	uint32_t max_discard_seg;
+	uint32_t max_write_zeroes_sectors;
+	uint32_t max_write_zeroes_seg;
+	unsigned depth;
+};
+
+/**
+ * struct ramdev_blk_config - the device configuration space, byte for byte
+ * as VIRTIO 1.2 section 5.2.4 lays it out: multi-byte fields are
+ * little-endian (use le64toh() & co. to read them on the host).
+ */
+struct ramdev_blk_config {
+	uint64_t capacity;
+	uint32_t size_max;
+	uint32_t seg_max;
+	uint16_t cylinders;
+	uint8_t heads;
+	uint8_t sectors;
+	uint32_t blk_size;
+	uint8_t physical_block_exp;
+	uint8_t alignment_offset;
+	uint16_t min_io_size;
+	uint32_t opt_io_size;
+	uint8_t writeback;
+	uint8_t unused0;
+	uint16_t num_queues;
+	uint32_t max_discard_sectors;
+	uint32_t max_discard_seg;
+	uint32_t discard_sector_alignment;
+	uint32_t max_write_zeroes_sectors;
+	uint32_t max_write_zeroes_seg;
+	uint8_t write_zeroes_may_unmap;
+	uint8_t unused1[3];
+	uint32_t max_secure_erase_sectors;
+	uint32_t max_secure_erase_seg;
+	uint32_t secure_erase_sector_alignment;
+} __attribute__((packed));
+
+struct ramdev_blk_stats {
+	uint64_t requests;                      /* popped */
+	uint64_t completed;                     /* pushed back */
+	uint64_t status[3];                     /* by status: OK, IOERR, UNSUPP */
+	uint64_t errors[RAMDEV_BLK_ERR_COUNT];  /* by rule */
+	uint64_t bytes_read;                    /* image -> guest */
+	uint64_t bytes_written;                 /* guest -> image */
+	uint64_t bytes_staged;                  /* through staging (DEV segments) */
+	uint64_t flushes;                       /* fdatasync calls */
+	uint64_t flush_waits;                   /* FLUSHes that waited for writes */
+	uint64_t retries;                       /* short or interrupted I/O resumed */
+};
+
+/**
+ * ramdev_blk_open - open an image as a virtio-blk device.
+ * @out: receives the device.
+ * @opt: see struct ramdev_blk_options; not kept.
+ * Returns: 0; -EINVAL (NULL, neither or both of @path and @fd, bad
+ * numbers, capacity larger than the image); -errno of open/fstat/ioctl;
+ * -ENOSYS or -EPERM (RAMDEV_BLK_ENGINE_URING and io_uring is unavailable);
+ * -ENOMEM.
+ * Context: may block (opens the file).
+ */
+RAMDEV_EXPORT int ramdev_blk_open(struct ramdev_blk **out,
+				  const struct ramdev_blk_options *opt);
+
+/**
+ * ramdev_blk_close - wait for the requests in flight (they are pushed to
+ * their queues), then close the image and free the device.  NULL is a no-op.
+ * Context: may block.
+ */
+RAMDEV_EXPORT void ramdev_blk_close(struct ramdev_blk *blk);
+
+/** ramdev_blk_set_log - route the device's messages to @fn (see as.h). */
+RAMDEV_EXPORT void ramdev_blk_set_log(struct ramdev_blk *blk, ramdev_log_fn *fn,
+				      void *opaque);
+
+/**
+ * ramdev_blk_get_config - fill @cfg with the config space (little-endian).
+ * Returns: 0, -EINVAL (NULL).
+ */
+RAMDEV_EXPORT int ramdev_blk_get_config(const struct ramdev_blk *blk,
+					struct ramdev_blk_config *cfg);
+
+/**
+ * ramdev_blk_features - the device feature bits this device offers
+ * (1 << RAMDEV_BLK_F_*); transport bits (VIRTIO_F_VERSION_1 & co.) are the
+ * VMM's.
+ */
+RAMDEV_EXPORT uint64_t ramdev_blk_features(const struct ramdev_blk *blk);
+
+/** ramdev_blk_capacity - the capacity in 512-byte sectors. */
+RAMDEV_EXPORT uint64_t ramdev_blk_capacity(const struct ramdev_blk *blk);
+
+/** ramdev_blk_engine - the engine in use (AUTO resolved). */
+RAMDEV_EXPORT enum ramdev_blk_engine
+ramdev_blk_engine(const struct ramdev_blk *blk);
+
+/**
+ * ramdev_blk_attach_queue - serve request queue @idx from @vq.
+ * @dma: the context @vq maps through, used to wait for bounce space; may be
+ *       NULL (then the device retries after its own completions).
+ * The queue stays the caller's; detach it before freeing it.
+ * Returns: 0, -EINVAL (NULL @vq, @idx >= num_queues), -EBUSY (attached).
+ */
+RAMDEV_EXPORT int ramdev_blk_attach_queue(struct ramdev_blk *blk, unsigned idx,
+					  struct ramdev_virtq *vq,
+					  struct ramdev_dma *dma);
+
+/**
+ * ramdev_blk_detach_queue - wait for queue @idx's requests in flight, push
+ * them, and forget the queue.
+ * Returns: 0, -EINVAL (bad @idx), -ENOENT (not attached).
+ * Context: may block.
+ */
+RAMDEV_EXPORT int ramdev_blk_detach_queue(struct ramdev_blk *blk, unsigned idx);
+
+/**
+ * ramdev_blk_process - handle a kick of queue @idx: pop every available
+ * request, validate it, start it (or finish it at once: errors, GET_ID, and
+ * all requests with the sync engine).
+ * @notify: if not NULL, bit @idx is ORed in when the driver wants an
+ *          interrupt for requests finished here.
+ * Returns: the number of requests popped; -EINVAL (bad @idx, not
+ * attached); -EIO (device or queue broken: see ramdev_blk_error() and
+ * ramdev_virtq_error()); -ENOBUFS (DMA policy QEMU_BOUNCE ran out of bounce
+ * space: the queue is now broken, "virtio: bogus descriptor or out of
+ * resources"); -ENOMEM.  Requests popped before an error are carried on.
+ * A queue that is stopped for a moment (depth reached, a FLUSH waiting for
+ * writes, bounce space busy) is resumed by ramdev_blk_complete().
+ */
+RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
+				     uint64_t *notify);
+
+/**
+ * ramdev_blk_event_fd - a descriptor that becomes readable when
+ * ramdev_blk_complete() has work (completions, a stopped queue to resume).
+ * Owned by the device.
+ */
+RAMDEV_EXPORT int ramdev_blk_event_fd(const struct ramdev_blk *blk);
+
+/**
+ * ramdev_blk_complete - without blocking, finish the requests whose I/O
+ * completed: write their status, push them, resume stopped queues.
+ * @notify: if not NULL, bit i is ORed in for each queue i that wants an
+ *          interrupt.
+ * Returns: the number of requests pushed; -EIO (the engine failed, the
+ * device is broken).
+ */
+RAMDEV_EXPORT int ramdev_blk_complete(struct ramdev_blk *blk, uint64_t *notify);
+
+/**
+ * ramdev_blk_wait - like ramdev_blk_complete(), but first wait up to
+ * @timeout_ms (-1: forever) for at least one completion when requests are
+ * in flight.
+ * Returns: the number of requests pushed (0 on timeout or nothing in
+ * flight); -EIO.
+ * Context: may block.
+ */
+RAMDEV_EXPORT int ramdev_blk_wait(struct ramdev_blk *blk, int timeout_ms,
+				  uint64_t *notify);
+
+/**
+ * ramdev_blk_drain - complete every request in flight (quiesce).
+ * Returns: the number pushed; -EIO.
+ * Context: may block.
+ */
+RAMDEV_EXPORT int ramdev_blk_drain(struct ramdev_blk *blk, uint64_t *notify);
+
+/**
+ * ramdev_blk_flush - drain, then fdatasync the image (e.g. before a
+ * snapshot or migration).
+ * Returns: 0, -EIO, -errno of fdatasync.
+ * Context: may block.
+ */
+RAMDEV_EXPORT int ramdev_blk_flush(struct ramdev_blk *blk, uint64_t *notify);
+
+/** ramdev_blk_inflight - requests popped and not yet pushed. */
+RAMDEV_EXPORT unsigned ramdev_blk_inflight(const struct ramdev_blk *blk);
+
+/**
+ * ramdev_blk_error - why the device is broken (HDR_SHORT, NO_STATUS or IO
+ * for an engine failure), RAMDEV_BLK_OK if it is not.
+ */
+RAMDEV_EXPORT enum ramdev_blk_err ramdev_blk_error(const struct ramdev_blk *blk);
+
+/**
+ * ramdev_blk_reset - device reset: drain, detach every queue, clear the
+ * broken state.  Returns: 0.
+ * Context: may block.
+ */
+RAMDEV_EXPORT int ramdev_blk_reset(struct ramdev_blk *blk);
+
+/** ramdev_blk_get_stats - copy the counters into @st. */
+RAMDEV_EXPORT void ramdev_blk_get_stats(const struct ramdev_blk *blk,
+					struct ramdev_blk_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RAMDEV_BLK_H */

@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-blk: opening the image, the config space, and request parsing and
+ * validation (VIRTIO 1.2 section 5.2.6).  Execution is in blk_exec.c, the
+ * queue glue in blk_queue.c.
+ *
+ * A request is a chain: a 16-byte header (le32 type, le32 reserved, le64
+ * sector) in the device-readable part, then data, then one status byte, the
+ * last byte of the device-writable part.  The framing is free (ANY_LAYOUT is
+ * part of VIRTIO 1.x): the header may span segments and the status byte may
+ * share a segment with data, so everything here walks byte ranges across
+ * segments.  Device-memory segments are only touched through the access
+ * core (seg_copy_in/seg_copy_out).
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ramdev/access.h"
+#include "blk_priv.h"
+
+#define BLK_HDR_LEN 16u
+#define BLK_DWZ_LEN 16u
+#define BLK_MAX_RANGES 256u
+
+_Static_assert(sizeof(struct ramdev_blk_config) == 72,
+	       "virtio_blk_config layout (VIRTIO 1.2 5.2.4)");
+
+static const char *const blk_err_str[RAMDEV_BLK_ERR_COUNT] = {
+	[RAMDEV_BLK_OK] = "no error",
+	[RAMDEV_BLK_HDR_SHORT] = "request header shorter than 16 bytes",
+	[RAMDEV_BLK_NO_STATUS] = "no device-writable byte for the status",
+	[RAMDEV_BLK_TYPE] = "unsupported request type",
+	[RAMDEV_BLK_DATA_LEN] = "data length not a multiple of 512",
+	[RAMDEV_BLK_DATA_DIR] = "data buffer in the wrong direction",
+	[RAMDEV_BLK_RANGE] = "sector range beyond the capacity",
+	[RAMDEV_BLK_OVERFLOW] = "sector arithmetic overflows",
+	[RAMDEV_BLK_READ_ONLY] = "write to a read-only device",
+	[RAMDEV_BLK_DWZ_LEN] = "discard/write-zeroes data not a multiple of 16",
+	[RAMDEV_BLK_DWZ_SEGS] = "too many discard/write-zeroes ranges",
+	[RAMDEV_BLK_DWZ_FLAGS] = "unknown discard/write-zeroes flags",
+	[RAMDEV_BLK_DISCARD_UNMAP] = "unmap flag set on a discard",
+	[RAMDEV_BLK_DWZ_SECTORS] = "discard/write-zeroes range too long",
+	[RAMDEV_BLK_IO] = "host I/O error",
+	[RAMDEV_BLK_NOMEM] = "host out of memory",
+};
+
+RAMDEV_EXPORT const char *ramdev_blk_strerror(enum ramdev_blk_err err)
+{
+	if ((unsigned)err >= RAMDEV_BLK_ERR_COUNT)
+		return "unknown virtio-blk error";
+	return blk_err_str[err];
+}
+
+/* ---- logging (rate-limited: a guest can trigger most messages) ---- */
+
+void ramdev_blk_log(struct ramdev_blk *blk, int level, const char *fmt, ...)
+{
+	int saved = errno;
+	struct timespec ts;
+	char msg[256];
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if ((uint64_t)ts.tv_sec != blk->log_window) {
+		blk->log_window = (uint64_t)ts.tv_sec;
+		blk->log_count = 0;
+	}
+	if (level > LOG_ERR && blk->log_count++ >= RAMDEV_BLK_LOG_PER_SEC) {
+		errno = saved;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (blk->log_fn)
+		blk->log_fn(blk->log_opaque, level, msg);
+	else if (level <= LOG_WARNING)
+		fprintf(stderr, "ramdev: %s\n", msg);
+	errno = saved;
+}
+
+RAMDEV_EXPORT void ramdev_blk_set_log(struct ramdev_blk *blk, ramdev_log_fn *fn,
+				      void *opaque)
+{
+	if (!blk)
+		return;
+	blk->log_fn = fn;
+	blk->log_opaque = opaque;
+}
+
+/* ---- open / close ---- */
+
+static int image_sectors(int fd, uint64_t *sectors)
+{
+	struct stat st;
+	uint64_t bytes = 0;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISREG(st.st_mode)) {
+		bytes = (uint64_t)st.st_size;
+	} else if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, &bytes) < 0)
+			return -errno;
+	} else {
+		*sectors = UINT64_MAX; /* a character device: no size to check */
+		return 0;
+	}
+	*sectors = bytes >> RAMDEV_BLK_SECTOR_SHIFT;
+	return 0;
+}
+
+static int blk_apply_options(struct ramdev_blk *blk,
+			     const struct ramdev_blk_options *opt)
+{
+	uint64_t size = 0;
+	int ret;
+
+	ret = image_sectors(blk->fd, &size);
+	if (ret < 0)
+		return ret;
+	if (opt->capacity > size)
+		return -EINVAL;
+	blk->capacity = opt->capacity ? opt->capacity
+				      : (size == UINT64_MAX ? 0 : size);
+	blk->read_only = opt->read_only;
+	blk->num_queues = opt->num_queues ? opt->num_queues : 1;
+	blk->depth = opt->depth ? opt->depth : 128;
+	blk->seg_max = opt->seg_max ? opt->seg_max : 254;
+	blk->size_max = opt->size_max;
+	blk->max_discard_sectors =
+		opt->max_discard_sectors ? opt->max_discard_sectors : 1u << 22;
+	blk->max_discard_seg = opt->max_discard_seg ? opt->max_discard_seg : 1;
+	blk->max_wz_sectors = opt->max_write_zeroes_sectors
+				      ? opt->max_write_zeroes_sectors : 1u << 22;
+	blk->max_wz_seg = opt->max_write_zeroes_seg ? opt->max_write_zeroes_seg
+						    : 1;
+	if (blk->num_queues > RAMDEV_BLK_MAX_QUEUES || blk->depth > 32768 ||
+	    blk->max_discard_seg > BLK_MAX_RANGES ||
+	    blk->max_wz_seg > BLK_MAX_RANGES)
+		return -EINVAL;
+	if (opt->serial)
+		memcpy(blk->serial, opt->serial,
+		       strnlen(opt->serial, sizeof(blk->serial)));
+	return 0;
+}
+
+static int blk_start_engine(struct ramdev_blk *blk, enum ramdev_blk_engine e)
+{
+	int ret;
+
+	if (e == RAMDEV_BLK_ENGINE_AUTO || e == RAMDEV_BLK_ENGINE_URING) {
+		blk->engine = &ramdev_blk_engine_uring;
+		blk->engine_kind = RAMDEV_BLK_ENGINE_URING;
+		ret = blk->engine->init(blk);
+		if (ret == 0)
+			return 0;
+		if (e == RAMDEV_BLK_ENGINE_URING)
+			return ret;
+		ramdev_blk_log(blk, LOG_INFO,
+			       "io_uring unavailable (%s), using preadv/pwritev",
+			       strerror(-ret));
+	} else if (e != RAMDEV_BLK_ENGINE_SYNC) {
+		return -EINVAL;
+	}
+	blk->engine = &ramdev_blk_engine_sync;
+	blk->engine_kind = RAMDEV_BLK_ENGINE_SYNC;
+	return blk->engine->init(blk);
+}
+
+RAMDEV_EXPORT int ramdev_blk_open(struct ramdev_blk **out,
+				  const struct ramdev_blk_options *opt)
+{
+	struct ramdev_blk *blk;
+	int ret;
+
+	if (!out || !opt || (!opt->path) == (opt->fd < 0))
+		return -EINVAL;
+	blk = calloc(1, sizeof(*blk));
+	if (!blk)
+		return -ENOMEM;
+	blk->event_fd = -1;
+	if (opt->path)
+		blk->fd = open(opt->path,
+			       (opt->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	else
+		blk->fd = fcntl(opt->fd, F_DUPFD_CLOEXEC, 0);
+	if (blk->fd < 0) {
+		ret = -errno;
+		free(blk);
+		return ret;
+	}
+	ret = blk_apply_options(blk, opt);
+	if (ret < 0)
+		goto fail;
+	blk->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (blk->event_fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = blk_start_engine(blk, opt->engine);
+	if (ret < 0)
+		goto fail;
+	*out = blk;
+	return 0;
+fail:
+	if (blk->event_fd >= 0)
+		close(blk->event_fd);
+	close(blk->fd);
+	free(blk);
+	return ret;
+}
+
+RAMDEV_EXPORT void ramdev_blk_close(struct ramdev_blk *blk)
+{
+	if (!blk)
+		return;
+	ramdev_blk_drain(blk, NULL);
+	blk->engine->fini(blk);
+	close(blk->event_fd);
+	close(blk->fd);
+	free(blk->zeroes);
+	free(blk);
+}
+
+/* ---- config space and introspection ---- */
+
+RAMDEV_EXPORT int ramdev_blk_get_config(const struct ramdev_blk *blk,
+					struct ramdev_blk_config *cfg)
+{
+	if (!blk || !cfg)
+		return -EINVAL;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->capacity = htole64(blk->capacity);
+	cfg->size_max = htole32(blk->size_max);
+	cfg->seg_max = htole32(blk->seg_max);
+	cfg->blk_size = htole32(RAMDEV_BLK_SECTOR_SIZE);
+	cfg->min_io_size = htole16(1);
+	cfg->opt_io_size = htole32(0);
+	cfg->num_queues = htole16((uint16_t)blk->num_queues);
+	cfg->max_discard_sectors = htole32(blk->max_discard_sectors);
+	cfg->max_discard_seg = htole32(blk->max_discard_seg);
+	cfg->discard_sector_alignment = htole32(1);
+	cfg->max_write_zeroes_sectors = htole32(blk->max_wz_sectors);
+	cfg->max_write_zeroes_seg = htole32(blk->max_wz_seg);
+	cfg->write_zeroes_may_unmap = 1;
+	return 0;
+}
+
+RAMDEV_EXPORT uint64_t ramdev_blk_features(const struct ramdev_blk *blk)
+{
+	uint64_t f = (1ull << RAMDEV_BLK_F_SEG_MAX) |
+		     (1ull << RAMDEV_BLK_F_BLK_SIZE) |
+		     (1ull << RAMDEV_BLK_F_FLUSH) |
+		     (1ull << RAMDEV_BLK_F_TOPOLOGY) |
+		     (1ull << RAMDEV_BLK_F_DISCARD) |
+		     (1ull << RAMDEV_BLK_F_WRITE_ZEROES);
+
+	if (!blk)
+		return 0;
+	if (blk->size_max)
+		f |= 1ull << RAMDEV_BLK_F_SIZE_MAX;
+	if (blk->read_only)
+		f |= 1ull << RAMDEV_BLK_F_RO;
+	if (blk->num_queues > 1)
+		f |= 1ull << RAMDEV_BLK_F_MQ;
+	return f;
+}
+
+RAMDEV_EXPORT uint64_t ramdev_blk_capacity(const struct ramdev_blk *blk)
+{
+	return blk ? blk->capacity : 0;
+}
+
+RAMDEV_EXPORT enum ramdev_blk_engine
+ramdev_blk_engine(const struct ramdev_blk *blk)
+{
+	return blk ? blk->engine_kind : RAMDEV_BLK_ENGINE_AUTO;
+}
+
+RAMDEV_EXPORT void ramdev_blk_get_stats(const struct ramdev_blk *blk,
+					struct ramdev_blk_stats *st)
+{
+	if (blk && st)
+		*st = blk->stats;
+}
+
+RAMDEV_EXPORT enum ramdev_blk_err ramdev_blk_error(const struct ramdev_blk *blk)
+{
+	return blk ? blk->broken : RAMDEV_BLK_OK;
+}
+
+/* ---- walking byte ranges across segments ---- */
+
+/* Copy between a segment and RAM with the access its kind requires. */
+static void seg_copy_in(void *ram, const struct ramdev_dma_seg *seg,
+			size_t off, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)seg->base + off;
+
+	if (seg->kind == RAMDEV_SEG_DEV)
+		ramdev_read(ram, p, n);
+	else
+		memcpy(ram, p, n);
+}
+
+static void seg_copy_out(const struct ramdev_dma_seg *seg, size_t off,
+			 const void *ram, size_t n)
+{
+	uint8_t *p = (uint8_t *)seg->base + off;
+
+	if (seg->kind == RAMDEV_SEG_DEV)
+		ramdev_write(p, ram, n);
+	else
+		memcpy(p, ram, n);
+}
+
+/*
+ * A cursor over @count segments from @first, starting @skip bytes in.  The
+ * caller has checked that the bytes it walks exist (against out_len/in_len),
+ * so the walk never runs off the segment array.
+ */
+struct seg_cursor {
+	const struct ramdev_dma_seg *segs;
+	unsigned idx, end;
+	size_t off;
+};
+
+static void cursor_init(struct seg_cursor *c, const struct ramdev_virtq_elem *e,
+			unsigned first, unsigned count, uint64_t skip)
+{
+	c->segs = e->segs;
+	c->idx = first;
+	c->end = first + count;
+	c->off = 0;
+	while (c->idx < c->end && skip >= c->segs[c->idx].len) {
+		skip -= c->segs[c->idx].len;
+		c->idx++;
+	}
+	c->off = (size_t)skip;
+}
+
+/* The next piece of at most @want bytes; 0 when the segments ran out. */
+static size_t cursor_next(struct seg_cursor *c, uint64_t want,
+			  const struct ramdev_dma_seg **seg, size_t *off)
+{
+	size_t n;
+
+	while (c->idx < c->end && c->off >= c->segs[c->idx].len) {
+		c->idx++;
+		c->off = 0;
+	}
+	if (c->idx >= c->end || want == 0)
+		return 0;
+	*seg = &c->segs[c->idx];
+	*off = c->off;
+	n = (*seg)->len - c->off;
+	if (n > want)
+		n = (size_t)want;
+	c->off += n;
+	return n;
+}
+
+static void gather(const struct ramdev_virtq_elem *e, unsigned first,
+		   unsigned count, uint64_t skip, void *buf, size_t len)
+{
+	const struct ramdev_dma_seg *seg;
+	struct seg_cursor c;
+	uint8_t *p = buf;
+	size_t off, n;
+
+	cursor_init(&c, e, first, count, skip);
+	while ((n = cursor_next(&c, len, &seg, &off)) > 0) {
+		seg_copy_in(p, seg, off, n);
+		p += n;
+		len -= n;
+	}
+}
+
+static void scatter(const struct ramdev_virtq_elem *e, unsigned first,
+		    unsigned count, uint64_t skip, const void *buf, size_t len)
+{
+	const struct ramdev_dma_seg *seg;
+	const uint8_t *p = buf;
+	struct seg_cursor c;
+	size_t off, n;
+
+	cursor_init(&c, e, first, count, skip);
+	while ((n = cursor_next(&c, len, &seg, &off)) > 0) {
+		seg_copy_out(seg, off, p, n);
+		p += n;
+		len -= n;
+	}
+}
+
+/* ---- validation ---- */
+
+static enum ramdev_blk_err check_range(const struct ramdev_blk *blk,
+				       uint64_t sector, uint64_t nsect,
+				       uint64_t *off)
+{
+	uint64_t end;
+
+	/* VIRTIO 1.2 5.2.6.1: no request beyond the capacity. */
+	if (__builtin_add_overflow(sector, nsect, &end) ||
+	    sector > (UINT64_MAX >> RAMDEV_BLK_SECTOR_SHIFT))
+		return RAMDEV_BLK_OVERFLOW;
+	if (end > blk->capacity)
+		return RAMDEV_BLK_RANGE;
+	*off = sector << RAMDEV_BLK_SECTOR_SHIFT;
+	return RAMDEV_BLK_OK;
+}
+
+static uint8_t err_status(enum ramdev_blk_err err)
+{
+	switch (err) {
+	case RAMDEV_BLK_OK:
+		return RAMDEV_BLK_S_OK;
+	case RAMDEV_BLK_TYPE:
+	case RAMDEV_BLK_DWZ_SEGS:
+	case RAMDEV_BLK_DWZ_FLAGS:
+	case RAMDEV_BLK_DISCARD_UNMAP:
+		return RAMDEV_BLK_S_UNSUPP;
+	default:
+		return RAMDEV_BLK_S_IOERR;
+	}
+}
+
+static enum ramdev_blk_err req_fail(struct blk_req *req, enum ramdev_blk_err err,
+				    uint64_t a, uint64_t b)
+{
+	ramdev_blk_log(req->blk, LOG_WARNING,
+		       "virtio-blk: head 0x%x type 0x%x: %s (0x%llx, 0x%llx)",
+		       req->elem->head, req->type, ramdev_blk_strerror(err),
+		       (unsigned long long)a, (unsigned long long)b);
+	req->err = err;
+	req->status = err_status(err);
+	req->op = BLK_OP_NONE;
+	return err;
+}
+
+/*
+ * Build req->iov for @len data bytes of @count segments from @first, @skip
+ * bytes in.  DEV pieces point into req->stage and are listed in req->dev.
+ */
+static enum ramdev_blk_err build_iov(struct blk_req *req, unsigned first,
+				     unsigned count, uint64_t skip, uint64_t len)
+{
+	const struct ramdev_dma_seg *seg;
+	struct seg_cursor c;
+	size_t off, n, staged = 0;
+
+	cursor_init(&c, req->elem, first, count, skip);
+	for (uint64_t left = len; (n = cursor_next(&c, left, &seg, &off)); left -= n)
+		if (seg->kind == RAMDEV_SEG_DEV)
+			staged += n;
+	if (staged) {
+		req->stage = malloc(staged);
+		if (!req->stage)
+			return RAMDEV_BLK_NOMEM;
+		req->stage_len = staged;
+	}
+	staged = 0;
+	cursor_init(&c, req->elem, first, count, skip);
+	for (uint64_t left = len; (n = cursor_next(&c, left, &seg, &off)); left -= n) {
+		uint8_t *p = (uint8_t *)seg->base + off;
+
+		if (seg->kind == RAMDEV_SEG_DEV) {
+			req->dev[req->ndev++] = (struct blk_stage){ p, n, staged };
+			p = req->stage + staged;
+			staged += n;
+		}
+		req->iov[req->iovcnt++] = (struct iovec){ p, n };
+	}
+	req->len = len;
+	return RAMDEV_BLK_OK;
+}
+
+static enum ramdev_blk_err parse_rw(struct blk_req *req, uint64_t sector)
+{
+	struct ramdev_blk *blk = req->blk;
+	struct ramdev_virtq_elem *e = req->elem;
+	uint64_t out_data = e->out_len - BLK_HDR_LEN, in_data = e->in_len - 1;
+	bool is_in = req->type == RAMDEV_BLK_T_IN;
+	uint64_t len = is_in ? in_data : out_data;
+	enum ramdev_blk_err err;
+
+	if (is_in ? out_data != 0 : in_data != 0)
+		return req_fail(req, RAMDEV_BLK_DATA_DIR, out_data, in_data);
+	if (!is_in && blk->read_only)
+		return req_fail(req, RAMDEV_BLK_READ_ONLY, sector, len);
+	if (len % RAMDEV_BLK_SECTOR_SIZE)
+		return req_fail(req, RAMDEV_BLK_DATA_LEN, sector, len);
+	err = check_range(blk, sector, len >> RAMDEV_BLK_SECTOR_SHIFT, &req->off);
+	if (err)
+		return req_fail(req, err, sector, len);
+	if (len == 0)
+		return RAMDEV_BLK_OK; /* nothing to move: OK */
+	if (is_in)
+		err = build_iov(req, e->out_num, e->in_num, 0, len);
+	else
+		err = build_iov(req, 0, e->out_num, BLK_HDR_LEN, len);
+	if (err)
+		return req_fail(req, err, sector, len);
+	if (!is_in)
+		for (unsigned i = 0; i < req->ndev; i++)
+			ramdev_read(req->stage + req->dev[i].off,
+				    req->dev[i].dev, req->dev[i].len);
+	blk->stats.bytes_staged += req->stage_len;
+	req->op = is_in ? BLK_OP_READ : BLK_OP_WRITE;
+	req->counts_as_write = !is_in;
+	return RAMDEV_BLK_OK;
+}
+
+/* DISCARD and WRITE_ZEROES: a list of 16-byte ranges (VIRTIO 1.2 5.2.6). */
+static enum ramdev_blk_err parse_dwz(struct blk_req *req)
+{
+	struct ramdev_blk *blk = req->blk;
+	bool discard = req->type == RAMDEV_BLK_T_DISCARD;
+	uint64_t data = req->elem->out_len - BLK_HDR_LEN;
+	uint32_t max_seg = discard ? blk->max_discard_seg : blk->max_wz_seg;
+	uint32_t max_sect = discard ? blk->max_discard_sectors : blk->max_wz_sectors;
+	uint64_t n = data / BLK_DWZ_LEN;
+
+	if (blk->read_only)
+		return req_fail(req, RAMDEV_BLK_READ_ONLY, data, 0);
+	if (data == 0 || data % BLK_DWZ_LEN)
+		return req_fail(req, RAMDEV_BLK_DWZ_LEN, data, 0);
+	if (n > max_seg)
+		return req_fail(req, RAMDEV_BLK_DWZ_SEGS, n, max_seg);
+	req->ranges = calloc((size_t)n, sizeof(*req->ranges));
+	if (!req->ranges)
+		return req_fail(req, RAMDEV_BLK_NOMEM, n, 0);
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t raw[BLK_DWZ_LEN];
+		uint64_t sector, off;
+		uint32_t nsect, flags;
+		enum ramdev_blk_err err;
+
+		gather(req->elem, 0, req->elem->out_num,
+		       BLK_HDR_LEN + (uint64_t)i * BLK_DWZ_LEN, raw, sizeof(raw));
+		memcpy(&sector, raw, 8);
+		memcpy(&nsect, raw + 8, 4);
+		memcpy(&flags, raw + 12, 4);
+		sector = le64toh(sector);
+		nsect = le32toh(nsect);
+		flags = le32toh(flags);
+		/* 5.2.6.2: unknown flags, and UNMAP on a discard, are UNSUPP. */
+		if (flags & ~RAMDEV_BLK_WZ_FLAG_UNMAP)
+			return req_fail(req, RAMDEV_BLK_DWZ_FLAGS, flags, i);
+		if (discard && flags)
+			return req_fail(req, RAMDEV_BLK_DISCARD_UNMAP, flags, i);
+		if (nsect > max_sect)
+			return req_fail(req, RAMDEV_BLK_DWZ_SECTORS, nsect, max_sect);
+		err = check_range(blk, sector, nsect, &off);
+		if (err)
+			return req_fail(req, err, sector, nsect);
+		req->ranges[i] = (struct blk_range){
+			off, (uint64_t)nsect << RAMDEV_BLK_SECTOR_SHIFT,
+			flags & RAMDEV_BLK_WZ_FLAG_UNMAP
+		};
+	}
+	req->nranges = (unsigned)n;
+	req->op = discard ? BLK_OP_DISCARD : BLK_OP_WZ;
+	req->zmode = ramdev_blk_first_zmode(req);
+	req->counts_as_write = true;
+	return RAMDEV_BLK_OK;
+}
+
+static void parse_get_id(struct blk_req *req)
+{
+	uint64_t n = req->elem->in_len - 1;
+
+	/* The serial is NUL-padded to 20 bytes; a shorter buffer gets a prefix. */
+	if (n > RAMDEV_BLK_ID_BYTES)
+		n = RAMDEV_BLK_ID_BYTES;
+	scatter(req->elem, req->elem->out_num, req->elem->in_num, 0,
+		req->blk->serial, (size_t)n);
+}
+
+static struct blk_req *req_alloc(struct ramdev_virtq_elem *e)
+{
+	unsigned nseg = e->out_num + e->in_num;
+	unsigned rest_max = nseg < 16 ? 16 : nseg;
+	struct blk_req *req;
+	size_t size = sizeof(*req);
+
+	/* nseg and rest_max are bounded by the queue's max_segs (<= 2^16). */
+	size += (size_t)(nseg + rest_max) * sizeof(struct iovec);
+	size += (size_t)nseg * sizeof(struct blk_stage);
+	req = calloc(1, size);
+	if (!req)
+		return NULL;
+	req->iov = (struct iovec *)(req + 1);
+	req->rest = req->iov + nseg;
+	req->rest_max = rest_max;
+	req->dev = (struct blk_stage *)(req->rest + rest_max);
+	return req;
+}
+
+int ramdev_blk_req_parse(struct ramdev_blk *blk, struct ramdev_virtq_elem *e,
+			 unsigned qidx, struct blk_req **out)
+{
+	struct blk_req *req = req_alloc(e);
+	uint8_t hdr[BLK_HDR_LEN];
+	uint64_t sector;
+	uint32_t type;
+
+	if (!req)
+		return -ENOMEM;
+	req->blk = blk;
+	req->elem = e;
+	req->qidx = qidx;
+	req->status = RAMDEV_BLK_S_OK;
+	*out = req;
+
+	/* The status is the last byte of the device-writable part (5.2.6). */
+	if (e->in_num == 0 || e->in_len == 0 ||
+	    e->segs[e->out_num + e->in_num - 1].len == 0) {
+		req_fail(req, RAMDEV_BLK_NO_STATUS, e->in_num, e->in_len);
+		return 0;
+	}
+	req->status_seg = e->out_num + e->in_num - 1;
+	req->status_off = e->segs[req->status_seg].len - 1;
+	if (e->out_len < BLK_HDR_LEN) {
+		req_fail(req, RAMDEV_BLK_HDR_SHORT, e->out_len, 0);
+		return 0;
+	}
+	gather(e, 0, e->out_num, 0, hdr, sizeof(hdr));
+	memcpy(&type, hdr, 4);
+	memcpy(&sector, hdr + 8, 8);
+	req->type = le32toh(type);
+	sector = le64toh(sector);
+
+	switch (req->type) {
+	case RAMDEV_BLK_T_IN:
+	case RAMDEV_BLK_T_OUT:
+		parse_rw(req, sector);
+		break;
+	case RAMDEV_BLK_T_FLUSH:
+		req->op = BLK_OP_FLUSH;
+		break;
+	case RAMDEV_BLK_T_GET_ID:
+		parse_get_id(req);
+		break;
+	case RAMDEV_BLK_T_DISCARD:
+	case RAMDEV_BLK_T_WRITE_ZEROES:
+		parse_dwz(req);
+		break;
+	default:
+		req_fail(req, RAMDEV_BLK_TYPE, req->type, sector);
+		break;
+	}
+	return 0;
+}
+
+/* Best effort when not even a request could be allocated. */
+uint32_t ramdev_blk_elem_ioerr(struct ramdev_virtq_elem *e)
+{
+	const struct ramdev_dma_seg *seg;
+	uint8_t st = RAMDEV_BLK_S_IOERR;
+
+	if (e->in_num == 0 || e->in_len == 0)
+		return 0;
+	seg = &e->segs[e->out_num + e->in_num - 1];
+	if (seg->len == 0)
+		return 0;
+	seg_copy_out(seg, seg->len - 1, &st, 1);
+	return e->in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)e->in_len;
+}
+
+/*
+ * Copy staged data back (successful IN), write the status byte, count.
+ * @written: what to tell the driver: the whole writable part (the status
+ * byte is its last byte), or 0 for a chain without a status byte.
+ */
+void ramdev_blk_req_finish(struct blk_req *req, uint32_t *written)
+{
+	struct ramdev_blk *blk = req->blk;
+	struct ramdev_virtq_elem *e = req->elem;
+
+	if (req->op == BLK_OP_READ && req->status == RAMDEV_BLK_S_OK)
+		for (unsigned i = 0; i < req->ndev; i++)
+			ramdev_write(req->dev[i].dev, req->stage + req->dev[i].off,
+				     req->dev[i].len);
+	if (req->status == RAMDEV_BLK_S_OK) {
+		if (req->op == BLK_OP_READ)
+			blk->stats.bytes_read += req->len;
+		else if (req->op == BLK_OP_WRITE)
+			blk->stats.bytes_written += req->len;
+	}
+	blk->stats.errors[req->err]++;
+	if (req->err == RAMDEV_BLK_NO_STATUS || req->err == RAMDEV_BLK_HDR_SHORT) {
+		*written = 0;
+		return;
+	}
+	seg_copy_out(&e->segs[req->status_seg], req->status_off, &req->status, 1);
+	blk->stats.status[req->status]++;
+	*written = e->in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)e->in_len;
+}
+
+void ramdev_blk_req_free(struct blk_req *req)
+{
+	free(req->stage);
+	free(req->ranges);
+	free(req);
+}

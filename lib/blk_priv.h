@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-blk internals shared by the parser (blk.c), the queue glue
+ * (blk_queue.c, blk_virtq.c) and the executor (blk_exec.c).  Not installed.
+ *
+ * A request's life: blk_queue.c pops a chain and calls ramdev_blk_req_parse()
+ * (blk.c), which validates it and builds the I/O plan (iovec list, staging
+ * buffer for device-memory segments, discard ranges).  The engine
+ * (blk_exec.c) runs the plan step by step (ramdev_blk_req_next/_result) and
+ * calls ramdev_blk_req_done(), which writes back staged data and the status
+ * byte (blk.c) and hands the request to ramdev_blk_req_push() (blk_queue.c).
+ */
+#ifndef RAMDEV_BLK_PRIV_H
+#define RAMDEV_BLK_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "ramdev/blk.h"
+
+/* ---- queues, swappable for tests (STYLE.md rule 12) ---- */
+
+/* How the device reaches one request queue: virtq.h by default. */
+struct ramdev_blk_queue_ops {
+	/* 1 and *out set, 0 when empty, -errno as ramdev_virtq_pop() */
+	int (*pop)(void *q, struct ramdev_virtq_elem **out);
+	/* as ramdev_virtq_push(): frees @elem */
+	int (*push)(void *q, struct ramdev_virtq_elem *elem, uint32_t written);
+	bool (*should_notify)(void *q);
+	/* optional: as ramdev_virtq_set_notify(): true if more arrived */
+	bool (*set_notify)(void *q, bool on);
+	/* optional: call @fn(@opaque) once when bounce space frees */
+	int (*on_free)(struct ramdev_dma *dma, void (*fn)(void *), void *opaque);
+};
+
+struct ramdev_blk_queue {
+	const struct ramdev_blk_queue_ops *ops; /* NULL: not attached */
+	void *q;
+	struct ramdev_dma *dma;
+	struct ramdev_blk *blk;
+	unsigned idx;
+	unsigned inflight;
+	bool waiting_bounce; /* an on_free callback is registered */
+};
+
+/* Attach through any ops table (ramdev_blk_attach_queue() uses virtq's). */
+int ramdev_blk_attach_queue_ops(struct ramdev_blk *blk, unsigned idx,
+				const struct ramdev_blk_queue_ops *ops, void *q,
+				struct ramdev_dma *dma);
+
+/* ---- requests ---- */
+
+enum blk_op {
+	BLK_OP_NONE,    /* nothing to execute: status already decided */
+	BLK_OP_READ,
+	BLK_OP_WRITE,
+	BLK_OP_FLUSH,
+	BLK_OP_DISCARD,
+	BLK_OP_WZ,      /* write zeroes (per range: may deallocate or not) */
+};
+
+/* A piece of device memory staged through the request's RAM buffer. */
+struct blk_stage {
+	void *dev;     /* in the DEV segment: access core only */
+	size_t len;
+	size_t off;    /* in req->stage */
+};
+
+struct blk_range {
+	uint64_t off;  /* bytes into the image */
+	uint64_t len;
+	bool unmap;    /* write zeroes may deallocate */
+};
+
+/* Fallback chain of one discard/write-zeroes range. */
+enum blk_zmode {
+	BLK_Z_PUNCH,   /* fallocate(PUNCH_HOLE | KEEP_SIZE) */
+	BLK_Z_ZERO,    /* fallocate(ZERO_RANGE | KEEP_SIZE) */
+	BLK_Z_WRITE,   /* pwritev of zeroes */
+};
+
+/* What the engine does next for a request. */
+enum blk_step_kind {
+	BLK_STEP_DONE,
+	BLK_STEP_READV,
+	BLK_STEP_WRITEV,
+	BLK_STEP_FDATASYNC,
+	BLK_STEP_FALLOCATE,
+};
+
+struct blk_step {
+	enum blk_step_kind kind;
+	const struct iovec *iov;
+	unsigned iovcnt;
+	uint64_t off;
+	uint64_t len;  /* FALLOCATE */
+	int mode;      /* FALLOCATE */
+};
+
+struct blk_req {
+	struct ramdev_blk *blk;
+	struct blk_req *next;       /* flush wait list */
+	unsigned qidx;
+	struct ramdev_virtq_elem *elem;
+	uint32_t type;
+	uint8_t status;             /* RAMDEV_BLK_S_* */
+	enum ramdev_blk_err err;
+	enum blk_op op;
+	bool counts_as_write;       /* in blk->writes_inflight */
+
+	/* status byte: segment index in elem->segs, offset inside it */
+	unsigned status_seg;
+	size_t status_off;
+
+	/* IN/OUT data, and progress of the current step */
+	struct iovec *iov;
+	unsigned iovcnt;
+	struct iovec *rest;         /* scratch: what remains after @done */
+	unsigned rest_max;
+	uint64_t off;               /* image offset of the data */
+	uint64_t len;               /* data bytes */
+	uint64_t done;              /* bytes done (of the data or the range) */
+
+	uint8_t *stage;
+	size_t stage_len;
+	struct blk_stage *dev;
+	unsigned ndev;
+
+	struct blk_range *ranges;
+	unsigned nranges;
+	unsigned range;             /* current */
+	enum blk_zmode zmode;       /* current attempt on it */
+
+	struct blk_step step;       /* the step the engine is running */
+};
+
+/* ---- engines (blk_exec.c) ---- */
+
+struct blk_uring;
+
+struct ramdev_blk_engine_ops {
+	const char *name;
+	int (*init)(struct ramdev_blk *blk);
+	void (*fini)(struct ramdev_blk *blk);
+	/* start @req; may finish it (ramdev_blk_req_done) before returning */
+	void (*submit)(struct ramdev_blk *blk, struct blk_req *req);
+	/* push submitted work to the kernel; -errno breaks the device */
+	int (*kick)(struct ramdev_blk *blk);
+	/* finish completed requests; wait up to @timeout_ms (-1 forever, 0 not) */
+	int (*reap)(struct ramdev_blk *blk, int timeout_ms);
+};
+
+extern const struct ramdev_blk_engine_ops ramdev_blk_engine_sync;
+extern const struct ramdev_blk_engine_ops ramdev_blk_engine_uring;
+
+/* ---- the device ---- */
+
+struct ramdev_blk {
+	int fd;
+	int event_fd;
+	bool read_only;
+	uint64_t capacity;          /* sectors */
+	char serial[RAMDEV_BLK_ID_BYTES];
+	unsigned num_queues;
+	unsigned depth;
+	uint32_t seg_max, size_max;
+	uint32_t max_discard_sectors, max_discard_seg;
+	uint32_t max_wz_sectors, max_wz_seg;
+
+	const struct ramdev_blk_engine_ops *engine;
+	enum ramdev_blk_engine engine_kind;
+	struct blk_uring *uring;
+	uint8_t *zeroes;            /* RAMDEV_BLK_ZERO_BUF bytes, lazily */
+	bool no_punch, no_zero_range;
+
+	struct ramdev_blk_queue queues[RAMDEV_BLK_MAX_QUEUES];
+	unsigned inflight;          /* popped, not pushed */
+	unsigned submitted;         /* in the engine */
+	unsigned writes_inflight;   /* write-type requests in the engine */
+	struct blk_req *flush_head, *flush_tail; /* FLUSHes waiting for writes */
+	uint64_t stopped;           /* queues to resume (bit per queue) */
+	uint64_t pushed;            /* queues pushed to since the last notify check */
+	uint64_t bounce_freed;      /* set from the DMA on_free callback */
+	enum ramdev_blk_err broken;
+
+	ramdev_log_fn *log_fn;
+	void *log_opaque;
+	uint64_t log_window;        /* second of the rate-limit window */
+	unsigned log_count;
+
+	struct ramdev_blk_stats stats;
+};
+
+#define RAMDEV_BLK_ZERO_BUF (64u * 1024u)
+#define RAMDEV_BLK_LOG_PER_SEC 16u
+
+/* blk.c */
+__attribute__((format(printf, 3, 4)))
+void ramdev_blk_log(struct ramdev_blk *blk, int level, const char *fmt, ...);
+int ramdev_blk_req_parse(struct ramdev_blk *blk, struct ramdev_virtq_elem *elem,
+			 unsigned qidx, struct blk_req **out);
+uint32_t ramdev_blk_elem_ioerr(struct ramdev_virtq_elem *elem);
+void ramdev_blk_req_finish(struct blk_req *req, uint32_t *written);
+void ramdev_blk_req_free(struct blk_req *req);
+
+/* blk_exec.c */
+void ramdev_blk_req_next(struct blk_req *req, struct blk_step *st);
+void ramdev_blk_req_result(struct blk_req *req, const struct blk_step *st,
+			   int64_t res);
+enum blk_zmode ramdev_blk_first_zmode(const struct blk_req *req);
+long ramdev_blk_step_sync(struct ramdev_blk *blk, const struct blk_step *st);
+
+/* blk_queue.c: the engine reports a finished request */
+void ramdev_blk_req_done(struct blk_req *req);
+void ramdev_blk_signal(struct ramdev_blk *blk);
+
+#endif /* RAMDEV_BLK_PRIV_H */

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-blk queue glue: pop, start, complete, push, notify.
+ *
+ * Counters: blk->inflight (popped, not pushed) bounds the work per device
+ * (options.depth); blk->submitted is what the engine holds;
+ * blk->writes_inflight the write-type requests among them.  A FLUSH popped
+ * while writes are in the engine waits in blk->flush_head and stops popping
+ * on every queue; when the last of those writes completes, the FLUSH starts
+ * (fdatasync then covers every write that completed before it) and the
+ * stopped queues resume.  A queue also stops when the depth is reached or
+ * the DMA bounce pool is busy (-EAGAIN from pop); ramdev_blk_complete()
+ * resumes it.
+ *
+ * The queues are reached through struct ramdev_blk_queue_ops, so the tests
+ * can feed hand-built chains; blk_virtq.c plugs in virtq.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "blk_priv.h"
+
+void ramdev_blk_signal(struct ramdev_blk *blk)
+{
+	uint64_t one = 1;
+
+	if (write(blk->event_fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is saturated, so it is readable anyway */
+	}
+}
+
+int ramdev_blk_attach_queue_ops(struct ramdev_blk *blk, unsigned idx,
+				const struct ramdev_blk_queue_ops *ops, void *q,
+				struct ramdev_dma *dma)
+{
+	struct ramdev_blk_queue *bq;
+
+	if (!blk || !ops || !q || idx >= blk->num_queues)
+		return -EINVAL;
+	bq = &blk->queues[idx];
+	if (bq->ops)
+		return -EBUSY;
+	*bq = (struct ramdev_blk_queue){
+		.ops = ops, .q = q, .dma = dma, .blk = blk, .idx = idx,
+	};
+	return 0;
+}
+
+/* Finish @req and give it back to its queue. */
+static void req_push(struct blk_req *req)
+{
+	struct ramdev_blk *blk = req->blk;
+	struct ramdev_blk_queue *q = &blk->queues[req->qidx];
+	enum ramdev_blk_err err = req->err;
+	uint32_t written;
+	int ret;
+
+	ramdev_blk_req_finish(req, &written);
+	ret = q->ops->push(q->q, req->elem, written);
+	if (ret < 0)
+		ramdev_blk_log(blk, LOG_WARNING,
+			       "virtio-blk: queue %u: push failed (%d)",
+			       req->qidx, ret);
+	q->inflight--;
+	blk->inflight--;
+	blk->stats.completed++;
+	blk->pushed |= 1ull << req->qidx;
+	ramdev_blk_req_free(req);
+	if ((err == RAMDEV_BLK_HDR_SHORT || err == RAMDEV_BLK_NO_STATUS) &&
+	    !blk->broken) {
+		/* The driver broke the framing: the device needs a reset. */
+		blk->broken = err;
+		ramdev_blk_log(blk, LOG_ERR,
+			       "virtio-blk: device broken: %s",
+			       ramdev_blk_strerror(err));
+	}
+}
+
+static void req_start(struct ramdev_blk *blk, struct blk_req *req)
+{
+	if (req->op == BLK_OP_NONE) {
+		req_push(req);
+		return;
+	}
+	blk->submitted++;
+	if (req->counts_as_write)
+		blk->writes_inflight++;
+	blk->engine->submit(blk, req);
+}
+
+/* Called by the engine when a started request finished. */
+void ramdev_blk_req_done(struct blk_req *req)
+{
+	struct ramdev_blk *blk = req->blk;
+	bool was_write = req->counts_as_write;
+
+	blk->submitted--;
+	req_push(req);
+	if (!was_write || --blk->writes_inflight || !blk->flush_head)
+		return;
+	/* Every write before the waiting FLUSHes completed: start them. */
+	while (blk->flush_head) {
+		struct blk_req *f = blk->flush_head;
+
+		blk->flush_head = f->next;
+		req_start(blk, f);
+	}
+	blk->flush_tail = NULL;
+	if (blk->stopped)
+		ramdev_blk_signal(blk);
+}
+
+static void collect_notify(struct ramdev_blk *blk, uint64_t *notify)
+{
+	uint64_t pushed = blk->pushed;
+
+	blk->pushed = 0;
+	for (unsigned i = 0; pushed; i++, pushed >>= 1) {
+		struct ramdev_blk_queue *q = &blk->queues[i];
+
+		if ((pushed & 1) && q->ops && q->ops->should_notify(q->q) &&
+		    notify)
+			*notify |= 1ull << i;
+	}
+}
+
+static void bounce_freed(void *opaque)
+{
+	struct ramdev_blk_queue *q = opaque;
+
+	__atomic_store_n(&q->waiting_bounce, false, __ATOMIC_RELEASE);
+	ramdev_blk_signal(q->blk);
+}
+
+/* pop said -EAGAIN: come back when bounce space frees. */
+static void wait_bounce(struct ramdev_blk *blk, struct ramdev_blk_queue *q)
+{
+	blk->stopped |= 1ull << q->idx;
+	if (blk->submitted)
+		return; /* our own completions will free space */
+	if (q->dma && q->ops->on_free &&
+	    !__atomic_load_n(&q->waiting_bounce, __ATOMIC_ACQUIRE)) {
+		q->waiting_bounce = true;
+		if (q->ops->on_free(q->dma, bounce_freed, q) < 0)
+			q->waiting_bounce = false;
+	}
+}
+
+/* Take one chain from @q and start it.  1 popped, 0 empty, -errno. */
+static int pop_one(struct ramdev_blk *blk, struct ramdev_blk_queue *q)
+{
+	struct ramdev_virtq_elem *elem;
+	struct blk_req *req;
+	int ret;
+
+	ret = q->ops->pop(q->q, &elem);
+	if (ret <= 0)
+		return ret;
+	blk->stats.requests++;
+	q->inflight++;
+	blk->inflight++;
+	if (ramdev_blk_req_parse(blk, elem, q->idx, &req) < 0) {
+		ramdev_blk_log(blk, LOG_WARNING,
+			       "virtio-blk: queue %u: out of memory", q->idx);
+		blk->stats.errors[RAMDEV_BLK_NOMEM]++;
+		blk->stats.status[RAMDEV_BLK_S_IOERR]++;
+		ret = q->ops->push(q->q, elem, ramdev_blk_elem_ioerr(elem));
+		(void)ret;
+		q->inflight--;
+		blk->inflight--;
+		blk->stats.completed++;
+		blk->pushed |= 1ull << q->idx;
+		return 1;
+	}
+	if (req->op == BLK_OP_FLUSH && blk->writes_inflight) {
+		blk->stats.flush_waits++;
+		if (blk->flush_tail)
+			blk->flush_tail->next = req;
+		else
+			blk->flush_head = req;
+		blk->flush_tail = req;
+		return 1;
+	}
+	req_start(blk, req);
+	return 1;
+}
+
+RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
+				     uint64_t *notify)
+{
+	struct ramdev_blk_queue *q;
+	int ret = 0, n = 0;
+
+	if (!blk || idx >= blk->num_queues || !blk->queues[idx].ops)
+		return -EINVAL;
+	q = &blk->queues[idx];
+	if (blk->broken)
+		return -EIO;
+	blk->stopped &= ~(1ull << idx);
+	/* No kicks while we pop anyway (VIRTIO 1.2 2.7.10). */
+	if (q->ops->set_notify)
+		q->ops->set_notify(q->q, false);
+	while (!blk->broken) {
+		if (blk->flush_head || blk->inflight >= blk->depth) {
+			blk->stopped |= 1ull << idx; /* resumed by complete() */
+			break;
+		}
+		ret = pop_one(blk, q);
+		if (ret == -EAGAIN) {
+			wait_bounce(blk, q);
+			ret = 0;
+			break;
+		}
+		if (ret < 0)
+			break;
+		if (ret == 0) {
+			/* Empty: ask for kicks again, then look once more for
+			 * buffers the driver added before it saw that. */
+			if (!q->ops->set_notify || !q->ops->set_notify(q->q, true))
+				break;
+			continue;
+		}
+		n++;
+	}
+	if (blk->engine->kick(blk) < 0 && !blk->broken) {
+		blk->broken = RAMDEV_BLK_IO;
+		ramdev_blk_log(blk, LOG_ERR, "virtio-blk: engine %s failed",
+			       blk->engine->name);
+	}
+	collect_notify(blk, notify);
+	if (ret < 0)
+		return ret;
+	return blk->broken ? -EIO : n;
+}
+
+RAMDEV_EXPORT int ramdev_blk_event_fd(const struct ramdev_blk *blk)
+{
+	return blk ? blk->event_fd : -EINVAL;
+}
+
+/* Reap without blocking (or up to @timeout_ms), then resume stopped queues. */
+static int complete(struct ramdev_blk *blk, int timeout_ms, uint64_t *notify)
+{
+	uint64_t before = blk->stats.completed, stopped, buf;
+	int ret;
+
+	while (read(blk->event_fd, &buf, sizeof(buf)) > 0)
+		;
+	ret = blk->engine->reap(blk, timeout_ms);
+	if (ret < 0 && !blk->broken) {
+		blk->broken = RAMDEV_BLK_IO;
+		ramdev_blk_log(blk, LOG_ERR, "virtio-blk: engine %s failed (%d)",
+			       blk->engine->name, ret);
+	}
+	stopped = blk->stopped;
+	if (stopped && !blk->flush_head && blk->inflight < blk->depth &&
+	    !blk->broken) {
+		for (unsigned i = 0; stopped; i++, stopped >>= 1) {
+			struct ramdev_blk_queue *q = &blk->queues[i];
+
+			if ((stopped & 1) && q->ops &&
+			    !__atomic_load_n(&q->waiting_bounce, __ATOMIC_ACQUIRE))
+				(void)ramdev_blk_process(blk, i, notify);
+		}
+	}
+	collect_notify(blk, notify);
+	if (blk->broken == RAMDEV_BLK_IO)
+		return -EIO;
+	return (int)(blk->stats.completed - before);
+}
+
+RAMDEV_EXPORT int ramdev_blk_complete(struct ramdev_blk *blk, uint64_t *notify)
+{
+	if (!blk)
+		return -EINVAL;
+	return complete(blk, 0, notify);
+}
+
+RAMDEV_EXPORT int ramdev_blk_wait(struct ramdev_blk *blk, int timeout_ms,
+				  uint64_t *notify)
+{
+	if (!blk)
+		return -EINVAL;
+	return complete(blk, blk->submitted ? timeout_ms : 0, notify);
+}
+
+RAMDEV_EXPORT int ramdev_blk_drain(struct ramdev_blk *blk, uint64_t *notify)
+{
+	int ret, total = 0;
+
+	if (!blk)
+		return -EINVAL;
+	while (blk->submitted || blk->flush_head) {
+		ret = complete(blk, -1, notify);
+		if (ret < 0)
+			return ret;
+		total += ret;
+	}
+	return total;
+}
+
+RAMDEV_EXPORT int ramdev_blk_flush(struct ramdev_blk *blk, uint64_t *notify)
+{
+	int ret;
+
+	if (!blk)
+		return -EINVAL;
+	ret = ramdev_blk_drain(blk, notify);
+	if (ret < 0)
+		return ret;
+	if (fdatasync(blk->fd) < 0)
+		return -errno;
+	blk->stats.flushes++;
+	return 0;
+}
+
+RAMDEV_EXPORT unsigned ramdev_blk_inflight(const struct ramdev_blk *blk)
+{
+	return blk ? blk->inflight : 0;
+}
+
+RAMDEV_EXPORT int ramdev_blk_detach_queue(struct ramdev_blk *blk, unsigned idx)
+{
+	if (!blk || idx >= blk->num_queues)
+		return -EINVAL;
+	if (!blk->queues[idx].ops)
+		return -ENOENT;
+	(void)ramdev_blk_drain(blk, NULL);
+	blk->stopped &= ~(1ull << idx);
+	blk->pushed &= ~(1ull << idx);
+	blk->queues[idx] = (struct ramdev_blk_queue){ 0 };
+	return 0;
+}
+
+RAMDEV_EXPORT int ramdev_blk_reset(struct ramdev_blk *blk)
+{
+	if (!blk)
+		return -EINVAL;
+	(void)ramdev_blk_drain(blk, NULL);
+	for (unsigned i = 0; i < blk->num_queues; i++)
+		blk->queues[i] = (struct ramdev_blk_queue){ 0 };
+	blk->stopped = 0;
+	blk->pushed = 0;
+	blk->broken = RAMDEV_BLK_OK;
+	return 0;
+}

@@ -1,0 +1,630 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ramdev demo: the QEMU failure and the fix, side by side.
+ *
+ * A guest's page cache lives partly in a GPU BAR hot-added as guest memory
+ * (a RAM-device region).  The guest writes the page cache back through a
+ * virtio-blk device, the way Linux's virtio_blk does: one request per run of
+ * file pages, a 16-byte header and a status byte in RAM, one 4 KiB segment
+ * per page, 4 KiB to 512 KiB per request, several requests in flight.
+ *
+ *  - qemu-bounce: the DMA layer treats RAM-device memory as indirect, as
+ *    QEMU did: every BAR page needs the single 4096-byte bounce buffer.  The
+ *    first request that needs it while it is taken fails to map; the queue
+ *    breaks with QEMU's "virtio: bogus descriptor or out of resources", and
+ *    the guest waits forever for its writeback.  The demo notices the broken
+ *    queue and stops there, as the guest cannot.
+ *  - direct: RAM-device memory is mapped in place; virtio-blk stages BAR
+ *    pages through per-request RAM buffers with the exact access core.
+ *    Every request completes and the image holds exactly what the guest
+ *    wrote.
+ *
+ * Exit: 0 when the direct policy (if run) completed every request and the
+ * image verifies; 1 otherwise; 2 for bad usage.
+ */
+#define _GNU_SOURCE
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ramdev/blk.h"
+#include "ramdev/dma.h"
+#include "ramdev/virtq.h"
+#include "vring_driver.h"
+
+#include "commands.h"
+#include "demo.h"
+
+#define PAGE 4096u
+#define QSIZE 128u
+#define MAX_PAGES_PER_REQ 128u /* 512 KiB */
+#define DESC_GPA 0x0ull
+#define AVAIL_GPA 0x1000ull
+#define USED_GPA 0x2000ull
+#define INDIRECT_GPA 0x10000ull
+#define INDIRECT_MAX (MAX_PAGES_PER_REQ + 2u)
+#define HDR_GPA 0x100000ull
+#define STATUS_GPA 0x101000ull
+#define PAGES_GPA 0x200000ull
+#define DEFAULT_IMAGE_SIZE (64ull << 20)
+#define WATCHDOG_SEC 10
+
+struct demo_opts {
+	const char *bar;
+	const char *image;
+	int policy; /* -1: both */
+	enum ramdev_blk_engine engine;
+	unsigned inflight;
+};
+
+struct result {
+	const char *name;
+	unsigned submitted, completed, failed, hung;
+	uint64_t bytes;
+	double secs;
+	uint64_t pages, bar_pages, pages_bad;
+	bool broken, verified;
+	char msg[256];
+	struct ramdev_dma_stats dma;
+	struct ramdev_blk_stats blk;
+	enum ramdev_blk_engine engine;
+};
+
+/* The guest's state for one run. */
+struct guest {
+	struct demo_machine *m;
+	struct vring_drv *drv;
+	uint64_t npages, bar_pages, mult;
+	uint64_t seed;
+	struct {
+		uint64_t first;
+		unsigned n;
+		unsigned slot;
+		bool flush;
+	} req[QSIZE];
+	unsigned free_slots[QSIZE], nfree;
+	uint64_t rng;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- page cache: where each file page lives, and what it holds ---- */
+
+static uint64_t gcd(uint64_t a, uint64_t b)
+{
+	while (b) {
+		uint64_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* File page @p's guest address: a fixed scatter, about half in the BAR. */
+static uint64_t page_gpa(const struct guest *g, uint64_t p)
+{
+	uint64_t s = (p * g->mult + 7) % g->npages;
+
+	if (s < g->bar_pages)
+		return g->m->bar_gpa + s * PAGE;
+	return PAGES_GPA + (s - g->bar_pages) * PAGE;
+}
+
+static void page_pattern(uint64_t seed, uint64_t p, uint8_t *buf)
+{
+	for (unsigned i = 0; i < PAGE / 8; i++) {
+		uint64_t x = ((p << 12 | i) ^ seed) * 0x9e3779b97f4a7c15ull;
+
+		x ^= x >> 29;
+		memcpy(buf + i * 8, &x, 8);
+	}
+}
+
+/* The guest CPU dirties its page cache (BAR pages: exact device stores). */
+static int fill_page_cache(struct guest *g)
+{
+	uint8_t buf[PAGE];
+
+	for (uint64_t p = 0; p < g->npages; p++) {
+		page_pattern(g->seed, p, buf);
+		if (ramdev_as_write(g->m->as, page_gpa(g, p), buf, PAGE) != 0)
+			return -EFAULT;
+	}
+	return 0;
+}
+
+/* ---- the guest driver ---- */
+
+static unsigned pick_pages(struct guest *g, uint64_t left)
+{
+	unsigned n;
+
+	g->rng ^= g->rng << 13;
+	g->rng ^= g->rng >> 7;
+	g->rng ^= g->rng << 17;
+	n = 1u << (g->rng % 8); /* 4 KiB .. 512 KiB */
+	return left < n ? (unsigned)left : n;
+}
+
+static void put_header(struct guest *g, unsigned slot, uint32_t type,
+		       uint64_t sector)
+{
+	uint8_t *h = g->m->ram + HDR_GPA + slot * 16u;
+	uint32_t t = htole32(type), zero = 0;
+	uint64_t s = htole64(sector);
+
+	memcpy(h, &t, 4);
+	memcpy(h + 4, &zero, 4);
+	memcpy(h + 8, &s, 8);
+	g->m->ram[STATUS_GPA + slot] = 0xff;
+}
+
+/* Add one write-back request of @n pages from @first (or a FLUSH). */
+static int add_request(struct guest *g, uint64_t first, unsigned n, bool flush)
+{
+	struct vring_drv_buf out[1 + MAX_PAGES_PER_REQ], in;
+	unsigned slot;
+	int head;
+
+	if (!g->nfree)
+		return -ENOSPC;
+	slot = g->free_slots[g->nfree - 1];
+	put_header(g, slot, flush ? RAMDEV_BLK_T_FLUSH : RAMDEV_BLK_T_OUT,
+		   first * (PAGE / RAMDEV_BLK_SECTOR_SIZE));
+	out[0] = (struct vring_drv_buf){ HDR_GPA + slot * 16u, 16 };
+	for (unsigned i = 0; i < n; i++)
+		out[1 + i] = (struct vring_drv_buf){ page_gpa(g, first + i), PAGE };
+	in = (struct vring_drv_buf){ STATUS_GPA + slot, 1 };
+	head = vring_drv_add(g->drv, out, 1 + n, &in, 1, true);
+	if (head < 0)
+		return head;
+	g->nfree--;
+	g->req[head].first = first;
+	g->req[head].n = n;
+	g->req[head].slot = slot;
+	g->req[head].flush = flush;
+	return head;
+}
+
+/* The interrupt handler: take used buffers, read their status. */
+static unsigned reap_used(struct guest *g, struct result *r)
+{
+	unsigned n = 0;
+	uint32_t len;
+	uint16_t id;
+
+	while (vring_drv_get_used(g->drv, &id, &len) == 1) {
+		unsigned slot = g->req[id % QSIZE].slot;
+
+		if (g->m->ram[STATUS_GPA + slot] == RAMDEV_BLK_S_OK) {
+			r->completed++;
+			r->bytes += (uint64_t)g->req[id % QSIZE].n * PAGE;
+		} else {
+			r->failed++;
+		}
+		g->free_slots[g->nfree++] = slot;
+		n++;
+	}
+	return n;
+}
+
+static void capture_log(void *opaque, int level, const char *msg)
+{
+	struct result *r = opaque;
+
+	if (level <= LOG_WARNING && !r->msg[0])
+		snprintf(r->msg, sizeof(r->msg), "%s", msg);
+}
+
+/* The device side reacts to a kick, then to completions. */
+static void device_kick(struct ramdev_blk *blk, struct result *r)
+{
+	int ret = ramdev_blk_process(blk, 0, NULL);
+
+	if (ret < 0 && !r->broken) {
+		r->broken = true;
+		if (!r->msg[0])
+			snprintf(r->msg, sizeof(r->msg), "virtio-blk: %s",
+				 strerror(-ret));
+	}
+}
+
+/* Write back every page, several requests in flight, then FLUSH. */
+static void writeback(struct guest *g, struct ramdev_blk *blk, unsigned depth,
+		      struct result *r)
+{
+	uint64_t next = 0;
+	unsigned inflight = 0;
+	bool flushed = false;
+	double last_progress = now();
+
+	for (;;) {
+		unsigned added = 0, got;
+
+		while (!r->broken && inflight < depth && next < g->npages) {
+			unsigned n = pick_pages(g, g->npages - next);
+
+			if (add_request(g, next, n, false) < 0)
+				break;
+			next += n;
+			inflight++;
+			added++;
+		}
+		if (!r->broken && !flushed && next >= g->npages && !inflight) {
+			if (add_request(g, 0, 0, true) >= 0) {
+				flushed = true;
+				inflight++;
+				added++;
+			}
+		}
+		r->submitted += added;
+		if (added && vring_drv_publish(g->drv) && !r->broken)
+			device_kick(blk, r);
+		if (ramdev_blk_inflight(blk))
+			(void)ramdev_blk_wait(blk, 100, NULL);
+		else
+			(void)ramdev_blk_complete(blk, NULL);
+		got = reap_used(g, r);
+		inflight -= got;
+		if (got || added)
+			last_progress = now();
+		if (flushed && !inflight)
+			break;
+		/* A broken queue never completes the rest: the guest hangs. */
+		if (r->broken && !ramdev_blk_inflight(blk))
+			break;
+		if (now() - last_progress > WATCHDOG_SEC) {
+			snprintf(r->msg, sizeof(r->msg),
+				 "no progress for %d s", WATCHDOG_SEC);
+			r->broken = true;
+			break;
+		}
+	}
+	(void)ramdev_blk_drain(blk, NULL);
+	inflight -= reap_used(g, r);
+	r->hung = inflight;
+}
+
+/* Read the image back and compare each page with what the guest wrote. */
+static int verify(int fd, const struct guest *g, struct result *r)
+{
+	uint8_t *buf = malloc(1u << 20), want[PAGE];
+
+	if (!buf)
+		return -ENOMEM;
+	r->pages_bad = 0;
+	for (uint64_t p = 0; p < g->npages; p += (1u << 20) / PAGE) {
+		uint64_t n = g->npages - p < (1u << 20) / PAGE ? g->npages - p
+							      : (1u << 20) / PAGE;
+		ssize_t got = pread(fd, buf, n * PAGE, (off_t)(p * PAGE));
+
+		if (got != (ssize_t)(n * PAGE)) {
+			free(buf);
+			return got < 0 ? -errno : -EIO;
+		}
+		for (uint64_t i = 0; i < n; i++) {
+			page_pattern(g->seed, p + i, want);
+			if (memcmp(buf + i * PAGE, want, PAGE))
+				r->pages_bad++;
+		}
+	}
+	free(buf);
+	r->verified = r->pages_bad == 0;
+	return 0;
+}
+
+/* ---- one run ---- */
+
+struct run {
+	struct demo_machine *m;
+	struct ramdev_dma *dma;
+	struct ramdev_virtq *vq;
+	struct ramdev_blk *blk;
+	struct guest g;
+};
+
+static int run_setup(struct run *x, const struct demo_opts *o,
+		     enum ramdev_dma_policy policy, int img, uint64_t img_pages,
+		     struct result *r)
+{
+	struct ramdev_dma_config dc = { .policy = policy };
+	struct ramdev_virtq_config qc = {
+		.size = QSIZE, .desc = DESC_GPA, .avail = AVAIL_GPA,
+		.used = USED_GPA, .event_idx = true, .indirect = true,
+	};
+	struct vring_drv_config vc = {
+		.size = QSIZE, .desc = DESC_GPA, .avail = AVAIL_GPA,
+		.used = USED_GPA, .event_idx = true,
+		.indirect_gpa = INDIRECT_GPA, .indirect_max = INDIRECT_MAX,
+	};
+	struct ramdev_blk_options bo = { .fd = img, .engine = o->engine,
+					 .serial = "ramdev-demo" };
+	uint64_t ram_pages, bar_pages;
+	int ret;
+
+	ret = demo_machine_new(&x->m, o->bar);
+	if (ret == 0)
+		ret = ramdev_dma_new(&x->dma, x->m->as, &dc);
+	if (ret == 0)
+		ret = ramdev_virtq_new(&x->vq, x->dma, &qc);
+	if (ret == 0)
+		ret = ramdev_blk_open(&x->blk, &bo);
+	if (ret == 0)
+		ret = vring_drv_new(&x->g.drv, x->m->as, &vc);
+	if (ret < 0)
+		return ret;
+	ramdev_virtq_set_log(x->vq, capture_log, r);
+	ramdev_blk_set_log(x->blk, capture_log, r);
+	ret = ramdev_blk_attach_queue(x->blk, 0, x->vq, x->dma);
+	if (ret < 0)
+		return ret;
+
+	/* About half of the page cache in the BAR, the rest in RAM. */
+	x->g.m = x->m;
+	ram_pages = (x->m->ram_size - PAGES_GPA) / PAGE;
+	bar_pages = x->m->bar_size / PAGE;
+	x->g.npages = img_pages;
+	if (x->g.npages > 2 * bar_pages)
+		x->g.npages = 2 * bar_pages;
+	x->g.bar_pages = x->g.npages / 2;
+	if (x->g.npages - x->g.bar_pages > ram_pages)
+		x->g.npages = x->g.bar_pages + ram_pages;
+	x->g.mult = 7919;
+	while (gcd(x->g.mult, x->g.npages) != 1)
+		x->g.mult += 2;
+	x->g.seed = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^
+		    ((uint64_t)policy + 1) * 0x51ed270b27ull;
+	x->g.rng = 0x2545f4914f6cdd1dull;
+	for (unsigned i = 0; i < QSIZE; i++)
+		x->g.free_slots[x->g.nfree++] = i;
+	r->pages = x->g.npages;
+	r->bar_pages = x->g.bar_pages;
+	r->engine = ramdev_blk_engine(x->blk);
+	return fill_page_cache(&x->g);
+}
+
+static void run_teardown(struct run *x)
+{
+	if (x->blk) {
+		ramdev_blk_drain(x->blk, NULL);
+		ramdev_blk_detach_queue(x->blk, 0);
+		ramdev_blk_close(x->blk);
+	}
+	vring_drv_free(x->g.drv);
+	ramdev_virtq_free(x->vq);
+	ramdev_dma_free(x->dma);
+	demo_machine_free(x->m);
+}
+
+static int run_policy(const struct demo_opts *o, enum ramdev_dma_policy policy,
+		      int img, uint64_t img_pages, struct result *r)
+{
+	struct run x = { 0 };
+	double t0;
+	int ret;
+
+	r->name = policy == RAMDEV_DMA_QEMU_BOUNCE ? "qemu-bounce" : "direct";
+	ret = run_setup(&x, o, policy, img, img_pages, r);
+	if (ret < 0) {
+		fprintf(stderr, "ramdev demo: %s: setup failed: %s\n", r->name,
+			strerror(-ret));
+		run_teardown(&x);
+		return ret;
+	}
+	t0 = now();
+	writeback(&x.g, x.blk, o->inflight, r);
+	r->secs = now() - t0;
+	ramdev_dma_get_stats(x.dma, &r->dma);
+	ramdev_blk_get_stats(x.blk, &r->blk);
+	ret = verify(img, &x.g, r);
+	run_teardown(&x);
+	return ret;
+}
+
+/* ---- output ---- */
+
+static void print_row(const struct result *r)
+{
+	char rate[32] = "-", check[96];
+
+	if (r->secs > 0 && r->bytes)
+		snprintf(rate, sizeof(rate), "%.1f", (double)r->bytes / r->secs / 1e6);
+	if (r->verified)
+		snprintf(check, sizeof(check), "OK (%llu pages, %llu MiB)",
+			 (unsigned long long)r->pages,
+			 (unsigned long long)(r->pages * PAGE >> 20));
+	else
+		snprintf(check, sizeof(check), "MISMATCH: %llu of %llu pages",
+			 (unsigned long long)r->pages_bad,
+			 (unsigned long long)r->pages);
+	printf("%-12s %10u %10u %8u %10s  %s\n", r->name, r->submitted,
+	       r->completed, r->failed + r->hung, rate, check);
+}
+
+static void print_notes(const struct result *r)
+{
+	printf("%s:\n", r->name);
+	if (r->broken)
+		printf("  %s\n  queue broken (DEVICE_NEEDS_RESET): %u request(s) "
+		       "never completed; a real guest hangs here in writeback\n",
+		       r->msg[0] ? r->msg : "queue broken", r->hung);
+	else if (r->failed)
+		printf("  %u request(s) completed with an error status: %s\n",
+		       r->failed, r->msg);
+	printf("  DMA: %llu segment(s) mapped in place, %llu bounced, %llu bounce "
+	       "failures; blk: %llu KiB of device memory staged, %llu flush(es)\n",
+	       (unsigned long long)r->dma.maps_direct,
+	       (unsigned long long)r->dma.maps_bounced,
+	       (unsigned long long)r->dma.bounce_failures,
+	       (unsigned long long)(r->blk.bytes_staged >> 10),
+	       (unsigned long long)r->blk.flushes);
+}
+
+/* ---- the command ---- */
+
+static int usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ramdev demo [--policy qemu-bounce|direct] [--bar PATH]\n"
+		"                   [--image FILE] [--engine auto|uring|sync]\n"
+		"                   [--inflight N]\n"
+		"  --bar PATH   map a real BAR (/sys/bus/pci/devices/.../resourceN)\n"
+		"               instead of a memfd\n"
+		"  --image FILE raw image to write (its content is overwritten);\n"
+		"               default: a temporary 64 MiB file\n");
+	return f == stderr ? 2 : 0;
+}
+
+static int parse_opts(int argc, char **argv, struct demo_opts *o)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "bar", required_argument, NULL, 'b' },
+		{ "image", required_argument, NULL, 'i' },
+		{ "engine", required_argument, NULL, 'e' },
+		{ "inflight", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*o = (struct demo_opts){ .policy = -1, .inflight = 32 };
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (!strcmp(optarg, "qemu-bounce"))
+				o->policy = RAMDEV_DMA_QEMU_BOUNCE;
+			else if (!strcmp(optarg, "direct"))
+				o->policy = RAMDEV_DMA_DIRECT;
+			else
+				return usage(stderr);
+			break;
+		case 'b':
+			o->bar = optarg;
+			break;
+		case 'i':
+			o->image = optarg;
+			break;
+		case 'e':
+			if (!strcmp(optarg, "uring"))
+				o->engine = RAMDEV_BLK_ENGINE_URING;
+			else if (!strcmp(optarg, "sync"))
+				o->engine = RAMDEV_BLK_ENGINE_SYNC;
+			else if (strcmp(optarg, "auto"))
+				return usage(stderr);
+			break;
+		case 'n':
+			o->inflight = (unsigned)strtoul(optarg, NULL, 0);
+			if (o->inflight < 1 || o->inflight > QSIZE)
+				return usage(stderr);
+			break;
+		case 'h':
+			return usage(stdout) - 1;
+		default:
+			return usage(stderr);
+		}
+	}
+	return optind == argc ? 0 : usage(stderr);
+}
+
+static int open_image(const struct demo_opts *o, char *tmp, size_t tmplen,
+		      uint64_t *pages)
+{
+	struct stat st;
+	int fd;
+
+	if (o->image) {
+		fd = open(o->image, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size == 0 &&
+		    ftruncate(fd, DEFAULT_IMAGE_SIZE) < 0) {
+			close(fd);
+			return -1;
+		}
+	} else {
+		const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
+
+		snprintf(tmp, tmplen, "%s/ramdev-demo-XXXXXX", dir);
+		fd = mkostemp(tmp, O_CLOEXEC);
+		if (fd >= 0 && ftruncate(fd, DEFAULT_IMAGE_SIZE) < 0) {
+			close(fd);
+			unlink(tmp);
+			return -1;
+		}
+	}
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -1;
+	*pages = (uint64_t)st.st_size / PAGE;
+	return fd;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+	struct result res[2] = { 0 };
+	static const enum ramdev_dma_policy order[2] = {
+		RAMDEV_DMA_QEMU_BOUNCE, RAMDEV_DMA_DIRECT
+	};
+	struct demo_opts o;
+	char tmp[256] = "";
+	uint64_t pages;
+	int fd, ret, status = 0;
+
+	ret = parse_opts(argc, argv, &o);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	fd = open_image(&o, tmp, sizeof(tmp), &pages);
+	if (fd < 0) {
+		fprintf(stderr, "ramdev demo: image: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("ramdev demo: a guest writes back its page cache through virtio-blk;\n"
+	       "about half of the pages live in \"%s mmaps[0]\", a BAR hot-added\n"
+	       "as guest memory (%s) at 0x%llx.\n", DEMO_BAR_NAME,
+	       o.bar ? o.bar : "memfd", (unsigned long long)DEMO_BAR_GPA);
+	printf("image %s (%llu MiB), 4 KiB-512 KiB requests, up to %u in flight\n\n",
+	       o.image ? o.image : tmp,
+	       (unsigned long long)(pages * PAGE >> 20), o.inflight);
+	for (unsigned i = 0; i < 2; i++) {
+		if (o.policy >= 0 && (int)order[i] != o.policy)
+			continue;
+		if (run_policy(&o, order[i], fd, pages, &res[i]) < 0)
+			status = 1;
+		if (order[i] == RAMDEV_DMA_DIRECT &&
+		    (res[i].failed || res[i].hung || !res[i].verified ||
+		     res[i].completed != res[i].submitted))
+			status = 1;
+	}
+	printf("%-12s %10s %10s %8s %10s  %s\n", "policy", "requests",
+	       "completed", "failed", "MB/s", "image check");
+	for (unsigned i = 0; i < 2; i++)
+		if (res[i].name)
+			print_row(&res[i]);
+	printf("\n");
+	for (unsigned i = 0; i < 2; i++)
+		if (res[i].name)
+			print_notes(&res[i]);
+	printf("\nengine: %s; %s\n",
+	       res[1].engine == RAMDEV_BLK_ENGINE_SYNC ||
+	       res[0].engine == RAMDEV_BLK_ENGINE_SYNC ? "preadv/pwritev" : "io_uring",
+	       status ? "FAILED: the direct policy did not write the image intact"
+		      : "result: OK");
+	close(fd);
+	if (tmp[0])
+		unlink(tmp);
+	return status;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The demo machine, shared by `ramdev demo` and `ramdev mtree`: guest RAM
+ * (memfd) plus a RAM-device region standing in for a GPU BAR hot-added as
+ * guest memory (memfd, or an mmap of a real /sys/bus/pci/.../resourceN).
+ */
+#ifndef RAMDEV_TOOLS_DEMO_H
+#define RAMDEV_TOOLS_DEMO_H
+
+#include <stdint.h>
+
+#include "ramdev/as.h"
+
+#define DEMO_RAM_SIZE (48ull << 20)
+#define DEMO_BAR_SIZE (32ull << 20)
+#define DEMO_BAR_GPA 0x1000000000ull /* 64 GiB, above RAM like a 64-bit BAR */
+#define DEMO_BAR_NAME "0000:3b:00.0 BAR 4"
+
+struct demo_machine {
+	struct ramdev_as *as;
+	uint8_t *ram;      /* guest RAM at GPA 0 */
+	uint64_t ram_size;
+	uint8_t *bar;      /* device memory: access core only */
+	uint64_t bar_size;
+	uint64_t bar_gpa;
+	const char *bar_path; /* NULL: memfd */
+};
+
+/* Build the machine; @bar_path NULL for a memfd BAR.  0 or -errno. */
+int demo_machine_new(struct demo_machine **out, const char *bar_path);
+void demo_machine_free(struct demo_machine *m);
+
+#endif
