@@ -103,12 +103,22 @@ struct as_range {
 	uint64_t start, last; /* guest addresses, inclusive */
 	struct ramdev_region *mr; /* terminal region, referenced by the view */
 	uint64_t offset;	  /* offset in mr of start */
+	/* Copies of mr's fields, so a lookup does not touch the region. */
+	uint8_t *host;		  /* mr->host + offset, or NULL */
+	enum ramdev_region_kind kind;
 };
+
+/* Keys past the end of as_view.keys, all UINT64_MAX: the search reads a
+ * fixed block of AS_VIEW_PAD keys without bounds checks. */
+#define AS_VIEW_PAD 8
 
 struct as_view {
 	struct rcu_head rcu;
 	size_t n, cap;
 	struct as_range *r;
+	/* Published views only: r[i].last for i < n, then AS_VIEW_PAD times
+	 * UINT64_MAX.  Searched instead of r (8 bytes a key, not 48). */
+	uint64_t *keys;
 };
 
 struct ramdev_as {

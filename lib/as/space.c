@@ -170,13 +170,16 @@ static int as_alloc(struct ramdev_as **out, const char *name)
 	if (!as)
 		return -ENOMEM;
 	as->name = strdup(name);
-	as->view = calloc(1, sizeof(*as->view));
 	/* Named "system" like QEMU's root of the system address space. */
 	rc = ramdev_region_new_container(&as->root, "system", UINT64_MAX);
-	if (!as->name || !as->view || rc) {
+	/* The empty view of the empty root (with its padded search keys). */
+	if (!rc)
+		rc = ramdev_as_view_build(as, &as->view);
+	if (!as->name || rc) {
+		if (as->view)
+			ramdev_as_view_drop(as->view);
 		if (as->root)
 			ramdev_region_unref(as->root);
-		free(as->view);
 		free(as->name);
 		free(as);
 		return -ENOMEM;
