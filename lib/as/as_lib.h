@@ -8,29 +8,6 @@
 #ifndef RAMDEV_AS_LIB_H
 #define RAMDEV_AS_LIB_H
 
-/*
- * _LGPL_SOURCE makes liburcu's read_lock/read_unlock inline functions
- * instead of calls into the library: liburcu's documented way to get a fast
- * read side (README.md, "Usage of all urcu libraries": define it "only if
- * your code is LGPL or GPL compatible"; ramdev's MIT license is).  The
- * inlined code knows liburcu's reader layout, so the library must be
- * rebuilt when liburcu's soname changes, as for any such user.  It must
- * come before the first liburcu include of a translation unit: every file
- * that uses liburcu includes this header (directly or through as_priv.h)
- * before any other liburcu header.
- */
-#ifndef _LGPL_SOURCE
-#define _LGPL_SOURCE
-#endif
-
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <urcu/urcu-memb.h>
-
-#include "ramdev/as.h"
-
 /* ---- ThreadSanitizer annotations ----
  * liburcu (not built with TSan) orders readers and reclaimers through
  * membarrier(2) and plain volatile accesses, which TSan cannot see.  We tell
@@ -54,6 +31,35 @@ void __tsan_release(void *addr);
 #define as_tsan_acquire(a) ((void)(a))
 #define as_tsan_release(a) ((void)(a))
 #endif
+
+/*
+ * _LGPL_SOURCE makes liburcu's read_lock/read_unlock inline functions
+ * instead of calls into the library: liburcu's documented way to get a fast
+ * read side (README.md, "Usage of all urcu libraries": define it "only if
+ * your code is LGPL or GPL compatible"; ramdev's MIT license is).  The
+ * inlined code knows liburcu's reader layout, so the library must be
+ * rebuilt when liburcu's soname changes, as for any such user.  It must
+ * come before the first liburcu include of a translation unit: every file
+ * that uses liburcu includes this header (directly or through as_priv.h)
+ * before any other liburcu header.
+ *
+ * Not under TSan: the inlined read side uses liburcu's uatomic accesses
+ * (plain volatile loads and stores, e.g. of urcu_memb_gp.futex in
+ * urcu_common_wake_up_gp), which TSan would report as races between
+ * readers.  TSan builds call liburcu's out-of-line functions, which it does
+ * not instrument, and order RCU for it with the annotations above.
+ */
+#if !defined(RAMDEV_TSAN) && !defined(_LGPL_SOURCE)
+#define _LGPL_SOURCE
+#endif
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <urcu/urcu-memb.h>
+
+#include "ramdev/as.h"
 
 /* The thread-local flag is read on every read lock: initial-exec keeps it
  * one %fs-relative load instead of a __tls_get_addr call (the library's
