@@ -556,7 +556,7 @@ static int report(const struct cell *c, size_t n, struct bench_meta *meta,
 				       .failures = c[i].failures,
 				       .attempts = c[i].attempts };
 
-		if (strcmp(c[i].op, "lookup"))
+		if (!strcmp(c[i].op, "write64k"))
 			r.gbps = (double)c[i].size / c[i].best_ns;
 		ret = bench_rows_add(&rows, &r);
 	}
