@@ -68,6 +68,7 @@ test-cross:
 
 bench: all
 	./$(BUILD)/tools/ramdev bench access
+	./$(BUILD)/tools/ramdev bench as
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-cross
