@@ -2,9 +2,10 @@
 # what is missing (scripts/deps.sh, apt-get, as root) and build first.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 MESON_TEST ?= meson test --print-errorlogs --num-processes 2
 
-.PHONY: all demo test test-unit test-asan test-cross test-fuzz bench fuzz clean deps deps-build
+.PHONY: all demo test test-unit test-asan test-tsan test-cross test-fuzz bench fuzz clean deps deps-build
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -21,6 +22,11 @@ $(BUILD)/build.ninja:
 $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false
 
+# ThreadSanitizer build with clang; tests/meson.build hands tests/tsan.supp
+# to the as and dma suites.
+$(TSAN_BUILD)/build.ninja:
+	CC=clang meson setup $(TSAN_BUILD) -Db_sanitize=thread -Db_lundef=false
+
 demo: deps-build all
 	./$(BUILD)/tools/ramdev demo
 
@@ -31,12 +37,13 @@ test: deps
 	@rc=0; \
 	$(MAKE) test-unit || rc=1; \
 	$(MAKE) test-asan || rc=1; \
+	$(MAKE) test-tsan || rc=1; \
 	scripts/test-cross.sh > $(BUILD)/cross.log 2>&1; cross=$$?; \
 	cat $(BUILD)/cross.log; \
 	[ $$cross = 0 ] || [ $$cross = 77 ] || rc=1; \
 	$(MAKE) -s test-fuzz > $(BUILD)/fuzz.log 2>&1 || rc=1; \
 	cat $(BUILD)/fuzz.log; \
-	scripts/summary.py $(BUILD) $(ASAN_BUILD) \
+	scripts/summary.py $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) \
 		--extra $(BUILD)/cross.log $(BUILD)/fuzz.log || rc=1; \
 	exit $$rc
 
@@ -51,6 +58,12 @@ test-asan: $(ASAN_BUILD)/build.ninja
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	$(MESON_TEST) -C $(ASAN_BUILD) --no-suite oracle
+
+# The threaded suites (address space and DMA: RCU readers against hot
+# add/remove, concurrent maps) under ThreadSanitizer; about a minute.
+test-tsan: $(TSAN_BUILD)/build.ninja
+	ninja -C $(TSAN_BUILD)
+	$(MESON_TEST) -C $(TSAN_BUILD) --suite as --suite dma
 
 test-cross:
 	scripts/test-cross.sh
@@ -78,6 +91,7 @@ fuzz:
 
 bench: all
 	./$(BUILD)/tools/ramdev bench access
+	./$(BUILD)/tools/ramdev bench as
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-cross build-fuzz build-fuzz-*.log
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-cross build-fuzz build-fuzz-*.log

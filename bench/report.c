@@ -106,18 +106,23 @@ int bench_write_json(const char *path, const struct bench_meta *meta,
 
 		fprintf(f,
 			"    {\"op\": \"%s\", \"fn\": \"%s\", \"size\": %zu, "
-			"\"offset\": %u, \"ns\": %.3f, \"gbps\": %.4f}%s\n",
-			r->op, r->series, r->size, r->offset, r->ns, r->gbps,
-			i + 1 < rows->n ? "," : "");
+			"\"offset\": %u, \"ns\": %.3f, \"gbps\": %.4f",
+			r->op, r->series, r->size, r->offset, r->ns, r->gbps);
+		if (r->attempts)
+			fprintf(f, ", \"failures\": %llu, \"attempts\": %llu",
+				(unsigned long long)r->failures,
+				(unsigned long long)r->attempts);
+		fprintf(f, "}%s\n", i + 1 < rows->n ? "," : "");
 	}
 	fprintf(f, "  ],\n  \"targets\": [\n");
 	for (size_t i = 0; i < nchecks; i++) {
 		const struct bench_check *c = &checks[i];
 
 		fprintf(f,
-			"    {\"name\": \"%s\", \"want\": %.3f, \"worst\": %.4f, "
+			"    {\"name\": \"%s\", \"%s\": %.3f, \"worst\": %.4f, "
 			"\"where\": \"%s\", \"met\": %s}%s\n",
-			c->name, c->want, c->worst, c->where,
+			c->name, c->at_most ? "at_most" : "want", c->want,
+			c->worst, c->where,
 			c->met ? "true" : "false", i + 1 < nchecks ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");

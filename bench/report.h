@@ -37,6 +37,10 @@ struct bench_row {
 	unsigned offset;
 	double ns;   /* best time per call */
 	double gbps; /* size / ns */
+	/* Operations that failed, of @attempts (all runs); both 0 when the
+	 * benchmark does not count failures, and then not in the JSON. */
+	uint64_t failures;
+	uint64_t attempts;
 };
 
 struct bench_rows {
@@ -54,14 +58,15 @@ const struct bench_row *bench_rows_find(const struct bench_rows *rows,
 /* A target checked over the results: the worst ratio and where it was. */
 struct bench_check {
 	const char *name;
-	double want;  /* ratio required */
-	double worst; /* worst ratio measured */
+	double want;  /* ratio required (a bound, for @at_most checks) */
+	double worst; /* worst ratio (or value) measured */
 	char where[64];
 	int met;
+	int at_most; /* the target is worst <= want (e.g. ns), not >= */
 };
 
 struct bench_meta {
-	const char *bench; /* "access" */
+	const char *bench; /* "access", "as" */
 	int quick;
 	struct bench_timing timing;
 	double seconds; /* wall time of the whole run */

@@ -12,6 +12,8 @@
  * unmap or an unmap of garbage is caught and logged instead of corrupting
  * the pool or a region's reference count.
  */
+#include "as/as_lib.h" /* first: it defines _LGPL_SOURCE for liburcu */
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -21,7 +23,6 @@
 #include <syslog.h>
 
 #include "ramdev/access.h"
-#include "as/as_priv.h"
 #include "dma_priv.h"
 
 #define SEG_MAGIC_MASK 0xffffff00u
@@ -158,11 +159,11 @@ static int lookup_ref(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 {
 	int ret;
 
-	ramdev_as_read_lock();
+	ramdev_as_rdlock();
 	ret = ramdev_as_translate(dma->as, gpa, len, x);
 	if (!ret)
 		ramdev_region_ref(x->region);
-	ramdev_as_read_unlock();
+	ramdev_as_rdunlock();
 	return ret;
 }
 
@@ -176,18 +177,21 @@ static bool needs_bounce(const struct ramdev_dma *dma,
 	return true;
 }
 
-/* Fill a TO_DEVICE bounce buffer: RAMD exactly from the held region, MMIO
- * through its callbacks (the address space adapts to valid/impl). */
-static int bounce_fill(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
-		       const struct ramdev_xlate *x)
+/*
+ * Fill a TO_DEVICE bounce buffer from guest memory.  DIRECT: only MMIO is
+ * bounced, through its callbacks.  QEMU_BOUNCE: as QEMU's
+ * address_space_map() does with flatview_read(): RAMD too goes through its
+ * per-access ops table, at most 8 bytes per indirect call.
+ */
+static int bounce_fill(struct ramdev_dma *dma, struct ramdev_dma_seg *seg)
 {
 	int ret;
 
-	if (x->kind == RAMDEV_REGION_RAMD) {
-		ramdev_read(seg->base, x->host, seg->len);
-		return 0;
-	}
-	ret = ramdev_as_read(dma->as, seg->gpa, seg->base, seg->len);
+	if (dma->policy == RAMDEV_DMA_QEMU_BOUNCE)
+		ret = ramdev_as_read_indirect(dma->as, seg->gpa, seg->base,
+					      seg->len);
+	else
+		ret = ramdev_as_read(dma->as, seg->gpa, seg->base, seg->len);
 	/* Unassigned now: the region went away after translate. */
 	return ret > 0 ? -EFAULT : ret;
 }
@@ -211,7 +215,7 @@ static int map_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 	seg->kind = RAMDEV_SEG_RAM;
 	seg->bounce = tag;
 	if (seg->dir & RAMDEV_DMA_TO_DEVICE) {
-		ret = bounce_fill(dma, seg, x);
+		ret = bounce_fill(dma, seg);
 		if (ret) {
 			ramdev_dma_pool_put(&dma->pool, buf, tag);
 			return ret;
@@ -317,9 +321,17 @@ static void unmap_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 {
 	int ret = 0;
 
-	/* Exactly the bytes the device wrote, through the exact accessors. */
-	if (written && (seg->dir & RAMDEV_DMA_FROM_DEVICE))
-		ret = ramdev_as_write(dma->as, seg->gpa, seg->base, written);
+	/* Exactly the bytes the device wrote: MMIO through its callbacks;
+	 * under QEMU_BOUNCE RAMD too, per access through its ops table, as
+	 * QEMU's address_space_unmap() -> address_space_write() does. */
+	if (written && (seg->dir & RAMDEV_DMA_FROM_DEVICE)) {
+		if (dma->policy == RAMDEV_DMA_QEMU_BOUNCE)
+			ret = ramdev_as_write_indirect(dma->as, seg->gpa,
+						       seg->base, written);
+		else
+			ret = ramdev_as_write(dma->as, seg->gpa, seg->base,
+					      written);
+	}
 	if (ret)
 		dma_guest_log(dma, "unmap: copy-back to gpa 0x%llx len 0x%zx: %d",
 			(unsigned long long)seg->gpa, written, ret);
@@ -414,9 +426,9 @@ static int64_t piece(struct ramdev_dma *dma, uint64_t gpa, uint64_t len)
 	struct ramdev_xlate x;
 	int ret;
 
-	ramdev_as_read_lock();
+	ramdev_as_rdlock();
 	ret = ramdev_as_translate(dma->as, gpa, len, &x);
-	ramdev_as_read_unlock();
+	ramdev_as_rdunlock();
 	if (ret == -EFAULT)
 		dma_guest_log(dma, "copy: gpa 0x%llx unassigned",
 			(unsigned long long)gpa);

@@ -597,6 +597,7 @@ int main(void)
 		T(test_ramdev_as_write_mmio_valid_stops),
 		T(test_ramdev_as_ld_ramd_exact),
 		T(test_ramdev_as_translate_random_layouts),
+		T(test_ramdev_as_translate_many_regions),
 	};
 
 	return cmocka_run_group_tests_name("as", tests, NULL, NULL);

@@ -24,6 +24,7 @@ int test_as_setup(void **state);
 int test_as_teardown(void **state);
 
 void test_ramdev_as_translate_random_layouts(void **state);
+void test_ramdev_as_translate_many_regions(void **state);
 void test_ramdev_as_ld_mmio_impl_matrix(void **state);
 void test_ramdev_as_read_mmio_greedy(void **state);
 void test_ramdev_as_ld_mmio_valid_reject(void **state);

@@ -8,6 +8,7 @@
  *
  * Reproduce one layout: RAMDEV_AS_SEED=<seed> (printed on failure).
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -226,4 +227,70 @@ void test_ramdev_as_translate_random_layouts(void **state)
 		one_layout(f->as, seed);
 	}
 	f->seed = 0;
+}
+
+/*
+ * The reader's 8-ary search against every boundary of views of 0 to 1100
+ * ranges (each count around the search's block sizes): @n RAM regions of
+ * 0x1000 bytes every 0x3000, so each region and each hole is one range.
+ */
+static void check_many(struct test_fix *f, unsigned n, uint8_t *mem)
+{
+	struct ramdev_region *root = ramdev_as_root(f->as);
+	struct ramdev_region **r = calloc(n ? n : 1, sizeof(*r));
+	struct ramdev_xlate x;
+	char name[32];
+
+	assert_non_null(r);
+	ramdev_as_begin(f->as);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "r%u", i);
+		assert_int_equal(ramdev_region_new_ram(&r[i], name, mem,
+						       0x1000), 0);
+		assert_int_equal(ramdev_region_add(root, 0x3000ull * i, r[i],
+						   0), 0);
+	}
+	assert_int_equal(ramdev_as_commit(f->as), 0);
+	ramdev_as_read_lock();
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t base = 0x3000ull * i;
+
+		assert_int_equal(ramdev_as_translate(f->as, base, 0x10000, &x),
+				 0);
+		assert_ptr_equal(x.region, r[i]);
+		assert_int_equal(x.len, 0x1000);
+		assert_int_equal(ramdev_as_translate(f->as, base + 0xfff, 8,
+						     &x), 0);
+		assert_ptr_equal(x.region, r[i]);
+		assert_ptr_equal(x.host, mem + 0xfff);
+		assert_int_equal(x.len, 1);
+		assert_int_equal(ramdev_as_translate(f->as, base + 0x1000, 8,
+						     &x), -EFAULT);
+		assert_int_equal(x.len, 8);
+		assert_int_equal(ramdev_as_translate(f->as, base + 0x1000,
+						     0x10000, &x), -EFAULT);
+		assert_int_equal(x.len, i + 1 < n ? 0x2000 : 0x10000);
+	}
+	assert_int_equal(ramdev_as_translate(f->as, UINT64_MAX, 1, &x),
+			 -EFAULT);
+	ramdev_as_read_unlock();
+	ramdev_as_begin(f->as);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(ramdev_region_del(root, r[i]), 0);
+		ramdev_region_unref(r[i]);
+	}
+	assert_int_equal(ramdev_as_commit(f->as), 0);
+	free(r);
+}
+
+void test_ramdev_as_translate_many_regions(void **state)
+{
+	static const unsigned counts[] = { 0, 1, 4, 5, 8, 9, 32, 33, 64, 65,
+					   71, 511, 512, 513, 1024, 1100 };
+	static uint8_t mem[0x1000];
+	struct test_fix *f = *state;
+
+	/* Ranges = regions + the holes between them (and after the last). */
+	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++)
+		check_many(f, counts[c], mem);
 }

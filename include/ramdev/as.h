@@ -119,8 +119,9 @@ RAMDEV_EXPORT struct ramdev_region *ramdev_as_root(struct ramdev_as *as);
 /**
  * ramdev_as_begin / ramdev_as_commit - batch changes: the flat view is
  * rebuilt and published once, at the outermost commit.  Nestable.
- * Returns (commit): 0, or -ENOMEM when the view could not be rebuilt (the
- * old view stays published).
+ * Returns (commit): 0; -ENOMEM when the view could not be rebuilt (the
+ * old view stays published); -EINVAL for a NULL @as or a commit without a
+ * matching begin (logged; nothing changes).
  */
 RAMDEV_EXPORT void ramdev_as_begin(struct ramdev_as *as);
 RAMDEV_EXPORT int ramdev_as_commit(struct ramdev_as *as);
@@ -191,8 +192,10 @@ RAMDEV_EXPORT void ramdev_region_set_release(struct ramdev_region *r,
  * ramdev_region_add - place @child at @offset in container @parent.
  * @priority: higher wins where siblings overlap.
  * Returns: 0; -EINVAL (not a container, child already placed, NULL);
- * -EOVERFLOW (offset + size wraps or leaves the container); -EBUSY (overlaps
- * a sibling of equal priority); -ENOMEM.  @parent takes a reference.
+ * -ELOOP (@parent is reachable from @child through children and alias
+ * targets: the tree would contain a cycle); -EOVERFLOW (offset + size wraps
+ * or leaves the container); -EBUSY (overlaps a sibling of equal priority);
+ * -ENOMEM.  @parent takes a reference.
  */
 RAMDEV_EXPORT int ramdev_region_add(struct ramdev_region *parent,
 				    uint64_t offset,
@@ -205,6 +208,10 @@ RAMDEV_EXPORT int ramdev_region_del(struct ramdev_region *parent,
 RAMDEV_EXPORT const char *ramdev_region_name(const struct ramdev_region *r);
 RAMDEV_EXPORT enum ramdev_region_kind
 ramdev_region_kind(const struct ramdev_region *r);
+/**
+ * ramdev_region_size - size in bytes.  An address space's root spans all
+ * 2^64 bytes, which does not fit: it reports UINT64_MAX.
+ */
 RAMDEV_EXPORT uint64_t ramdev_region_size(const struct ramdev_region *r);
 
 /* ---- lookup and access ---- */
@@ -226,15 +233,25 @@ struct ramdev_xlate {
 	void *host;
 };
 
-/** RCU read-side section around ramdev_as_translate() and use of its result. */
+/**
+ * ramdev_as_read_lock / _unlock - RCU read-side section around
+ * ramdev_as_translate() and the use of its result.  Nestable, never blocks;
+ * the first call on a thread registers it with liburcu (unregistered at
+ * thread exit), later ones cost a thread-local test plus liburcu's inline
+ * read lock.
+ */
 RAMDEV_EXPORT void ramdev_as_read_lock(void);
 RAMDEV_EXPORT void ramdev_as_read_unlock(void);
 
 /**
  * ramdev_as_translate - look up [@gpa, @gpa + @len).
- * Returns: 0; -EINVAL (@len 0); -EOVERFLOW (range wraps past 2^64);
- * -EFAULT (@gpa is unassigned; @out->len is then the size of the hole).
- * Context: inside ramdev_as_read_lock(); O(log n), never blocks.
+ * Returns: 0; -EINVAL (@len 0, NULL @as or @out); -EOVERFLOW (range wraps
+ * past 2^64); -EFAULT (@gpa is unassigned: @out->len is then the number of
+ * unassigned bytes from @gpa, up to the next region or the end of the
+ * requested range, whichever comes first, and the other fields of @out are
+ * zero).
+ * Context: inside ramdev_as_read_lock(); O(log n) without data-dependent
+ * branches, never blocks.
  */
 RAMDEV_EXPORT int ramdev_as_translate(struct ramdev_as *as, uint64_t gpa,
 				      uint64_t len, struct ramdev_xlate *out);

@@ -15,9 +15,23 @@
  *    when to retry; ramdev_dma_read/_write carry any request out in chunks
  *    through the exact accessors without bounce space.  A valid request never
  *    fails for lack of bounce space.
- *  - RAMDEV_DMA_QEMU_BOUNCE: QEMU before the fix: RAMD is treated as
- *    indirect (bounced like MMIO), one pool, and a map that finds the pool in
- *    use fails with -ENOBUFS.  It exists to show the problem side by side.
+ *  - RAMDEV_DMA_QEMU_BOUNCE: QEMU before the fix, faithfully.  RAMD is
+ *    "indirect" (QEMU's memory_access_is_direct() is false for a ram_device
+ *    region), so a map bounces it like MMIO: one pool used as a single
+ *    buffer, a map is capped to it (4096 bytes by default: QEMU's
+ *    TARGET_PAGE_SIZE cap in address_space_map()), and a map that finds it
+ *    in use fails with -ENOBUFS.  The buffer is filled at map (TO_DEVICE,
+ *    BIDIR) and flushed at unmap (the @written bytes) the way QEMU's
+ *    flatview_read/write_continue do it: through the region's MMIO-style
+ *    ops table (QEMU's ram_device_mem_ops, valid and impl 1..8 bytes), one
+ *    valid check and one indirect callback per piece of at most 8 bytes,
+ *    i.e. 512 calls per 4 KiB.  One deviation: QEMU allows unaligned
+ *    pieces there (impl.unaligned), ramdev keeps every device access
+ *    naturally aligned (access core rule S3), so a span that is not 8-byte
+ *    aligned takes up to six narrower pieces at its ends.  The dirty log
+ *    is still kept.  ramdev_dma_read/_write are not part of the model and
+ *    stay exact bulk copies.  The policy exists to show the problem side
+ *    by side with the fix.
  *
  * Writes through a mapping are logged in the region's dirty bitmap at unmap
  * (for the bytes the device says it wrote), writes through ramdev_dma_write

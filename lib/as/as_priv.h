@@ -21,41 +21,21 @@
 #ifndef RAMDEV_AS_PRIV_H
 #define RAMDEV_AS_PRIV_H
 
+#include "as_lib.h" /* first: it defines _LGPL_SOURCE for liburcu */
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <urcu/urcu-memb.h>
-
 #include "ramdev/as.h"
 
-/* ---- ThreadSanitizer annotations ----
- * liburcu (not built with TSan) orders readers and reclaimers through
- * membarrier(2) and plain volatile accesses, which TSan cannot see.  We tell
- * it what the grace period guarantees: every read-side unlock "releases" a
- * token that every RCU callback "acquires" before freeing.  The annotations
- * compile to nothing outside TSan builds. */
-#if defined(__SANITIZE_THREAD__)
-#define RAMDEV_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define RAMDEV_TSAN 1
-#endif
-#endif
-
 #ifdef RAMDEV_TSAN
-void __tsan_acquire(void *addr);
-void __tsan_release(void *addr);
-#define as_tsan_acquire(a) __tsan_acquire((void *)(a))
-#define as_tsan_release(a) __tsan_release((void *)(a))
 /* rcu_dereference/rcu_assign_pointer are volatile accesses plus fences TSan
  * does not model; the acquire/release builtins express the same ordering. */
 #define AS_RCU_DEREF(p) __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
 #define AS_RCU_ASSIGN(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
 #else
-#define as_tsan_acquire(a) ((void)(a))
-#define as_tsan_release(a) ((void)(a))
 #define AS_RCU_DEREF(p) rcu_dereference(p)
 #define AS_RCU_ASSIGN(p, v) rcu_assign_pointer(p, v)
 #endif
@@ -123,12 +103,22 @@ struct as_range {
 	uint64_t start, last; /* guest addresses, inclusive */
 	struct ramdev_region *mr; /* terminal region, referenced by the view */
 	uint64_t offset;	  /* offset in mr of start */
+	/* Copies of mr's fields, so a lookup does not touch the region. */
+	uint8_t *host;		  /* mr->host + offset, or NULL */
+	enum ramdev_region_kind kind;
 };
+
+/* Keys past the end of as_view.keys, all UINT64_MAX: the search reads a
+ * fixed block of AS_VIEW_PAD keys without bounds checks. */
+#define AS_VIEW_PAD 8
 
 struct as_view {
 	struct rcu_head rcu;
 	size_t n, cap;
 	struct as_range *r;
+	/* Published views only: r[i].last for i < n, then AS_VIEW_PAD times
+	 * UINT64_MAX.  Searched instead of r (8 bytes a key, not 48). */
+	uint64_t *keys;
 };
 
 struct ramdev_as {
@@ -147,8 +137,7 @@ struct ramdev_as {
 
 extern pthread_mutex_t as_tree_lock;
 
-/* space.c */
-void ramdev_as_rcu_register(void);
+/* space.c (and as_lib.h: the read-side section, registration) */
 void ramdev_as_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *));
 void ramdev_as_cb_enter(struct rcu_head *head);
 void ramdev_as_cb_exit(void);
@@ -167,6 +156,10 @@ const struct as_range *ramdev_as_view_find(const struct as_view *v,
 int ramdev_as_view_xlate(const struct as_view *v, uint64_t gpa, uint64_t len,
 			 struct ramdev_xlate *out);
 
+/* dispatch.c: the ops table of every RAMD region (opaque: the region), used
+ * only by the indirect accesses of as_lib.h. */
+extern const struct ramdev_mmio_ops ramdev_as_ramd_ops;
+
 /* mmio.c */
 int ramdev_as_mmio_valid(struct ramdev_as *as, const struct ramdev_region *r,
 			 uint64_t off, unsigned size);
@@ -177,10 +170,6 @@ unsigned ramdev_as_greedy(uint64_t addr, uint64_t rem, unsigned max);
 /* dirty.c */
 void ramdev_as_dirty_free(struct as_dirty *d);
 
-/* log.c */
-void ramdev_as_logf(struct ramdev_as *as, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-void ramdev_as_guest_logf(struct ramdev_as *as, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* log.c: declared in as_lib.h */
 
 #endif /* RAMDEV_AS_PRIV_H */

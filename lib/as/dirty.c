@@ -93,12 +93,12 @@ void ramdev_region_dirty_mark(struct ramdev_region *r, uint64_t offset,
 	/* Clamp to the region: a wrapped or overlong range ends at its end. */
 	if (!as_range_last(offset, len, &last) || last > r->last)
 		last = r->last;
-	ramdev_as_read_lock(); /* nests inside the caller's section, if any */
+	ramdev_as_rdlock(); /* nests inside the caller's section, if any */
 	d = AS_RCU_DEREF(r->dirty);
 	if (d)
 		dirty_set(d, offset / RAMDEV_DIRTY_PAGE,
 			  last / RAMDEV_DIRTY_PAGE);
-	ramdev_as_read_unlock();
+	ramdev_as_rdunlock();
 }
 
 int64_t ramdev_region_dirty_take(struct ramdev_region *r, uint64_t *bits,
@@ -110,19 +110,19 @@ int64_t ramdev_region_dirty_take(struct ramdev_region *r, uint64_t *bits,
 
 	if (!r || !bits)
 		return -EINVAL;
-	ramdev_as_read_lock();
+	ramdev_as_rdlock();
 	d = AS_RCU_DEREF(r->dirty);
 	if (!d || words < d->words) {
 		ramdev_as_logf(NULL, LOG_ERR, "dirty take: %s: logging off or "
 			       "0x%zx words < 0x%zx", r->name, words,
 			       d ? d->words : (size_t)0);
-		ramdev_as_read_unlock();
+		ramdev_as_rdunlock();
 		return -EINVAL;
 	}
 	for (i = 0; i < d->words; i++) {
 		bits[i] = __atomic_exchange_n(&d->bits[i], 0, __ATOMIC_RELAXED);
 		count += __builtin_popcountll(bits[i]);
 	}
-	ramdev_as_read_unlock();
+	ramdev_as_rdunlock();
 	return count;
 }

@@ -48,8 +48,10 @@ static int mmio_span(struct ramdev_as *as, const struct ramdev_region *r,
 }
 
 static int span_piece(struct ramdev_as *as, const struct ramdev_xlate *x,
-		      uint8_t *buf, bool write)
+		      uint8_t *buf, bool write, bool indirect)
 {
+	int rc;
+
 	switch (x->kind) {
 	case RAMDEV_REGION_RAM:
 		if (write)
@@ -58,10 +60,19 @@ static int span_piece(struct ramdev_as *as, const struct ramdev_xlate *x,
 			memcpy(buf, x->host, x->len);
 		break;
 	case RAMDEV_REGION_RAMD:
-		if (write)
+		/* QEMU before the fix: RAMD is not "direct", so it goes
+		 * through its ops table like MMIO.  The dirty log is still
+		 * kept: the bytes did change. */
+		if (indirect) {
+			rc = mmio_span(as, x->region, x->offset, buf, x->len,
+				       write);
+			if (rc)
+				return rc;
+		} else if (write) {
 			ramdev_write(x->host, buf, x->len);
-		else
+		} else {
 			ramdev_read(buf, x->host, x->len);
+		}
 		break;
 	default:
 		return mmio_span(as, x->region, x->offset, buf, x->len, write);
@@ -80,7 +91,7 @@ static void report_unassigned(struct ramdev_as *as, const char *what,
 }
 
 static int as_span(struct ramdev_as *as, uint64_t gpa, uint8_t *buf,
-		   size_t len, bool write)
+		   size_t len, bool write, bool indirect)
 {
 	const struct as_view *v;
 	struct ramdev_xlate x;
@@ -93,11 +104,11 @@ static int as_span(struct ramdev_as *as, uint64_t gpa, uint8_t *buf,
 		return 0;
 	if (!as_range_last(gpa, len, &last))
 		return -EOVERFLOW;
-	ramdev_as_read_lock();
+	ramdev_as_rdlock();
 	v = AS_RCU_DEREF(as->view);
 	while (len) {
 		if (ramdev_as_view_xlate(v, gpa, len, &x) == 0) {
-			rc = span_piece(as, &x, buf, write);
+			rc = span_piece(as, &x, buf, write, indirect);
 			if (rc)
 				break;
 		} else {
@@ -111,20 +122,32 @@ static int as_span(struct ramdev_as *as, uint64_t gpa, uint8_t *buf,
 		buf += x.len;
 		gpa += x.len; /* may wrap to 0 only when len reaches 0 */
 	}
-	ramdev_as_read_unlock();
+	ramdev_as_rdunlock();
 	return rc ? rc : unassigned;
 }
 
 int ramdev_as_read(struct ramdev_as *as, uint64_t gpa, void *buf, size_t len)
 {
-	return as_span(as, gpa, buf, len, false);
+	return as_span(as, gpa, buf, len, false, false);
 }
 
 int ramdev_as_write(struct ramdev_as *as, uint64_t gpa, const void *buf,
 		    size_t len)
 {
 	/* The buffer is only read on this path. */
-	return as_span(as, gpa, (uint8_t *)(uintptr_t)buf, len, true);
+	return as_span(as, gpa, (uint8_t *)(uintptr_t)buf, len, true, false);
+}
+
+int ramdev_as_read_indirect(struct ramdev_as *as, uint64_t gpa, void *buf,
+			    size_t len)
+{
+	return as_span(as, gpa, buf, len, false, true);
+}
+
+int ramdev_as_write_indirect(struct ramdev_as *as, uint64_t gpa,
+			     const void *buf, size_t len)
+{
+	return as_span(as, gpa, (uint8_t *)(uintptr_t)buf, len, true, true);
 }
 
 /* Host-order value <-> @size bytes of ordinary memory. */
@@ -178,6 +201,65 @@ static void ramd_one(void *host, unsigned size, uint64_t *val, bool write)
 	}
 }
 
+/* ---- RAM-device regions as QEMU's memory core sees them ----
+ * QEMU's ram_device_mem_ops (memory_region_ram_device_read/_write): every
+ * access of a RAM-device region that is not "direct" (all of them in
+ * address_space_map/flatview_read_continue before the fix) is one
+ * memory_region_dispatch_read/write call of at most 8 bytes through this
+ * table.  QEMU declares valid and impl 1..8 with unaligned allowed and so
+ * walks a span in 8-byte pieces (pow2floor of what is left); we keep
+ * impl.unaligned false so the device still gets only naturally aligned
+ * accesses (S3): the pieces are the same for an aligned span, and a
+ * misaligned one takes a few narrower pieces at its ends. */
+
+static RAMDEV_TLS uint64_t ramd_indirect_count;
+
+uint64_t ramdev_as_ramd_indirect_count(void)
+{
+	return ramd_indirect_count;
+}
+
+/* Host-order value <-> MMIO value (least significant byte first). */
+static uint64_t le_val(uint64_t v, unsigned size)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return __builtin_bswap64(v) >> (64 - 8 * size);
+#else
+	(void)size;
+	return v;
+#endif
+}
+
+static int ramd_ops_read(void *opaque, uint64_t off, unsigned size,
+			 uint64_t *val)
+{
+	struct ramdev_region *r = opaque;
+	uint64_t v;
+
+	ramd_indirect_count++;
+	ramd_one(r->host + off, size, &v, false);
+	*val = le_val(v, size);
+	return 0;
+}
+
+static int ramd_ops_write(void *opaque, uint64_t off, unsigned size,
+			  uint64_t val)
+{
+	struct ramdev_region *r = opaque;
+	uint64_t v = le_val(val, size);
+
+	ramd_indirect_count++;
+	ramd_one(r->host + off, size, &v, true);
+	return 0;
+}
+
+const struct ramdev_mmio_ops ramdev_as_ramd_ops = {
+	.read = ramd_ops_read,
+	.write = ramd_ops_write,
+	.valid = { .min_size = 1, .max_size = 8, .unaligned = true },
+	.impl = { .min_size = 1, .max_size = 8, .unaligned = false },
+};
+
 static int one_access(struct ramdev_as *as, const struct ramdev_xlate *x,
 		      unsigned size, uint64_t *val, bool write)
 {
@@ -214,7 +296,7 @@ static int as_one(struct ramdev_as *as, uint64_t gpa, unsigned size,
 		return -EINVAL;
 	if (!as_range_last(gpa, size, &last))
 		return -EOVERFLOW;
-	ramdev_as_read_lock();
+	ramdev_as_rdlock();
 	rc = ramdev_as_view_xlate(AS_RCU_DEREF(as->view), gpa, size, &x);
 	if (x.len != size) {
 		rc = -EFAULT; /* the access spans two regions (or a hole) */
@@ -227,7 +309,7 @@ static int as_one(struct ramdev_as *as, uint64_t gpa, unsigned size,
 	} else {
 		rc = one_access(as, &x, size, val, write);
 	}
-	ramdev_as_read_unlock();
+	ramdev_as_rdunlock();
 	return rc;
 }
 

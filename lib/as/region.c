@@ -66,8 +66,13 @@ static int region_new_host(struct ramdev_region **out, const char *name,
 		return -EINVAL;
 	}
 	rc = region_alloc(out, name, kind, size);
-	if (rc == 0)
+	if (rc == 0) {
 		(*out)->host = host;
+		if (kind == RAMDEV_REGION_RAMD) {
+			(*out)->ops = ramdev_as_ramd_ops;
+			(*out)->opaque = *out;
+		}
+	}
 	return rc;
 }
 

@@ -25,23 +25,23 @@ static uint64_t as_tree_gen = 1;
  * call_rcu takes one internally).  We register lazily, and unregister from a
  * pthread key destructor so that short-lived threads do not leave a stale
  * entry in liburcu's registry (which synchronize_rcu would then walk). */
-static __thread bool as_tls_registered;
+RAMDEV_TLS bool ramdev_as_tls_registered;
 /* Set while one of our call_rcu callbacks runs: that thread belongs to
  * liburcu, which registered it itself. */
-static __thread bool as_tls_in_cb;
+static RAMDEV_TLS bool as_tls_in_cb;
 static pthread_key_t as_reg_key;
 static pthread_once_t as_reg_once = PTHREAD_ONCE_INIT;
 static int as_reg_key_err;
 
 /* The TSan token that read-side unlocks release and RCU callbacks acquire. */
-static char as_gp_token;
+char ramdev_as_gp_token;
 
 static void as_reg_destructor(void *arg)
 {
 	(void)arg;
-	if (as_tls_registered) {
+	if (ramdev_as_tls_registered) {
 		urcu_memb_unregister_thread();
-		as_tls_registered = false;
+		ramdev_as_tls_registered = false;
 	}
 }
 
@@ -52,7 +52,7 @@ static void as_reg_key_create(void)
 
 void ramdev_as_rcu_register(void)
 {
-	if (as_tls_registered || as_tls_in_cb)
+	if (ramdev_as_tls_registered || as_tls_in_cb)
 		return;
 	pthread_once(&as_reg_once, as_reg_key_create);
 	if (as_reg_key_err) {
@@ -64,20 +64,20 @@ void ramdev_as_rcu_register(void)
 		abort();
 	}
 	urcu_memb_register_thread();
-	as_tls_registered = true;
-	pthread_setspecific(as_reg_key, &as_tls_registered);
+	ramdev_as_tls_registered = true;
+	pthread_setspecific(as_reg_key, &ramdev_as_tls_registered);
 }
 
+/* The exported read-side section; the library itself uses the inline
+ * ramdev_as_rdlock/_rdunlock of as_lib.h. */
 void ramdev_as_read_lock(void)
 {
-	ramdev_as_rcu_register();
-	urcu_memb_read_lock();
+	ramdev_as_rdlock();
 }
 
 void ramdev_as_read_unlock(void)
 {
-	as_tsan_release(&as_gp_token);
-	urcu_memb_read_unlock();
+	ramdev_as_rdunlock();
 }
 
 void ramdev_as_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *))
@@ -91,7 +91,7 @@ void ramdev_as_cb_enter(struct rcu_head *head)
 {
 	as_tls_in_cb = true;
 	as_tsan_acquire(head);
-	as_tsan_acquire(&as_gp_token);
+	as_tsan_acquire(&ramdev_as_gp_token);
 }
 
 void ramdev_as_cb_exit(void)
@@ -170,13 +170,16 @@ static int as_alloc(struct ramdev_as **out, const char *name)
 	if (!as)
 		return -ENOMEM;
 	as->name = strdup(name);
-	as->view = calloc(1, sizeof(*as->view));
 	/* Named "system" like QEMU's root of the system address space. */
 	rc = ramdev_region_new_container(&as->root, "system", UINT64_MAX);
-	if (!as->name || !as->view || rc) {
+	/* The empty view of the empty root (with its padded search keys). */
+	if (!rc)
+		rc = ramdev_as_view_build(as, &as->view);
+	if (!as->name || rc) {
+		if (as->view)
+			ramdev_as_view_drop(as->view);
 		if (as->root)
 			ramdev_region_unref(as->root);
-		free(as->view);
 		free(as->name);
 		free(as);
 		return -ENOMEM;

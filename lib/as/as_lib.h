@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the other layers of the library (the DMA layer) use of the address
+ * space beyond its public header: its log, the inline read-side section,
+ * and QEMU-style indirect access to RAM-device regions.  Not installed, not
+ * exported (the library is built with hidden visibility).
+ */
+#ifndef RAMDEV_AS_LIB_H
+#define RAMDEV_AS_LIB_H
+
+/* ---- ThreadSanitizer annotations ----
+ * liburcu (not built with TSan) orders readers and reclaimers through
+ * membarrier(2) and plain volatile accesses, which TSan cannot see.  We tell
+ * it what the grace period guarantees: every read-side unlock "releases" a
+ * token that every RCU callback "acquires" before freeing.  The annotations
+ * compile to nothing outside TSan builds. */
+#if defined(__SANITIZE_THREAD__)
+#define RAMDEV_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RAMDEV_TSAN 1
+#endif
+#endif
+
+#ifdef RAMDEV_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define as_tsan_acquire(a) __tsan_acquire((void *)(a))
+#define as_tsan_release(a) __tsan_release((void *)(a))
+#else
+#define as_tsan_acquire(a) ((void)(a))
+#define as_tsan_release(a) ((void)(a))
+#endif
+
+/*
+ * _LGPL_SOURCE makes liburcu's read_lock/read_unlock inline functions
+ * instead of calls into the library: liburcu's documented way to get a fast
+ * read side (README.md, "Usage of all urcu libraries": define it "only if
+ * your code is LGPL or GPL compatible"; ramdev's MIT license is).  The
+ * inlined code knows liburcu's reader layout, so the library must be
+ * rebuilt when liburcu's soname changes, as for any such user.  It must
+ * come before the first liburcu include of a translation unit: every file
+ * that uses liburcu includes this header (directly or through as_priv.h)
+ * before any other liburcu header.
+ *
+ * Not under TSan: the inlined read side uses liburcu's uatomic accesses
+ * (plain volatile loads and stores, e.g. of urcu_memb_gp.futex in
+ * urcu_common_wake_up_gp), which TSan would report as races between
+ * readers.  TSan builds call liburcu's out-of-line functions, which it does
+ * not instrument, and order RCU for it with the annotations above.
+ */
+#if !defined(RAMDEV_TSAN) && !defined(_LGPL_SOURCE)
+#define _LGPL_SOURCE
+#endif
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <urcu/urcu-memb.h>
+
+#include "ramdev/as.h"
+
+/* The thread-local flag is read on every read lock: initial-exec keeps it
+ * one %fs-relative load instead of a __tls_get_addr call (the library's
+ * static TLS use is a few bytes, within what the loader reserves for
+ * dlopen'ed libraries). */
+#define RAMDEV_TLS __thread __attribute__((tls_model("initial-exec")))
+
+/* space.c */
+extern RAMDEV_TLS bool ramdev_as_tls_registered;
+extern char ramdev_as_gp_token; /* TSan only: see above */
+void ramdev_as_rcu_register(void);
+
+/*
+ * Read-side section, inline: one thread-local test (registered with liburcu
+ * already?) and liburcu's inline read lock.  Nestable.  The exported
+ * ramdev_as_read_lock/unlock are these, out of line.
+ */
+static inline void ramdev_as_rdlock(void)
+{
+	if (__builtin_expect(!ramdev_as_tls_registered, 0))
+		ramdev_as_rcu_register();
+	urcu_memb_read_lock();
+}
+
+static inline void ramdev_as_rdunlock(void)
+{
+	as_tsan_release(&ramdev_as_gp_token);
+	urcu_memb_read_unlock();
+}
+
+/* log.c: messages to the address space's log callback (or stderr).
+ * _guest_logf is for guest-triggerable events: rate-limited. */
+void ramdev_as_logf(struct ramdev_as *as, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void ramdev_as_guest_logf(struct ramdev_as *as, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * ramdev_as_read_indirect / _write_indirect - ramdev_as_read/_write as
+ * QEMU's flatview_read/write_continue do it for a region that is not
+ * "direct": RAM-device regions are accessed like MMIO, through the ops
+ * table QEMU gives them (ram_device_mem_ops: valid and impl 1..8 bytes),
+ * one valid check and one indirect callback per piece of at most 8 bytes.
+ * RAM and MMIO behave as in ramdev_as_read/_write.  Same returns.
+ * The DMA layer fills and flushes bounce buffers with these under the
+ * QEMU_BOUNCE policy.
+ */
+int ramdev_as_read_indirect(struct ramdev_as *as, uint64_t gpa, void *buf,
+			    size_t len);
+int ramdev_as_write_indirect(struct ramdev_as *as, uint64_t gpa,
+			     const void *buf, size_t len);
+
+/* Per-thread count of RAM-device accesses made through that ops table
+ * (QEMU's trace_memory_region_ram_device_read/write points): for tests
+ * and benchmarks. */
+uint64_t ramdev_as_ramd_indirect_count(void);
+
+#endif /* RAMDEV_AS_LIB_H */
