@@ -213,8 +213,10 @@ RAMDEV_EXPORT void ramdev_read(void *ram, const void *dev, size_t n);
  *
  * Every byte of [@dev, @dev + @n) is stored exactly once, in ascending order,
  * by naturally aligned stores of the greedy width (at most 8).  Large spans
- * may use non-temporal 8-byte stores, fenced before return, so the stores
- * are ordered before anything the caller does next (e.g. a doorbell write).
+ * may use non-temporal 8-byte stores (x86_64 movnti); an sfence follows
+ * them, so they are ordered like ordinary stores.  Ordering beyond that (a
+ * write-combining BAR before a doorbell) is the caller's barrier, as with
+ * ordinary stores.
  */
 RAMDEV_EXPORT void ramdev_write(void *dev, const void *ram, size_t n);
 
