@@ -17,6 +17,7 @@ struct bench {
 
 static const struct bench benches[] = {
 	{ "access", bench_access, "[--quick] [--json FILE] [--plot FILE.png]" },
+	{ "blk", bench_blk, "[--quick] [--json FILE]" },
 	{ NULL, NULL, NULL },
 };
 
