@@ -229,6 +229,12 @@ RAMDEV_EXPORT void ramdev_blk_close(struct ramdev_blk *blk)
 		return;
 	ramdev_blk_drain(blk, NULL);
 	blk->engine->fini(blk);
+	while (blk->req_cache) {
+		struct blk_req *req = blk->req_cache;
+
+		blk->req_cache = req->next;
+		free(req);
+	}
 	close(blk->event_fd);
 	close(blk->fd);
 	free(blk->zeroes);
@@ -590,30 +596,44 @@ static void parse_get_id(struct blk_req *req)
 		req->blk->serial, (size_t)n);
 }
 
-static struct blk_req *req_alloc(struct ramdev_virtq_elem *e)
+/*
+ * A request with room for @e's segments (and at least BLK_REQ_MIN_SEGS):
+ * from the device's cache of finished requests when the top one is big
+ * enough, else a new allocation.  Only the fixed part is cleared: the
+ * arrays after it are written before they are read.
+ */
+static struct blk_req *req_alloc(struct ramdev_blk *blk,
+				 struct ramdev_virtq_elem *e)
 {
 	unsigned nseg = e->out_num + e->in_num;
-	unsigned rest_max = nseg < 16 ? 16 : nseg;
-	struct blk_req *req;
-	size_t size = sizeof(*req);
+	unsigned cap = nseg < BLK_REQ_MIN_SEGS ? BLK_REQ_MIN_SEGS : nseg;
+	struct blk_req *req = blk->req_cache;
 
-	/* nseg and rest_max are bounded by the queue's max_segs (<= 2^16). */
-	size += (size_t)(nseg + rest_max) * sizeof(struct iovec);
-	size += (size_t)nseg * sizeof(struct blk_stage);
-	req = calloc(1, size);
-	if (!req)
-		return NULL;
+	if (req && req->cap >= nseg) {
+		blk->req_cache = req->next;
+		blk->req_cached--;
+		cap = req->cap;
+	} else {
+		/* cap is bounded by the queue's max_segs (<= 2^16). */
+		req = malloc(sizeof(*req) +
+			     (size_t)cap * (2 * sizeof(struct iovec) +
+					    sizeof(struct blk_stage)));
+		if (!req)
+			return NULL;
+	}
+	memset(req, 0, sizeof(*req));
+	req->cap = cap;
 	req->iov = (struct iovec *)(req + 1);
-	req->rest = req->iov + nseg;
-	req->rest_max = rest_max;
-	req->dev = (struct blk_stage *)(req->rest + rest_max);
+	req->rest = req->iov + cap;
+	req->rest_max = cap;
+	req->dev = (struct blk_stage *)(req->rest + cap);
 	return req;
 }
 
 int ramdev_blk_req_parse(struct ramdev_blk *blk, struct ramdev_virtq_elem *e,
 			 unsigned qidx, struct blk_req **out)
 {
-	struct blk_req *req = req_alloc(e);
+	struct blk_req *req = req_alloc(blk, e);
 	uint8_t hdr[BLK_HDR_LEN];
 	uint64_t sector;
 	uint32_t type;
@@ -711,9 +731,18 @@ void ramdev_blk_req_finish(struct blk_req *req, uint32_t *written)
 	*written = e->in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)e->in_len;
 }
 
+/* Keep @req for the next request (up to BLK_REQ_CACHE of them), or free it. */
 void ramdev_blk_req_free(struct blk_req *req)
 {
+	struct ramdev_blk *blk = req->blk;
+
 	free(req->stage);
 	free(req->ranges);
-	free(req);
+	if (blk->req_cached >= BLK_REQ_CACHE) {
+		free(req);
+		return;
+	}
+	req->next = blk->req_cache;
+	blk->req_cache = req;
+	blk->req_cached++;
 }

@@ -153,8 +153,13 @@ void ramdev_blk_req_next(struct blk_req *req, struct blk_step *st)
 			break;
 		st->kind = req->op == BLK_OP_READ ? BLK_STEP_READV
 						  : BLK_STEP_WRITEV;
-		st->iov = req->rest;
-		st->iovcnt = iov_rest(req);
+		if (req->done == 0 && req->iovcnt <= IOV_MAX) {
+			st->iov = req->iov; /* the first try: the whole list */
+			st->iovcnt = req->iovcnt;
+		} else {
+			st->iov = req->rest;
+			st->iovcnt = iov_rest(req);
+		}
 		st->off = req->off + req->done;
 		st->len = req->len - req->done;
 		break;

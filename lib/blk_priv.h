@@ -101,7 +101,8 @@ struct blk_step {
 
 struct blk_req {
 	struct ramdev_blk *blk;
-	struct blk_req *next;       /* flush wait list */
+	struct blk_req *next;       /* flush wait list; the device's cache */
+	unsigned cap;               /* room for segments in iov, rest, dev */
 	unsigned qidx;
 	struct ramdev_virtq_elem *elem;
 	uint32_t type;
@@ -180,6 +181,8 @@ struct ramdev_blk {
 	unsigned submitted;         /* in the engine */
 	unsigned writes_inflight;   /* write-type requests in the engine */
 	struct blk_req *flush_head, *flush_tail; /* FLUSHes waiting for writes */
+	struct blk_req *req_cache;  /* finished requests kept for reuse */
+	unsigned req_cached;
 	uint64_t stopped;           /* queues to resume (bit per queue) */
 	uint64_t pushed;            /* queues pushed to since the last notify check */
 	uint64_t bounce_freed;      /* set from the DMA on_free callback */
@@ -194,6 +197,8 @@ struct ramdev_blk {
 };
 
 #define RAMDEV_BLK_ZERO_BUF (64u * 1024u)
+#define BLK_REQ_MIN_SEGS 16u  /* a cached request fits most chains */
+#define BLK_REQ_CACHE 64u     /* finished requests kept per device */
 #define RAMDEV_BLK_LOG_PER_SEC 16u
 
 /* blk.c */
