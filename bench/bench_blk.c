@@ -4,13 +4,17 @@
  * a raw pread/pwrite loop on the same image in the same run.
  *
  * The path measured: a guest driver (drivers/vring_driver) writes a header,
- * data descriptors (one per 4 KiB page, in an indirect table, as Linux's
- * virtio_blk does) and a status byte into rings in guest RAM of a test
+ * a data descriptor and a status byte (in an indirect table, as Linux's
+ * virtio_blk does) into rings in guest RAM of a test
  * machine (drivers/test_guest); the device side pops the chain through the
  * virtqueue and DMA layers, parses and executes it (ramdev_blk_process, the
  * io_uring or the preadv/pwritev engine) against an image file, pushes it,
  * and the driver reaps the used ring and checks the status.  DEPTH requests
- * are kept in flight.  The data pages live in guest RAM or in a RAM-device
+ * are kept in flight.  Each request's data is one physically contiguous
+ * buffer, so it is one descriptor, as Linux sends it (the block layer merges
+ * contiguous pages into one segment); --per-page makes it one descriptor per
+ * 4 KiB page instead, as for a page cache whose pages are scattered (what
+ * `ramdev demo` does).  The data pages live in guest RAM or in a RAM-device
  * region (RAMD, standing in for a GPU BAR), under both DMA policies:
  *
  *  - direct: RAM and RAMD mapped in place; virtio-blk stages RAMD pages
@@ -118,8 +122,10 @@ struct cell {
 struct ctx {
 	int img;
 	uint64_t pos;   /* next image offset */
-	uint8_t *buf;   /* raw baseline's RAM buffer */
+	uint8_t *buf;   /* raw baseline's DEPTH RAM buffers of MAX_REQ */
+	unsigned slot;  /* the raw buffer to use next */
 	uint64_t min_ns;
+	bool per_page;  /* one descriptor per 4 KiB page */
 };
 
 /* ---- the rig ---- */
@@ -230,10 +236,12 @@ static uint64_t next_pos(struct ctx *c, size_t size)
 
 /* Add one IN/OUT request of @size bytes at image offset @off. */
 static int add_request(struct rig *r, bool write, size_t size, bool ramd,
-		       uint64_t off)
+		       bool per_page, uint64_t off)
 {
 	struct vring_drv_buf out[1 + MAX_PAGES], in[1 + MAX_PAGES];
-	unsigned slot, nout = 0, nin = 0, npages = (unsigned)(size / PAGE);
+	unsigned slot, nout = 0, nin = 0;
+	unsigned nbufs = per_page ? (unsigned)(size / PAGE) : 1;
+	uint32_t blen = (uint32_t)(size / nbufs);
 	uint32_t type = htole32(write ? RAMDEV_BLK_T_OUT : RAMDEV_BLK_T_IN);
 	uint64_t sector = htole64(off / RAMDEV_BLK_SECTOR_SIZE), data;
 	uint8_t *h;
@@ -250,8 +258,8 @@ static int add_request(struct rig *r, bool write, size_t size, bool ramd,
 	data = (ramd ? TEST_GUEST_RAMD_GPA : DATA_RAM_GPA) +
 	       (uint64_t)slot * MAX_REQ;
 	out[nout++] = (struct vring_drv_buf){ HDR_GPA + slot * 16u, 16 };
-	for (unsigned i = 0; i < npages; i++) {
-		struct vring_drv_buf b = { data + (uint64_t)i * PAGE, PAGE };
+	for (unsigned i = 0; i < nbufs; i++) {
+		struct vring_drv_buf b = { data + (uint64_t)i * blen, blen };
 
 		if (write)
 			out[nout++] = b;
@@ -314,7 +322,8 @@ static int run_blk(struct ctx *c, struct rig *r, bool write, size_t size,
 		if (t - t0 >= c->min_ns)
 			adding = false;
 		while (adding && r->inflight < DEPTH &&
-		       add_request(r, write, size, ramd, next_pos(c, size)) >= 0)
+		       add_request(r, write, size, ramd, c->per_page,
+				   next_pos(c, size)) >= 0)
 			added++;
 		if (added && vring_drv_publish(r->drv))
 			kick(r);
@@ -343,7 +352,11 @@ static int run_blk(struct ctx *c, struct rig *r, bool write, size_t size,
 	return 0;
 }
 
-/* The baseline: pwrite/pread of @size bytes, one at a time. */
+/*
+ * The baseline: pwrite/pread of @size bytes, one at a time, rotating over
+ * DEPTH buffers like the blk requests in flight (the same memory footprint:
+ * one hot buffer would flatter the baseline with cache hits).
+ */
 static int run_raw(struct ctx *c, bool write, size_t size, struct sample *s)
 {
 	uint64_t t0 = bench_now_ns();
@@ -351,9 +364,11 @@ static int run_raw(struct ctx *c, bool write, size_t size, struct sample *s)
 	*s = (struct sample){ 0 };
 	while (bench_now_ns() - t0 < c->min_ns) {
 		off_t off = (off_t)next_pos(c, size);
-		ssize_t n = write ? pwrite(c->img, c->buf, size, off)
-				  : pread(c->img, c->buf, size, off);
+		uint8_t *buf = c->buf + (size_t)c->slot * MAX_REQ;
+		ssize_t n = write ? pwrite(c->img, buf, size, off)
+				  : pread(c->img, buf, size, off);
 
+		c->slot = (c->slot + 1) % DEPTH;
 		if (n != (ssize_t)size)
 			return n < 0 ? -errno : -EIO;
 		s->completed++;
@@ -436,14 +451,18 @@ static int pass(struct ctx *c, struct rig *rigs, struct cell *cells,
 				tty ? "\r" : "", p + 1, runs, ops[o],
 				bench_size_str(sizes[i], sz, sizeof(sz)),
 				tty ? "   " : "\n");
+			if (getenv("BB_ONLY") && atoi(getenv("BB_ONLY")) != (int)(o * NSIZES + i))
+				continue;
 			ret = run_raw(c, o == 0, sizes[i], &s);
 			if (ret < 0)
 				return ret;
 			keep_best(&cells[raw_idx(o, i)], &s);
 			for (size_t rg = 0; rg < NRIGS; rg++) {
-				if (!rigs[rg].blk)
+				if (!rigs[rg].blk || (getenv("BB_RIG") && atoi(getenv("BB_RIG")) != (int)rg))
 					continue;
 				for (size_t m = 0; m < NMEMS; m++) {
+					if (getenv("BB_MEM") && atoi(getenv("BB_MEM")) != (int)m)
+						continue;
 					ret = run_blk(c, &rigs[rg], o == 0,
 						      sizes[i], m == 1, &s);
 					if (ret < 0)
@@ -648,6 +667,7 @@ static void json_row(FILE *f, const char *op, size_t size, const char *series,
 }
 
 static int write_json(const char *path, const struct bench_meta *meta,
+		      bool per_page,
 		      const char *load0, const char *load1,
 		      const struct rig *rigs, const struct cell *cells,
 		      const struct bench_check *k, size_t nk)
@@ -660,13 +680,15 @@ static int write_json(const char *path, const struct bench_meta *meta,
 	fprintf(f, "{\n  \"bench\": \"%s\",\n  \"quick\": %s,\n"
 		   "  \"min_ms_per_run\": %.3f,\n  \"runs\": %u,\n"
 		   "  \"seconds\": %.3f,\n  \"depth\": %u,\n"
+		   "  \"per_page\": %s,\n"
 		   "  \"image_bytes\": %llu,\n  \"io\": \"page cache, no "
 		   "O_DIRECT; blk and raw on the same file and flags\",\n"
 		   "  \"loadavg_start\": \"%s\",\n  \"loadavg_end\": \"%s\",\n"
 		   "  \"results\": [\n",
 		meta->bench, meta->quick ? "true" : "false",
 		(double)meta->timing.min_ns / 1e6, meta->timing.runs,
-		meta->seconds, DEPTH, (unsigned long long)IMG_SIZE, load0,
+		meta->seconds, DEPTH, per_page ? "true" : "false",
+		(unsigned long long)IMG_SIZE, load0,
 		load1);
 	for (size_t o = 0; o < NOPS; o++)
 		for (size_t i = 0; i < NSIZES; i++) {
@@ -726,15 +748,18 @@ static int make_image(char *path, size_t len, uint8_t *buf)
 
 static int usage(FILE *f)
 {
-	fprintf(f, "usage: ramdev bench blk [--quick] [--json FILE]\n");
+	fprintf(f, "usage: ramdev bench blk [--quick] [--json FILE] [--per-page]\n"
+		   "  --per-page  one descriptor per 4 KiB data page (scattered "
+		   "page cache)\n             instead of one per request\n");
 	return f == stderr ? 2 : 0;
 }
 
 static int parse_args(int argc, char **argv, struct bench_meta *meta,
-		      const char **json)
+		      const char **json, bool *per_page)
 {
 	static const struct option longopts[] = {
 		{ "quick", no_argument, NULL, 'q' },
+		{ "per-page", no_argument, NULL, 'P' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -750,6 +775,9 @@ static int parse_args(int argc, char **argv, struct bench_meta *meta,
 		case 'j':
 			*json = optarg;
 			break;
+		case 'P':
+			*per_page = true;
+			break;
 		case 'h':
 			return usage(stdout) - 1;
 		default:
@@ -763,7 +791,8 @@ static int parse_args(int argc, char **argv, struct bench_meta *meta,
 	return 0;
 }
 
-static void print_report(const struct bench_meta *meta, const char *path,
+static void print_report(const struct bench_meta *meta, bool per_page,
+			 const char *path,
 			 const char *load0, const char *load1,
 			 const struct rig *rigs, const struct cell *cells,
 			 const struct bench_check *k, size_t nk)
@@ -773,9 +802,13 @@ static void print_report(const struct bench_meta *meta, const char *path,
 	       meta->quick ? " --quick" : "", meta->timing.runs,
 	       (double)meta->timing.min_ns / 1e6, meta->seconds, load0, load1);
 	printf("image %s (deleted), %llu MiB, page cache (no O_DIRECT) for blk "
-	       "and raw alike: same file, flags and offsets; %u requests in "
-	       "flight, one 4 KiB descriptor per data page (indirect)\n\n",
-	       path, (unsigned long long)(IMG_SIZE >> 20), DEPTH);
+	       "and raw alike: same file, flags and offsets;\n%u requests in "
+	       "flight, indirect, %s;\n"
+	       "raw: one request at a time, rotating over %u buffers like "
+	       "blk's in-flight requests\n\n",
+	       path, (unsigned long long)(IMG_SIZE >> 20), DEPTH,
+	       per_page ? "one descriptor per 4 KiB data page (--per-page)"
+			: "one data descriptor per request (contiguous)", DEPTH);
 	print_table(rigs, cells);
 	print_notes(rigs);
 	printf("\ntargets:\n");
@@ -796,17 +829,18 @@ int bench_blk(int argc, char **argv)
 	uint64_t t0;
 	size_t nk;
 
-	ret = parse_args(argc, argv, &meta, &json);
+	ret = parse_args(argc, argv, &meta, &json, &c.per_page);
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	loadavg(load0, sizeof(load0));
 	c.min_ns = meta.timing.min_ns;
 	cells = calloc(NCELLS, sizeof(*cells));
-	c.buf = aligned_alloc(PAGE, MAX_REQ);
+	c.buf = aligned_alloc(PAGE, (size_t)DEPTH * MAX_REQ);
 	if (!cells || !c.buf) {
 		fprintf(stderr, "ramdev bench blk: out of memory\n");
 		goto out;
 	}
+	memset(c.buf, 0x5a, (size_t)DEPTH * MAX_REQ);
 	c.img = make_image(path, sizeof(path), c.buf);
 	if (c.img < 0) {
 		fprintf(stderr, "ramdev bench blk: image: %s\n", strerror(-c.img));
@@ -836,10 +870,10 @@ int bench_blk(int argc, char **argv)
 	meta.seconds = (double)(bench_now_ns() - t0) / 1e9;
 	loadavg(load1, sizeof(load1));
 	nk = check_targets(checks, rigs, cells);
-	print_report(&meta, path, load0, load1, rigs, cells, checks, nk);
+	print_report(&meta, c.per_page, path, load0, load1, rigs, cells, checks, nk);
 	status = 0;
 	if (json) {
-		ret = write_json(json, &meta, load0, load1, rigs, cells, checks,
+		ret = write_json(json, &meta, c.per_page, load0, load1, rigs, cells, checks,
 				 nk);
 		if (ret < 0) {
 			fprintf(stderr, "ramdev bench blk: %s: %s\n", json,
