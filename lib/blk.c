@@ -164,7 +164,7 @@ static int blk_start_engine(struct ramdev_blk *blk, enum ramdev_blk_engine e)
 	if (e == RAMDEV_BLK_ENGINE_AUTO || e == RAMDEV_BLK_ENGINE_URING) {
 		blk->engine = &ramdev_blk_engine_uring;
 		blk->engine_kind = RAMDEV_BLK_ENGINE_URING;
-		ret = blk->engine->init(blk);
+		ret = blk->engine->init(blk, &blk->engine_opaque);
 		if (ret == 0)
 			return 0;
 		if (e == RAMDEV_BLK_ENGINE_URING)
@@ -177,7 +177,7 @@ static int blk_start_engine(struct ramdev_blk *blk, enum ramdev_blk_engine e)
 	}
 	blk->engine = &ramdev_blk_engine_sync;
 	blk->engine_kind = RAMDEV_BLK_ENGINE_SYNC;
-	return blk->engine->init(blk);
+	return blk->engine->init(blk, &blk->engine_opaque);
 }
 
 RAMDEV_EXPORT int ramdev_blk_open(struct ramdev_blk **out,
@@ -228,7 +228,7 @@ RAMDEV_EXPORT void ramdev_blk_close(struct ramdev_blk *blk)
 	if (!blk)
 		return;
 	ramdev_blk_drain(blk, NULL);
-	blk->engine->fini(blk);
+	blk->engine->fini(blk->engine_opaque, blk);
 	while (blk->req_cache) {
 		struct blk_req *req = blk->req_cache;
 

@@ -139,18 +139,22 @@ struct blk_req {
 
 /* ---- engines (blk_exec.c) ---- */
 
-struct blk_uring;
-
+/*
+ * An engine.  Every op gets the engine's own state (@opaque, what init
+ * stored in *opaque, kept in blk->engine_opaque), so an engine can wrap
+ * another one (the tests' checking engine) without globals.
+ */
 struct ramdev_blk_engine_ops {
 	const char *name;
-	int (*init)(struct ramdev_blk *blk);
-	void (*fini)(struct ramdev_blk *blk);
+	/* set up; *opaque is passed to every other op */
+	int (*init)(struct ramdev_blk *blk, void **opaque);
+	void (*fini)(void *opaque, struct ramdev_blk *blk);
 	/* start @req; may finish it (ramdev_blk_req_done) before returning */
-	void (*submit)(struct ramdev_blk *blk, struct blk_req *req);
+	void (*submit)(void *opaque, struct ramdev_blk *blk, struct blk_req *req);
 	/* push submitted work to the kernel; -errno breaks the device */
-	int (*kick)(struct ramdev_blk *blk);
+	int (*kick)(void *opaque, struct ramdev_blk *blk);
 	/* finish completed requests; wait up to @timeout_ms (-1 forever, 0 not) */
-	int (*reap)(struct ramdev_blk *blk, int timeout_ms);
+	int (*reap)(void *opaque, struct ramdev_blk *blk, int timeout_ms);
 };
 
 extern const struct ramdev_blk_engine_ops ramdev_blk_engine_sync;
@@ -171,8 +175,8 @@ struct ramdev_blk {
 	uint32_t max_wz_sectors, max_wz_seg;
 
 	const struct ramdev_blk_engine_ops *engine;
+	void *engine_opaque;        /* the engine's state (init's *opaque) */
 	enum ramdev_blk_engine engine_kind;
-	struct blk_uring *uring;
 	uint8_t *zeroes;            /* RAMDEV_BLK_ZERO_BUF bytes, lazily */
 	bool no_punch, no_zero_range;
 

@@ -87,7 +87,7 @@ static void req_start(struct ramdev_blk *blk, struct blk_req *req)
 	blk->submitted++;
 	if (req->counts_as_write)
 		blk->writes_inflight++;
-	blk->engine->submit(blk, req);
+	blk->engine->submit(blk->engine_opaque, blk, req);
 }
 
 /* Called by the engine when a started request finished. */
@@ -224,7 +224,7 @@ RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
 		}
 		n++;
 	}
-	if (blk->engine->kick(blk) < 0 && !blk->broken) {
+	if (blk->engine->kick(blk->engine_opaque, blk) < 0 && !blk->broken) {
 		blk->broken = RAMDEV_BLK_IO;
 		ramdev_blk_log(blk, LOG_ERR, "virtio-blk: engine %s failed",
 			       blk->engine->name);
@@ -248,7 +248,7 @@ static int complete(struct ramdev_blk *blk, int timeout_ms, uint64_t *notify)
 
 	while (read(blk->event_fd, &buf, sizeof(buf)) > 0)
 		;
-	ret = blk->engine->reap(blk, timeout_ms);
+	ret = blk->engine->reap(blk->engine_opaque, blk, timeout_ms);
 	if (ret < 0 && !blk->broken) {
 		blk->broken = RAMDEV_BLK_IO;
 		ramdev_blk_log(blk, LOG_ERR, "virtio-blk: engine %s failed (%d)",
