@@ -110,6 +110,7 @@ struct blk_req {
 	enum ramdev_blk_err err;
 	enum blk_op op;
 	bool counts_as_write;       /* in blk->writes_inflight */
+	uint64_t gen;               /* write generation (FLUSH ordering) */
 
 	/* status byte: segment index in elem->segs, offset inside it */
 	unsigned status_seg;
@@ -184,6 +185,8 @@ struct ramdev_blk {
 	unsigned inflight;          /* popped, not pushed */
 	unsigned submitted;         /* in the engine */
 	unsigned writes_inflight;   /* write-type requests in the engine */
+	uint64_t wgen;              /* generation new writes join */
+	unsigned wgen_count[2];     /* writes in flight of gen wgen, wgen - 1 */
 	struct blk_req *flush_head, *flush_tail; /* FLUSHes waiting for writes */
 	struct blk_req *req_cache;  /* finished requests kept for reuse */
 	unsigned req_cached;
