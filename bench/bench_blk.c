@@ -451,18 +451,14 @@ static int pass(struct ctx *c, struct rig *rigs, struct cell *cells,
 				tty ? "\r" : "", p + 1, runs, ops[o],
 				bench_size_str(sizes[i], sz, sizeof(sz)),
 				tty ? "   " : "\n");
-			if (getenv("BB_ONLY") && atoi(getenv("BB_ONLY")) != (int)(o * NSIZES + i))
-				continue;
 			ret = run_raw(c, o == 0, sizes[i], &s);
 			if (ret < 0)
 				return ret;
 			keep_best(&cells[raw_idx(o, i)], &s);
 			for (size_t rg = 0; rg < NRIGS; rg++) {
-				if (!rigs[rg].blk || (getenv("BB_RIG") && atoi(getenv("BB_RIG")) != (int)rg))
+				if (!rigs[rg].blk)
 					continue;
 				for (size_t m = 0; m < NMEMS; m++) {
-					if (getenv("BB_MEM") && atoi(getenv("BB_MEM")) != (int)m)
-						continue;
 					ret = run_blk(c, &rigs[rg], o == 0,
 						      sizes[i], m == 1, &s);
 					if (ret < 0)
