@@ -233,6 +233,7 @@ RAMDEV_EXPORT void ramdev_blk_close(struct ramdev_blk *blk)
 		struct blk_req *req = blk->req_cache;
 
 		blk->req_cache = req->next;
+		free(req->stage);
 		free(req);
 	}
 	close(blk->event_fd);
@@ -472,12 +473,16 @@ static enum ramdev_blk_err build_iov(struct blk_req *req, unsigned first,
 	for (uint64_t left = len; (n = cursor_next(&c, left, &seg, &off)); left -= n)
 		if (seg->kind == RAMDEV_SEG_DEV)
 			staged += n;
-	if (staged) {
+	if (staged > req->stage_cap) {
+		/* A cached request may bring a buffer big enough already. */
+		free(req->stage);
+		req->stage_cap = 0;
 		req->stage = malloc(staged);
 		if (!req->stage)
 			return RAMDEV_BLK_NOMEM;
-		req->stage_len = staged;
+		req->stage_cap = staged;
 	}
+	req->stage_len = staged;
 	staged = 0;
 	cursor_init(&c, req->elem, first, count, skip);
 	for (uint64_t left = len; (n = cursor_next(&c, left, &seg, &off)); left -= n) {
@@ -599,8 +604,9 @@ static void parse_get_id(struct blk_req *req)
 /*
  * A request with room for @e's segments (and at least BLK_REQ_MIN_SEGS):
  * from the device's cache of finished requests when the top one is big
- * enough, else a new allocation.  Only the fixed part is cleared: the
- * arrays after it are written before they are read.
+ * enough (with its staging buffer, if it kept one), else a new allocation.
+ * Only the fixed part is cleared: the arrays after it and the staging
+ * buffer are written before they are read.
  */
 static struct blk_req *req_alloc(struct ramdev_blk *blk,
 				 struct ramdev_virtq_elem *e)
@@ -608,11 +614,15 @@ static struct blk_req *req_alloc(struct ramdev_blk *blk,
 	unsigned nseg = e->out_num + e->in_num;
 	unsigned cap = nseg < BLK_REQ_MIN_SEGS ? BLK_REQ_MIN_SEGS : nseg;
 	struct blk_req *req = blk->req_cache;
+	uint8_t *stage = NULL;
+	size_t stage_cap = 0;
 
 	if (req && req->cap >= nseg) {
 		blk->req_cache = req->next;
 		blk->req_cached--;
 		cap = req->cap;
+		stage = req->stage;
+		stage_cap = req->stage_cap;
 	} else {
 		/* cap is bounded by the queue's max_segs (<= 2^16). */
 		req = malloc(sizeof(*req) +
@@ -623,6 +633,8 @@ static struct blk_req *req_alloc(struct ramdev_blk *blk,
 	}
 	memset(req, 0, sizeof(*req));
 	req->cap = cap;
+	req->stage = stage;
+	req->stage_cap = stage_cap;
 	req->iov = (struct iovec *)(req + 1);
 	req->rest = req->iov + cap;
 	req->rest_max = cap;
@@ -731,13 +743,21 @@ void ramdev_blk_req_finish(struct blk_req *req, uint32_t *written)
 	*written = e->in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)e->in_len;
 }
 
-/* Keep @req for the next request (up to BLK_REQ_CACHE of them), or free it. */
+/*
+ * Keep @req for the next request (up to BLK_REQ_CACHE of them), with its
+ * staging buffer up to BLK_STAGE_KEEP bytes (a fresh malloc per request
+ * costs page faults once glibc trims the heap), or free it.
+ */
 void ramdev_blk_req_free(struct blk_req *req)
 {
 	struct ramdev_blk *blk = req->blk;
 
-	free(req->stage);
 	free(req->ranges);
+	if (blk->req_cached >= BLK_REQ_CACHE || req->stage_cap > BLK_STAGE_KEEP) {
+		free(req->stage);
+		req->stage = NULL;
+		req->stage_cap = 0;
+	}
 	if (blk->req_cached >= BLK_REQ_CACHE) {
 		free(req);
 		return;

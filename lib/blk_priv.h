@@ -126,7 +126,8 @@ struct blk_req {
 	uint64_t done;              /* bytes done (of the data or the range) */
 
 	uint8_t *stage;
-	size_t stage_len;
+	size_t stage_len;           /* bytes staged by this request */
+	size_t stage_cap;           /* bytes allocated at stage */
 	struct blk_stage *dev;
 	unsigned ndev;
 
@@ -206,6 +207,7 @@ struct ramdev_blk {
 #define RAMDEV_BLK_ZERO_BUF (64u * 1024u)
 #define BLK_REQ_MIN_SEGS 16u  /* a cached request fits most chains */
 #define BLK_REQ_CACHE 64u     /* finished requests kept per device */
+#define BLK_STAGE_KEEP (128u * 1024u) /* staging kept with a cached request */
 #define RAMDEV_BLK_LOG_PER_SEC 16u
 
 /* blk.c */
