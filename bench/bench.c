@@ -18,6 +18,7 @@ struct bench {
 static const struct bench benches[] = {
 	{ "access", bench_access, "[--quick] [--json FILE] [--plot FILE.png]" },
 	{ "as", bench_as, "[--quick] [--json FILE]" },
+	{ "blk", bench_blk, "[--quick] [--json FILE]" },
 	{ NULL, NULL, NULL },
 };
 

@@ -8,5 +8,6 @@ typedef int bench_fn(int argc, char **argv);
 
 bench_fn bench_access;
 bench_fn bench_as;
+bench_fn bench_blk;
 
 #endif

@@ -164,7 +164,7 @@ static int blk_start_engine(struct ramdev_blk *blk, enum ramdev_blk_engine e)
 	if (e == RAMDEV_BLK_ENGINE_AUTO || e == RAMDEV_BLK_ENGINE_URING) {
 		blk->engine = &ramdev_blk_engine_uring;
 		blk->engine_kind = RAMDEV_BLK_ENGINE_URING;
-		ret = blk->engine->init(blk);
+		ret = blk->engine->init(blk, &blk->engine_opaque);
 		if (ret == 0)
 			return 0;
 		if (e == RAMDEV_BLK_ENGINE_URING)
@@ -177,7 +177,7 @@ static int blk_start_engine(struct ramdev_blk *blk, enum ramdev_blk_engine e)
 	}
 	blk->engine = &ramdev_blk_engine_sync;
 	blk->engine_kind = RAMDEV_BLK_ENGINE_SYNC;
-	return blk->engine->init(blk);
+	return blk->engine->init(blk, &blk->engine_opaque);
 }
 
 RAMDEV_EXPORT int ramdev_blk_open(struct ramdev_blk **out,
@@ -228,7 +228,14 @@ RAMDEV_EXPORT void ramdev_blk_close(struct ramdev_blk *blk)
 	if (!blk)
 		return;
 	ramdev_blk_drain(blk, NULL);
-	blk->engine->fini(blk);
+	blk->engine->fini(blk->engine_opaque, blk);
+	while (blk->req_cache) {
+		struct blk_req *req = blk->req_cache;
+
+		blk->req_cache = req->next;
+		free(req->stage);
+		free(req);
+	}
 	close(blk->event_fd);
 	close(blk->fd);
 	free(blk->zeroes);
@@ -466,12 +473,16 @@ static enum ramdev_blk_err build_iov(struct blk_req *req, unsigned first,
 	for (uint64_t left = len; (n = cursor_next(&c, left, &seg, &off)); left -= n)
 		if (seg->kind == RAMDEV_SEG_DEV)
 			staged += n;
-	if (staged) {
+	if (staged > req->stage_cap) {
+		/* A cached request may bring a buffer big enough already. */
+		free(req->stage);
+		req->stage_cap = 0;
 		req->stage = malloc(staged);
 		if (!req->stage)
 			return RAMDEV_BLK_NOMEM;
-		req->stage_len = staged;
+		req->stage_cap = staged;
 	}
+	req->stage_len = staged;
 	staged = 0;
 	cursor_init(&c, req->elem, first, count, skip);
 	for (uint64_t left = len; (n = cursor_next(&c, left, &seg, &off)); left -= n) {
@@ -590,30 +601,51 @@ static void parse_get_id(struct blk_req *req)
 		req->blk->serial, (size_t)n);
 }
 
-static struct blk_req *req_alloc(struct ramdev_virtq_elem *e)
+/*
+ * A request with room for @e's segments (and at least BLK_REQ_MIN_SEGS):
+ * from the device's cache of finished requests when the top one is big
+ * enough (with its staging buffer, if it kept one), else a new allocation.
+ * Only the fixed part is cleared: the arrays after it and the staging
+ * buffer are written before they are read.
+ */
+static struct blk_req *req_alloc(struct ramdev_blk *blk,
+				 struct ramdev_virtq_elem *e)
 {
 	unsigned nseg = e->out_num + e->in_num;
-	unsigned rest_max = nseg < 16 ? 16 : nseg;
-	struct blk_req *req;
-	size_t size = sizeof(*req);
+	unsigned cap = nseg < BLK_REQ_MIN_SEGS ? BLK_REQ_MIN_SEGS : nseg;
+	struct blk_req *req = blk->req_cache;
+	uint8_t *stage = NULL;
+	size_t stage_cap = 0;
 
-	/* nseg and rest_max are bounded by the queue's max_segs (<= 2^16). */
-	size += (size_t)(nseg + rest_max) * sizeof(struct iovec);
-	size += (size_t)nseg * sizeof(struct blk_stage);
-	req = calloc(1, size);
-	if (!req)
-		return NULL;
+	if (req && req->cap >= nseg) {
+		blk->req_cache = req->next;
+		blk->req_cached--;
+		cap = req->cap;
+		stage = req->stage;
+		stage_cap = req->stage_cap;
+	} else {
+		/* cap is bounded by the queue's max_segs (<= 2^16). */
+		req = malloc(sizeof(*req) +
+			     (size_t)cap * (2 * sizeof(struct iovec) +
+					    sizeof(struct blk_stage)));
+		if (!req)
+			return NULL;
+	}
+	memset(req, 0, sizeof(*req));
+	req->cap = cap;
+	req->stage = stage;
+	req->stage_cap = stage_cap;
 	req->iov = (struct iovec *)(req + 1);
-	req->rest = req->iov + nseg;
-	req->rest_max = rest_max;
-	req->dev = (struct blk_stage *)(req->rest + rest_max);
+	req->rest = req->iov + cap;
+	req->rest_max = cap;
+	req->dev = (struct blk_stage *)(req->rest + cap);
 	return req;
 }
 
 int ramdev_blk_req_parse(struct ramdev_blk *blk, struct ramdev_virtq_elem *e,
 			 unsigned qidx, struct blk_req **out)
 {
-	struct blk_req *req = req_alloc(e);
+	struct blk_req *req = req_alloc(blk, e);
 	uint8_t hdr[BLK_HDR_LEN];
 	uint64_t sector;
 	uint32_t type;
@@ -711,9 +743,26 @@ void ramdev_blk_req_finish(struct blk_req *req, uint32_t *written)
 	*written = e->in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)e->in_len;
 }
 
+/*
+ * Keep @req for the next request (up to BLK_REQ_CACHE of them), with its
+ * staging buffer up to BLK_STAGE_KEEP bytes (a fresh malloc per request
+ * costs page faults once glibc trims the heap), or free it.
+ */
 void ramdev_blk_req_free(struct blk_req *req)
 {
-	free(req->stage);
+	struct ramdev_blk *blk = req->blk;
+
 	free(req->ranges);
-	free(req);
+	if (blk->req_cached >= BLK_REQ_CACHE || req->stage_cap > BLK_STAGE_KEEP) {
+		free(req->stage);
+		req->stage = NULL;
+		req->stage_cap = 0;
+	}
+	if (blk->req_cached >= BLK_REQ_CACHE) {
+		free(req);
+		return;
+	}
+	req->next = blk->req_cache;
+	blk->req_cache = req;
+	blk->req_cached++;
 }

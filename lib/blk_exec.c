@@ -153,8 +153,13 @@ void ramdev_blk_req_next(struct blk_req *req, struct blk_step *st)
 			break;
 		st->kind = req->op == BLK_OP_READ ? BLK_STEP_READV
 						  : BLK_STEP_WRITEV;
-		st->iov = req->rest;
-		st->iovcnt = iov_rest(req);
+		if (req->done == 0 && req->iovcnt <= IOV_MAX) {
+			st->iov = req->iov; /* the first try: the whole list */
+			st->iovcnt = req->iovcnt;
+		} else {
+			st->iov = req->rest;
+			st->iovcnt = iov_rest(req);
+		}
 		st->off = req->off + req->done;
 		st->len = req->len - req->done;
 		break;
@@ -270,21 +275,25 @@ long ramdev_blk_step_sync(struct ramdev_blk *blk, const struct blk_step *st)
 
 /* ---- the sync engine: preadv/pwritev inline ---- */
 
-static int sync_init(struct ramdev_blk *blk)
+static int sync_init(struct ramdev_blk *blk, void **opaque)
 {
 	(void)blk;
+	*opaque = NULL;
 	return 0;
 }
 
-static void sync_fini(struct ramdev_blk *blk)
+static void sync_fini(void *opaque, struct ramdev_blk *blk)
 {
+	(void)opaque;
 	(void)blk;
 }
 
-static void sync_submit(struct ramdev_blk *blk, struct blk_req *req)
+static void sync_submit(void *opaque, struct ramdev_blk *blk,
+			struct blk_req *req)
 {
 	struct blk_step st;
 
+	(void)opaque;
 	for (;;) {
 		ramdev_blk_req_next(req, &st);
 		if (st.kind == BLK_STEP_DONE)
@@ -294,14 +303,16 @@ static void sync_submit(struct ramdev_blk *blk, struct blk_req *req)
 	ramdev_blk_req_done(req);
 }
 
-static int sync_kick(struct ramdev_blk *blk)
+static int sync_kick(void *opaque, struct ramdev_blk *blk)
 {
+	(void)opaque;
 	(void)blk;
 	return 0;
 }
 
-static int sync_reap(struct ramdev_blk *blk, int timeout_ms)
+static int sync_reap(void *opaque, struct ramdev_blk *blk, int timeout_ms)
 {
+	(void)opaque;
 	(void)blk;
 	(void)timeout_ms;
 	return 0;
@@ -358,7 +369,7 @@ static int uring_probe(struct blk_uring *u)
 	return ret < 0 ? ret : 0;
 }
 
-static int uring_init(struct ramdev_blk *blk)
+static int uring_init(struct ramdev_blk *blk, void **opaque)
 {
 	struct blk_uring *u = calloc(1, sizeof(*u));
 	unsigned entries = 1;
@@ -381,17 +392,19 @@ static int uring_init(struct ramdev_blk *blk)
 		free(u);
 		return ret;
 	}
-	blk->uring = u;
+	*opaque = u;
 	return 0;
 }
 
-static void uring_fini(struct ramdev_blk *blk)
+static void uring_fini(void *opaque, struct ramdev_blk *blk)
 {
-	if (!blk->uring)
+	struct blk_uring *u = opaque;
+
+	(void)blk;
+	if (!u)
 		return;
-	io_uring_queue_exit(&blk->uring->ring);
-	free(blk->uring);
-	blk->uring = NULL;
+	io_uring_queue_exit(&u->ring);
+	free(u);
 }
 
 static struct io_uring_sqe *uring_sqe(struct blk_uring *u)
@@ -406,9 +419,9 @@ static struct io_uring_sqe *uring_sqe(struct blk_uring *u)
 }
 
 /* Issue @req's next step, or finish it. */
-static void uring_issue(struct ramdev_blk *blk, struct blk_req *req)
+static void uring_issue(struct blk_uring *u, struct ramdev_blk *blk,
+			struct blk_req *req)
 {
-	struct blk_uring *u = blk->uring;
 	struct io_uring_sqe *sqe;
 	struct blk_step st;
 
@@ -447,16 +460,18 @@ static void uring_issue(struct ramdev_blk *blk, struct blk_req *req)
 	u->queued++;
 }
 
-static void uring_submit(struct ramdev_blk *blk, struct blk_req *req)
+static void uring_submit(void *opaque, struct ramdev_blk *blk,
+			 struct blk_req *req)
 {
-	uring_issue(blk, req);
+	uring_issue(opaque, blk, req);
 }
 
-static int uring_kick(struct ramdev_blk *blk)
+static int uring_kick(void *opaque, struct ramdev_blk *blk)
 {
-	struct blk_uring *u = blk->uring;
+	struct blk_uring *u = opaque;
 	int ret;
 
+	(void)blk;
 	if (!u->queued)
 		return 0;
 	do {
@@ -469,15 +484,15 @@ static int uring_kick(struct ramdev_blk *blk)
 	return 0;
 }
 
-static int uring_reap(struct ramdev_blk *blk, int timeout_ms)
+static int uring_reap(void *opaque, struct ramdev_blk *blk, int timeout_ms)
 {
-	struct blk_uring *u = blk->uring;
+	struct blk_uring *u = opaque;
 	struct io_uring_cqe *cqe;
 	int ret = 0, n = 0;
 
 	if (!u->pending)
 		return 0;
-	ret = uring_kick(blk);
+	ret = uring_kick(u, blk);
 	if (ret < 0)
 		return ret;
 	if (timeout_ms < 0) {
@@ -500,10 +515,10 @@ static int uring_reap(struct ramdev_blk *blk, int timeout_ms)
 			continue;
 		u->pending--;
 		ramdev_blk_req_result(req, &req->step, res);
-		uring_issue(blk, req);
+		uring_issue(u, blk, req);
 		n++;
 	}
-	ret = uring_kick(blk);
+	ret = uring_kick(u, blk);
 	return ret < 0 ? ret : n;
 }
 

@@ -101,7 +101,8 @@ struct blk_step {
 
 struct blk_req {
 	struct ramdev_blk *blk;
-	struct blk_req *next;       /* flush wait list */
+	struct blk_req *next;       /* flush wait list; the device's cache */
+	unsigned cap;               /* room for segments in iov, rest, dev */
 	unsigned qidx;
 	struct ramdev_virtq_elem *elem;
 	uint32_t type;
@@ -109,6 +110,7 @@ struct blk_req {
 	enum ramdev_blk_err err;
 	enum blk_op op;
 	bool counts_as_write;       /* in blk->writes_inflight */
+	uint64_t gen;               /* write generation (FLUSH ordering) */
 
 	/* status byte: segment index in elem->segs, offset inside it */
 	unsigned status_seg;
@@ -124,7 +126,8 @@ struct blk_req {
 	uint64_t done;              /* bytes done (of the data or the range) */
 
 	uint8_t *stage;
-	size_t stage_len;
+	size_t stage_len;           /* bytes staged by this request */
+	size_t stage_cap;           /* bytes allocated at stage */
 	struct blk_stage *dev;
 	unsigned ndev;
 
@@ -138,18 +141,22 @@ struct blk_req {
 
 /* ---- engines (blk_exec.c) ---- */
 
-struct blk_uring;
-
+/*
+ * An engine.  Every op gets the engine's own state (@opaque, what init
+ * stored in *opaque, kept in blk->engine_opaque), so an engine can wrap
+ * another one (the tests' checking engine) without globals.
+ */
 struct ramdev_blk_engine_ops {
 	const char *name;
-	int (*init)(struct ramdev_blk *blk);
-	void (*fini)(struct ramdev_blk *blk);
+	/* set up; *opaque is passed to every other op */
+	int (*init)(struct ramdev_blk *blk, void **opaque);
+	void (*fini)(void *opaque, struct ramdev_blk *blk);
 	/* start @req; may finish it (ramdev_blk_req_done) before returning */
-	void (*submit)(struct ramdev_blk *blk, struct blk_req *req);
+	void (*submit)(void *opaque, struct ramdev_blk *blk, struct blk_req *req);
 	/* push submitted work to the kernel; -errno breaks the device */
-	int (*kick)(struct ramdev_blk *blk);
+	int (*kick)(void *opaque, struct ramdev_blk *blk);
 	/* finish completed requests; wait up to @timeout_ms (-1 forever, 0 not) */
-	int (*reap)(struct ramdev_blk *blk, int timeout_ms);
+	int (*reap)(void *opaque, struct ramdev_blk *blk, int timeout_ms);
 };
 
 extern const struct ramdev_blk_engine_ops ramdev_blk_engine_sync;
@@ -170,8 +177,8 @@ struct ramdev_blk {
 	uint32_t max_wz_sectors, max_wz_seg;
 
 	const struct ramdev_blk_engine_ops *engine;
+	void *engine_opaque;        /* the engine's state (init's *opaque) */
 	enum ramdev_blk_engine engine_kind;
-	struct blk_uring *uring;
 	uint8_t *zeroes;            /* RAMDEV_BLK_ZERO_BUF bytes, lazily */
 	bool no_punch, no_zero_range;
 
@@ -179,7 +186,11 @@ struct ramdev_blk {
 	unsigned inflight;          /* popped, not pushed */
 	unsigned submitted;         /* in the engine */
 	unsigned writes_inflight;   /* write-type requests in the engine */
+	uint64_t wgen;              /* generation new writes join */
+	unsigned wgen_count[2];     /* writes in flight of gen wgen, wgen - 1 */
 	struct blk_req *flush_head, *flush_tail; /* FLUSHes waiting for writes */
+	struct blk_req *req_cache;  /* finished requests kept for reuse */
+	unsigned req_cached;
 	uint64_t stopped;           /* queues to resume (bit per queue) */
 	uint64_t pushed;            /* queues pushed to since the last notify check */
 	uint64_t bounce_freed;      /* set from the DMA on_free callback */
@@ -194,6 +205,9 @@ struct ramdev_blk {
 };
 
 #define RAMDEV_BLK_ZERO_BUF (64u * 1024u)
+#define BLK_REQ_MIN_SEGS 16u  /* a cached request fits most chains */
+#define BLK_REQ_CACHE 64u     /* finished requests kept per device */
+#define BLK_STAGE_KEEP (128u * 1024u) /* staging kept with a cached request */
 #define RAMDEV_BLK_LOG_PER_SEC 16u
 
 /* blk.c */

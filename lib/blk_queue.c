@@ -4,13 +4,20 @@
  *
  * Counters: blk->inflight (popped, not pushed) bounds the work per device
  * (options.depth); blk->submitted is what the engine holds;
- * blk->writes_inflight the write-type requests among them.  A FLUSH popped
- * while writes are in the engine waits in blk->flush_head and stops popping
- * on every queue; when the last of those writes completes, the FLUSH starts
- * (fdatasync then covers every write that completed before it) and the
- * stopped queues resume.  A queue also stops when the depth is reached or
- * the DMA bounce pool is busy (-EAGAIN from pop); ramdev_blk_complete()
- * resumes it.
+ * blk->writes_inflight the write-type requests among them.
+ *
+ * FLUSH: it starts once every write started before it (on any queue: one
+ * fdatasync covers the whole file) completed, and stops no queue meanwhile:
+ * requests after it, writes included, are popped and run, and do not delay
+ * it.  For that, writes carry a generation: a write joins blk->wgen, a FLUSH
+ * waits for every generation up to the one current when it was popped, and
+ * the device opens a new generation as soon as the one before the current
+ * drained, so writes that come later join a generation the FLUSH does not
+ * wait for.  At most two generations are ever in flight (wgen - 1 and wgen),
+ * counted in wgen_count[gen & 1].
+ *
+ * A queue stops when the depth is reached or the DMA bounce pool is busy
+ * (-EAGAIN from pop); ramdev_blk_complete() resumes it.
  *
  * The queues are reached through struct ramdev_blk_queue_ops, so the tests
  * can feed hand-built chains; blk_virtq.c plugs in virtq.h.
@@ -85,9 +92,44 @@ static void req_start(struct ramdev_blk *blk, struct blk_req *req)
 		return;
 	}
 	blk->submitted++;
-	if (req->counts_as_write)
+	if (req->counts_as_write) {
 		blk->writes_inflight++;
-	blk->engine->submit(blk, req);
+		req->gen = blk->wgen;
+		blk->wgen_count[req->gen & 1]++;
+	}
+	blk->engine->submit(blk->engine_opaque, blk, req);
+}
+
+/* No write of generation <= @gen is in flight (only wgen - 1, wgen can be). */
+static bool flush_ready(const struct ramdev_blk *blk, uint64_t gen)
+{
+	uint64_t cur = blk->wgen;
+
+	if (gen + 1 < cur)
+		return true;
+	if (blk->wgen_count[(cur - 1) & 1])
+		return false;
+	return gen < cur || blk->wgen_count[cur & 1] == 0;
+}
+
+/*
+ * A FLUSH waits for the current generation: open a new one for later
+ * writes, once the older slot is free for it.  Then start the FLUSHes whose
+ * writes all completed (in order: their generations never decrease).
+ */
+static void flush_progress(struct ramdev_blk *blk)
+{
+	if (blk->flush_tail && blk->flush_tail->gen == blk->wgen &&
+	    blk->wgen_count[(blk->wgen - 1) & 1] == 0)
+		blk->wgen++;
+	while (blk->flush_head && flush_ready(blk, blk->flush_head->gen)) {
+		struct blk_req *f = blk->flush_head;
+
+		blk->flush_head = f->next;
+		if (!blk->flush_head)
+			blk->flush_tail = NULL;
+		req_start(blk, f);
+	}
 }
 
 /* Called by the engine when a started request finished. */
@@ -95,21 +137,16 @@ void ramdev_blk_req_done(struct blk_req *req)
 {
 	struct ramdev_blk *blk = req->blk;
 	bool was_write = req->counts_as_write;
+	uint64_t gen = req->gen;
 
 	blk->submitted--;
 	req_push(req);
-	if (!was_write || --blk->writes_inflight || !blk->flush_head)
+	if (!was_write)
 		return;
-	/* Every write before the waiting FLUSHes completed: start them. */
-	while (blk->flush_head) {
-		struct blk_req *f = blk->flush_head;
-
-		blk->flush_head = f->next;
-		req_start(blk, f);
-	}
-	blk->flush_tail = NULL;
-	if (blk->stopped)
-		ramdev_blk_signal(blk);
+	blk->writes_inflight--;
+	blk->wgen_count[gen & 1]--;
+	if (blk->flush_head)
+		flush_progress(blk);
 }
 
 static void collect_notify(struct ramdev_blk *blk, uint64_t *notify)
@@ -175,12 +212,16 @@ static int pop_one(struct ramdev_blk *blk, struct ramdev_blk_queue *q)
 		return 1;
 	}
 	if (req->op == BLK_OP_FLUSH && blk->writes_inflight) {
+		/* Wait for the writes started so far (see the top). */
 		blk->stats.flush_waits++;
+		req->gen = blk->wgen;
+		req->next = NULL;
 		if (blk->flush_tail)
 			blk->flush_tail->next = req;
 		else
 			blk->flush_head = req;
 		blk->flush_tail = req;
+		flush_progress(blk);
 		return 1;
 	}
 	req_start(blk, req);
@@ -203,7 +244,7 @@ RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
 	if (q->ops->set_notify)
 		q->ops->set_notify(q->q, false);
 	while (!blk->broken) {
-		if (blk->flush_head || blk->inflight >= blk->depth) {
+		if (blk->inflight >= blk->depth) {
 			blk->stopped |= 1ull << idx; /* resumed by complete() */
 			break;
 		}
@@ -224,7 +265,7 @@ RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
 		}
 		n++;
 	}
-	if (blk->engine->kick(blk) < 0 && !blk->broken) {
+	if (blk->engine->kick(blk->engine_opaque, blk) < 0 && !blk->broken) {
 		blk->broken = RAMDEV_BLK_IO;
 		ramdev_blk_log(blk, LOG_ERR, "virtio-blk: engine %s failed",
 			       blk->engine->name);
@@ -248,15 +289,14 @@ static int complete(struct ramdev_blk *blk, int timeout_ms, uint64_t *notify)
 
 	while (read(blk->event_fd, &buf, sizeof(buf)) > 0)
 		;
-	ret = blk->engine->reap(blk, timeout_ms);
+	ret = blk->engine->reap(blk->engine_opaque, blk, timeout_ms);
 	if (ret < 0 && !blk->broken) {
 		blk->broken = RAMDEV_BLK_IO;
 		ramdev_blk_log(blk, LOG_ERR, "virtio-blk: engine %s failed (%d)",
 			       blk->engine->name, ret);
 	}
 	stopped = blk->stopped;
-	if (stopped && !blk->flush_head && blk->inflight < blk->depth &&
-	    !blk->broken) {
+	if (stopped && blk->inflight < blk->depth && !blk->broken) {
 		for (unsigned i = 0; stopped; i++, stopped >>= 1) {
 			struct ramdev_blk_queue *q = &blk->queues[i];
 

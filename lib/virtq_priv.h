@@ -60,6 +60,9 @@ struct virtq_desc {
 	uint16_t next;
 };
 
+/* Indirect tables up to this size (256 entries) are copied in one go. */
+#define VIRTQ_ITAB_BYTES 4096u
+
 /** A ring area translated once at creation, with a region reference. */
 struct virtq_area {
 	uint8_t *host;                /* host address of the area's first byte */
@@ -88,6 +91,8 @@ struct ramdev_virtq {
 	/* Chain walk scratch: guest ranges, then their mapped segments. */
 	struct ramdev_sg *sg;
 	struct ramdev_dma_seg *segs;
+	/* A copy of the indirect table being walked (virtq_chain.c). */
+	uint8_t itab[VIRTQ_ITAB_BYTES];
 
 	ramdev_log_fn *log_fn;
 	void *log_opaque;

@@ -55,36 +55,57 @@ const struct ramdev_blk_queue_ops fq_ops = {
 
 /* ---- the checking engine: no pointer into DEV reaches the kernel ---- */
 
-static struct fix *check_fix; /* the engine ops have no opaque slot */
-
-static void check_step(const struct blk_step *st)
+/* The engine's opaque is the fixture; the real engine runs under it. */
+static void check_step(struct fix *f, const struct blk_step *st)
 {
 	for (unsigned i = 0; st->iov && i < st->iovcnt; i++) {
 		uintptr_t b = (uintptr_t)st->iov[i].iov_base;
-		uintptr_t d = (uintptr_t)check_fix->dev;
+		uintptr_t d = (uintptr_t)f->dev;
 
 		assert_false(b + st->iov[i].iov_len > d && b < d + MEM_SIZE);
-		check_fix->kernel_iovs++;
+		f->kernel_iovs++;
 	}
 }
 
-static void check_submit(struct ramdev_blk *blk, struct blk_req *req)
+static void check_submit(void *opaque, struct ramdev_blk *blk,
+			 struct blk_req *req)
 {
+	struct fix *f = opaque;
 	struct blk_step st;
 
 	/* Look at the first step here; later ones are checked by reap. */
 	ramdev_blk_req_next(req, &st);
-	check_step(&st);
+	check_step(f, &st);
 	req->step = (struct blk_step){ 0 };
-	check_fix->real->submit(blk, req);
+	f->real->submit(f->real_opaque, blk, req);
 }
 
-static int check_init(struct ramdev_blk *b) { (void)b; return 0; }
-static void check_fini(struct ramdev_blk *b) { check_fix->real->fini(b); }
-static int check_kick(struct ramdev_blk *b) { return check_fix->real->kick(b); }
-static int check_reap(struct ramdev_blk *b, int t)
+static int check_init(struct ramdev_blk *b, void **opaque)
 {
-	return check_fix->real->reap(b, t);
+	(void)b;
+	(void)opaque;
+	return 0;
+}
+
+static void check_fini(void *opaque, struct ramdev_blk *b)
+{
+	struct fix *f = opaque;
+
+	f->real->fini(f->real_opaque, b);
+}
+
+static int check_kick(void *opaque, struct ramdev_blk *b)
+{
+	struct fix *f = opaque;
+
+	return f->real->kick(f->real_opaque, b);
+}
+
+static int check_reap(void *opaque, struct ramdev_blk *b, int t)
+{
+	struct fix *f = opaque;
+
+	return f->real->reap(f->real_opaque, b, t);
 }
 
 static const struct ramdev_blk_engine_ops check_engine = {
@@ -109,8 +130,9 @@ static int open_blk(struct fix *f, const struct ramdev_blk_options *extra)
 		assert_int_equal(0, ramdev_blk_attach_queue_ops(f->blk, 0, &fq_ops,
 								&f->q, NULL));
 		f->real = f->blk->engine;
+		f->real_opaque = f->blk->engine_opaque;
 		f->blk->engine = &check_engine;
-		check_fix = f;
+		f->blk->engine_opaque = f;
 	}
 	return ret;
 }

@@ -45,6 +45,7 @@ struct fix {
 	uint8_t *ram, *dev;
 	uint64_t notify;
 	const struct ramdev_blk_engine_ops *real; /* under the checking engine */
+	void *real_opaque;                        /* its state */
 	unsigned kernel_iovs;                     /* iovecs the kernel saw */
 };
 

@@ -212,6 +212,55 @@ static void test_ramdev_blk_process_flush_waits(void **state)
 		assert_int_equal(1, s.flush_waits);
 }
 
+/*
+ * A FLUSH waiting for writes stops no queue: the requests after it on its
+ * own queue and on another one are popped at once, and it still completes
+ * after every write started before it.
+ */
+static void test_ramdev_blk_process_flush_stops_no_queue(void **state)
+{
+	struct fix *f = get(state);
+	struct ramdev_blk_options o = { .num_queues = 2 };
+	struct ramdev_blk_stats s;
+	struct fakeq q1 = { 0 };
+	struct piece h, st;
+	unsigned flush_pos = 0;
+
+	reopen(f, &o);
+	assert_int_equal(0, ramdev_blk_attach_queue_ops(f->blk, 1, &fq_ops,
+							&q1, NULL));
+	for (unsigned i = 0; i < 8; i++)
+		rw(f, RAMDEV_BLK_T_OUT, i * 128, ram(f->ram + i * 65536, 65536));
+	h = hdr(hdr_buf(f), RAMDEV_BLK_T_FLUSH, 0);
+	st = status(f);
+	queue_elem(f, &h, 1, &st, 1);                                /* 8 */
+	rw(f, RAMDEV_BLK_T_OUT, 2048, ram(f->ram + 8 * 65536, 4096)); /* 9 */
+	rw(f, RAMDEV_BLK_T_OUT, 2056, ram(f->ram + 9 * 65536, 4096)); /* 10 */
+	q1.avail[q1.navail++] = f->q.avail[--f->q.navail];         /* to q1 */
+
+	assert_int_equal(10, ramdev_blk_process(f->blk, 0, &f->notify));
+	assert_int_equal(10, f->q.next);
+	assert_int_equal(1, ramdev_blk_process(f->blk, 1, &f->notify));
+	assert_true(ramdev_blk_drain(f->blk, &f->notify) >= 0);
+	assert_int_equal(10, f->q.nused);
+	assert_int_equal(1, q1.nused);
+	assert_int_equal(10, q1.used[0].head);
+	for (unsigned i = 0; i < f->q.nused; i++)
+		if (f->q.used[i].head == 8)
+			flush_pos = i;
+	for (unsigned i = 0; i < 8; i++) {
+		for (unsigned j = 0; j < f->q.nused; j++)
+			if (f->q.used[j].head == i)
+				assert_true(j < flush_pos);
+	}
+	for (unsigned i = 0; i <= 10; i++)
+		assert_int_equal(RAMDEV_BLK_S_OK, *status_of(f, i));
+	ramdev_blk_get_stats(f->blk, &s);
+	assert_int_equal(1, s.flushes);
+	if (f->engine == RAMDEV_BLK_ENGINE_URING)
+		assert_int_equal(1, s.flush_waits);
+}
+
 static void test_ramdev_blk_process_inflight_depth(void **state)
 {
 	struct fix *f = get(state);
@@ -550,6 +599,7 @@ static void test_ramdev_blk_strerror_all(void **state)
 	T(test_ramdev_blk_process_dev_segments),                     \
 	T(test_ramdev_blk_process_flush),                            \
 	T(test_ramdev_blk_process_flush_waits),                      \
+	T(test_ramdev_blk_process_flush_stops_no_queue),             \
 	T(test_ramdev_blk_process_inflight_depth),                   \
 	T(test_ramdev_blk_process_get_id),                           \
 	T(test_ramdev_blk_process_discard),                          \

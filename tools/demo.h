@@ -16,6 +16,16 @@
 #define DEMO_BAR_GPA 0x1000000000ull /* 64 GiB, above RAM like a 64-bit BAR */
 #define DEMO_BAR_NAME "0000:3b:00.0 BAR 4"
 
+/* The demo's exit statuses, for `ramdev demo --help` and `ramdev help`. */
+#define DEMO_EXIT_HELP                                                       \
+	"exit status:\n"                                                      \
+	"  0  the direct policy completed every request, the image verifies\n" \
+	"  1  it did not, or a run could not be set up (the last line says\n" \
+	"     why)\n"                                                          \
+	"  2  bad usage\n"                                                     \
+	"  3  the direct policy was not run (--policy qemu-bounce): the\n"    \
+	"     failure is shown, nothing is verified\n"
+
 struct demo_machine {
 	struct ramdev_as *as;
 	uint8_t *ram;      /* guest RAM at GPA 0 */

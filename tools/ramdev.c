@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "demo.h"
 
 struct command {
 	const char *name;
@@ -13,9 +14,9 @@ struct command {
 
 static const struct command commands[] = {
 	{ "demo", cmd_demo,
-	  "[--policy qemu-bounce|direct] [--bar PATH] [--image FILE]" },
+	  "[--policy qemu-bounce|direct] [--bar PATH] [--image FILE] ..." },
 	{ "mtree", cmd_mtree, "[--bar PATH]" },
-	{ "bench", cmd_bench, "access|as [--quick] [--json FILE] [--plot FILE.png]" },
+	{ "bench", cmd_bench, "access|blk [--quick] [--json FILE] ..." },
 	{ NULL, NULL, NULL },
 };
 
@@ -24,7 +25,9 @@ static int usage(FILE *f)
 	fprintf(f, "usage: ramdev <command> [options]\ncommands:\n");
 	for (const struct command *c = commands; c->name; c++)
 		fprintf(f, "  %s %s\n", c->name, c->usage);
-	fprintf(f, "  help\n");
+	fprintf(f, "  help\n\n'ramdev demo' %s"
+		   "'ramdev <command> --help' for a command's options\n",
+		DEMO_EXIT_HELP);
 	return f == stderr ? 2 : 0;
 }
 

@@ -28,7 +28,9 @@
  * Engines: io_uring (liburing) when the kernel allows it, otherwise
  * preadv/pwritev run inline.  Several requests are in flight at once with
  * io_uring; a FLUSH is started only after every write that was started
- * before it completed (fdatasync then covers them all).
+ * before it (on any queue) completed, so fdatasync covers them all.  A
+ * waiting FLUSH stops no queue: later requests run meanwhile and do not
+ * delay it.
  *
  * Threads: one device is driven from one thread at a time (the event loop
  * thread); different devices are independent.
@@ -267,8 +269,8 @@ RAMDEV_EXPORT int ramdev_blk_detach_queue(struct ramdev_blk *blk, unsigned idx);
  * ramdev_virtq_error()); -ENOBUFS (DMA policy QEMU_BOUNCE ran out of bounce
  * space: the queue is now broken, "virtio: bogus descriptor or out of
  * resources"); -ENOMEM.  Requests popped before an error are carried on.
- * A queue that is stopped for a moment (depth reached, a FLUSH waiting for
- * writes, bounce space busy) is resumed by ramdev_blk_complete().
+ * A queue that is stopped for a moment (depth reached, bounce space busy)
+ * is resumed by ramdev_blk_complete().
  */
 RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
 				     uint64_t *notify);

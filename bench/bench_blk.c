@@ -1,0 +1,888 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `ramdev bench blk`: virtio-blk requests through the whole data path, beside
+ * a raw pread/pwrite loop on the same image in the same run.
+ *
+ * The path measured: a guest driver (drivers/vring_driver) writes a header,
+ * a data descriptor and a status byte (in an indirect table, as Linux's
+ * virtio_blk does) into rings in guest RAM of a test
+ * machine (drivers/test_guest); the device side pops the chain through the
+ * virtqueue and DMA layers, parses and executes it (ramdev_blk_process, the
+ * io_uring or the preadv/pwritev engine) against an image file, pushes it,
+ * and the driver reaps the used ring and checks the status.  DEPTH requests
+ * are kept in flight.  Each request's data is one physically contiguous
+ * buffer, so it is one descriptor, as Linux sends it (the block layer merges
+ * contiguous pages into one segment); --per-page makes it one descriptor per
+ * 4 KiB page instead, as for a page cache whose pages are scattered (what
+ * `ramdev demo` does).  The data pages live in guest RAM or in a RAM-device
+ * region (RAMD, standing in for a GPU BAR), under both DMA policies:
+ *
+ *  - direct: RAM and RAMD mapped in place; virtio-blk stages RAMD pages
+ *    through a per-request RAM buffer with the access core.
+ *  - qemu-bounce: QEMU before the fix: RAMD is bounced through one 4096-byte
+ *    buffer, and a map that finds it busy breaks the queue.  The bench then
+ *    does what a VMM's device reset would: it drains the device, rebuilds
+ *    the queue and the driver's rings, counts the requests the guest never
+ *    got back as failed, and goes on.  So it reports how far that policy
+ *    gets, not an error.
+ *
+ * Baseline ("raw"): pwrite/pread of the same sizes from one RAM buffer, one at
+ * a time, sequentially through the same image.  Both sides use the page
+ * cache (no O_DIRECT): the same open file (blk gets a dup of the raw
+ * descriptor), the same flags, the same offsets, and the image is written
+ * once beforehand so every access hits cached, allocated pages.  The ratio
+ * "x raw" therefore compares the whole virtio-blk data path with the bare
+ * system call doing the same copy.
+ *
+ * Timing: each cell runs for at least min_ms (150 ms; 20 ms with --quick)
+ * and then drains; the best of several runs (3; 2 with --quick) is kept, and
+ * the runs of one cell are interleaved with the other cells' so a burst of
+ * load from the rest of the machine spoils one run, not the cell.
+ */
+#define _GNU_SOURCE /* mkostemp */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "ramdev/blk.h"
+#include "ramdev/dma.h"
+#include "ramdev/virtq.h"
+#include "test_guest.h"
+#include "vring_driver.h"
+
+#include "bench.h"
+#include "report.h"
+
+#define PAGE 4096u
+#define MAX_REQ (64u * 1024u)
+#define MAX_PAGES (MAX_REQ / PAGE)
+#define QSIZE 64u
+#define DEPTH 16u
+#define IMG_SIZE (64ull << 20)
+
+/* Guest memory layout (RAM at 0, RAMD at TEST_GUEST_RAMD_GPA). */
+#define DESC_GPA 0x0ull
+#define AVAIL_GPA 0x1000ull
+#define USED_GPA 0x2000ull
+#define INDIRECT_GPA 0x10000ull
+#define INDIRECT_MAX (MAX_PAGES + 2u)
+#define HDR_GPA 0x20000ull
+#define STATUS_GPA 0x21000ull
+#define DATA_RAM_GPA 0x100000ull
+#define GUEST_RAM (4ull << 20)
+#define GUEST_RAMD (2ull << 20)
+
+static const size_t sizes[] = { 4096, MAX_REQ };
+#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
+static const char *const ops[] = { "write", "read" };
+#define NOPS 2u
+static const char *const mems[] = { "RAM", "RAMD" };
+#define NMEMS 2u
+
+/* A device with its queue, driver rings and guest: one per policy x engine. */
+struct rig {
+	enum ramdev_dma_policy policy;
+	enum ramdev_blk_engine engine;
+	const char *policy_name, *engine_name;
+	int open_err;             /* ramdev_blk_open's error: rows skipped */
+	struct test_guest *g;
+	struct ramdev_virtq *vq;
+	struct vring_drv *drv;
+	struct ramdev_blk *blk;
+	uint8_t *ram;             /* guest RAM, host view */
+	unsigned slot_of[QSIZE];  /* head -> slot */
+	unsigned free_slots[DEPTH], nfree;
+	unsigned inflight;        /* added, not yet reaped */
+	bool broken;
+	uint64_t rebuilds;
+	char msg[160];            /* first warning logged */
+};
+
+/* One measured run of a cell. */
+struct sample {
+	double secs;
+	uint64_t completed, failed, bytes;
+};
+
+/* A cell's state across passes: the best run, by bytes per second. */
+struct cell {
+	struct sample best;
+	double best_rate;
+	bool have;
+};
+
+struct ctx {
+	int img;
+	uint64_t pos;   /* next image offset */
+	uint8_t *buf;   /* raw baseline's DEPTH RAM buffers of MAX_REQ */
+	unsigned slot;  /* the raw buffer to use next */
+	uint64_t min_ns;
+	bool per_page;  /* one descriptor per 4 KiB page */
+};
+
+/* ---- the rig ---- */
+
+static void rig_log(void *opaque, int level, const char *msg)
+{
+	struct rig *r = opaque;
+
+	if (level <= LOG_WARNING && !r->msg[0])
+		snprintf(r->msg, sizeof(r->msg), "%s", msg);
+}
+
+static int rig_queue_new(struct rig *r)
+{
+	struct ramdev_virtq_config qc = {
+		.size = QSIZE, .desc = DESC_GPA, .avail = AVAIL_GPA,
+		.used = USED_GPA, .event_idx = true, .indirect = true,
+	};
+	struct vring_drv_config vc = {
+		.size = QSIZE, .desc = DESC_GPA, .avail = AVAIL_GPA,
+		.used = USED_GPA, .event_idx = true,
+		.indirect_gpa = INDIRECT_GPA, .indirect_max = INDIRECT_MAX,
+	};
+	int ret;
+
+	ret = ramdev_virtq_new(&r->vq, r->g->dma, &qc);
+	if (ret == 0)
+		ret = vring_drv_new(&r->drv, r->g->as, &vc);
+	if (ret == 0)
+		ret = ramdev_blk_attach_queue(r->blk, 0, r->vq, r->g->dma);
+	if (ret < 0)
+		return ret;
+	ramdev_virtq_set_log(r->vq, rig_log, r);
+	r->nfree = 0;
+	for (unsigned i = 0; i < DEPTH; i++)
+		r->free_slots[r->nfree++] = i;
+	r->inflight = 0;
+	r->broken = false;
+	return 0;
+}
+
+static void rig_queue_free(struct rig *r)
+{
+	if (r->blk && r->vq)
+		(void)ramdev_blk_detach_queue(r->blk, 0);
+	vring_drv_free(r->drv);
+	ramdev_virtq_free(r->vq);
+	r->drv = NULL;
+	r->vq = NULL;
+}
+
+static int rig_new(struct rig *r, int img)
+{
+	struct test_guest_config gc = {
+		.ram_size = GUEST_RAM, .ramd_size = GUEST_RAMD,
+		.policy = r->policy,
+	};
+	struct ramdev_blk_options bo = { .fd = img, .engine = r->engine,
+					 .serial = "ramdev-bench" };
+	int ret;
+
+	ret = test_guest_new(&r->g, &gc);
+	if (ret < 0)
+		return ret;
+	r->ram = test_guest_host(r->g, TEST_GUEST_RAM_GPA, GUEST_RAM);
+	ret = ramdev_blk_open(&r->blk, &bo);
+	if (ret < 0) {
+		r->open_err = ret;
+		r->blk = NULL;
+		return 0; /* e.g. no io_uring here: these rows are skipped */
+	}
+	ramdev_blk_set_log(r->blk, rig_log, r);
+	return rig_queue_new(r);
+}
+
+static void rig_free(struct rig *r)
+{
+	rig_queue_free(r);
+	ramdev_blk_close(r->blk);
+	test_guest_free(r->g);
+}
+
+/*
+ * The queue broke (qemu-bounce): reset as a VMM would.  The device drains
+ * what it popped; the guest never sees those (the used ring is dead), so
+ * every request it still waits for counts as failed.
+ */
+static int rig_rebuild(struct rig *r, struct sample *s)
+{
+	s->failed += r->inflight;
+	rig_queue_free(r);
+	(void)ramdev_blk_reset(r->blk);
+	r->rebuilds++;
+	return rig_queue_new(r);
+}
+
+/* ---- the guest driver ---- */
+
+static uint64_t next_pos(struct ctx *c, size_t size)
+{
+	uint64_t off = c->pos;
+
+	c->pos += size;
+	if (c->pos + size > IMG_SIZE)
+		c->pos = 0;
+	return off;
+}
+
+/* Add one IN/OUT request of @size bytes at image offset @off. */
+static int add_request(struct rig *r, bool write, size_t size, bool ramd,
+		       bool per_page, uint64_t off)
+{
+	struct vring_drv_buf out[1 + MAX_PAGES], in[1 + MAX_PAGES];
+	unsigned slot, nout = 0, nin = 0;
+	unsigned nbufs = per_page ? (unsigned)(size / PAGE) : 1;
+	uint32_t blen = (uint32_t)(size / nbufs);
+	uint32_t type = htole32(write ? RAMDEV_BLK_T_OUT : RAMDEV_BLK_T_IN);
+	uint64_t sector = htole64(off / RAMDEV_BLK_SECTOR_SIZE), data;
+	uint8_t *h;
+	int head;
+
+	if (!r->nfree)
+		return -ENOSPC;
+	slot = r->free_slots[r->nfree - 1];
+	h = r->ram + HDR_GPA + slot * 16u;
+	memcpy(h, &type, 4);
+	memset(h + 4, 0, 4);
+	memcpy(h + 8, &sector, 8);
+	r->ram[STATUS_GPA + slot] = 0xff;
+	data = (ramd ? TEST_GUEST_RAMD_GPA : DATA_RAM_GPA) +
+	       (uint64_t)slot * MAX_REQ;
+	out[nout++] = (struct vring_drv_buf){ HDR_GPA + slot * 16u, 16 };
+	for (unsigned i = 0; i < nbufs; i++) {
+		struct vring_drv_buf b = { data + (uint64_t)i * blen, blen };
+
+		if (write)
+			out[nout++] = b;
+		else
+			in[nin++] = b;
+	}
+	in[nin++] = (struct vring_drv_buf){ STATUS_GPA + slot, 1 };
+	head = vring_drv_add(r->drv, out, nout, in, nin, true);
+	if (head < 0)
+		return head;
+	r->nfree--;
+	r->slot_of[head] = slot;
+	r->inflight++;
+	return head;
+}
+
+/* The guest's interrupt handler: take used chains, check their status. */
+static void reap_used(struct rig *r, size_t size, struct sample *s)
+{
+	uint32_t len;
+	uint16_t id;
+
+	while (vring_drv_get_used(r->drv, &id, &len) == 1) {
+		unsigned slot = r->slot_of[id % QSIZE];
+
+		if (r->ram[STATUS_GPA + slot] == RAMDEV_BLK_S_OK) {
+			s->completed++;
+			s->bytes += size;
+		} else {
+			s->failed++;
+		}
+		r->free_slots[r->nfree++] = slot;
+		r->inflight--;
+	}
+}
+
+/* ---- one run of a cell ---- */
+
+/* The device's answer to a kick. */
+static void kick(struct rig *r)
+{
+	if (ramdev_blk_process(r->blk, 0, NULL) < 0 ||
+	    ramdev_virtq_error(r->vq) != RAMDEV_VIRTQ_OK)
+		r->broken = true;
+}
+
+/* blk requests for at least c->min_ns, then drain.  0 or -errno. */
+static int run_blk(struct ctx *c, struct rig *r, bool write, size_t size,
+		   bool ramd, struct sample *s)
+{
+	uint64_t t0 = bench_now_ns(), t;
+	bool adding = true;
+	int ret;
+
+	*s = (struct sample){ 0 };
+	for (;;) {
+		unsigned added = 0;
+
+		t = bench_now_ns();
+		if (t - t0 >= c->min_ns)
+			adding = false;
+		while (adding && r->inflight < DEPTH &&
+		       add_request(r, write, size, ramd, c->per_page,
+				   next_pos(c, size)) >= 0)
+			added++;
+		if (added && vring_drv_publish(r->drv))
+			kick(r);
+		if (ramdev_blk_inflight(r->blk)) {
+			ret = ramdev_blk_wait(r->blk, -1, NULL);
+		} else {
+			ret = ramdev_blk_complete(r->blk, NULL);
+			/* Nothing in the device but the guest waits: a kick
+			 * it was told to skip (harmless, a real VMM may see
+			 * the same from a spurious kick). */
+			if (ret == 0 && !added && r->inflight && !r->broken)
+				kick(r);
+		}
+		if (ret < 0)
+			return ret;
+		reap_used(r, size, s);
+		if (r->broken) {
+			ret = rig_rebuild(r, s);
+			if (ret < 0)
+				return ret;
+		}
+		if (!adding && !r->inflight)
+			break;
+	}
+	s->secs = (double)(bench_now_ns() - t0) / 1e9;
+	return 0;
+}
+
+/*
+ * The baseline: pwrite/pread of @size bytes, one at a time, rotating over
+ * DEPTH buffers like the blk requests in flight (the same memory footprint:
+ * one hot buffer would flatter the baseline with cache hits).
+ */
+static int run_raw(struct ctx *c, bool write, size_t size, struct sample *s)
+{
+	uint64_t t0 = bench_now_ns();
+
+	*s = (struct sample){ 0 };
+	while (bench_now_ns() - t0 < c->min_ns) {
+		off_t off = (off_t)next_pos(c, size);
+		uint8_t *buf = c->buf + (size_t)c->slot * MAX_REQ;
+		ssize_t n = write ? pwrite(c->img, buf, size, off)
+				  : pread(c->img, buf, size, off);
+
+		c->slot = (c->slot + 1) % DEPTH;
+		if (n != (ssize_t)size)
+			return n < 0 ? -errno : -EIO;
+		s->completed++;
+		s->bytes += size;
+	}
+	s->secs = (double)(bench_now_ns() - t0) / 1e9;
+	return 0;
+}
+
+static void keep_best(struct cell *cell, const struct sample *s)
+{
+	double rate = s->secs > 0 ? (double)s->bytes / s->secs : 0;
+
+	if (!cell->have || rate > cell->best_rate ||
+	    (rate == cell->best_rate && s->failed < cell->best.failed)) {
+		cell->best = *s;
+		cell->best_rate = rate;
+		cell->have = true;
+	}
+}
+
+/* ---- the cells ---- */
+
+static const struct {
+	enum ramdev_dma_policy policy;
+	enum ramdev_blk_engine engine;
+	const char *policy_name, *engine_name;
+} rig_kinds[] = {
+	{ RAMDEV_DMA_DIRECT, RAMDEV_BLK_ENGINE_URING, "direct", "io_uring" },
+	{ RAMDEV_DMA_DIRECT, RAMDEV_BLK_ENGINE_SYNC, "direct", "sync" },
+	{ RAMDEV_DMA_QEMU_BOUNCE, RAMDEV_BLK_ENGINE_URING, "qemu-bounce",
+	  "io_uring" },
+	{ RAMDEV_DMA_QEMU_BOUNCE, RAMDEV_BLK_ENGINE_SYNC, "qemu-bounce", "sync" },
+};
+#define NRIGS (sizeof(rig_kinds) / sizeof(rig_kinds[0]))
+
+/* Cell indices: the raw baseline per (op, size), then blk per rig and mem. */
+static size_t raw_idx(size_t o, size_t i)
+{
+	return o * NSIZES + i;
+}
+
+static size_t blk_idx(size_t o, size_t i, size_t rg, size_t m)
+{
+	return NOPS * NSIZES + ((o * NSIZES + i) * NRIGS + rg) * NMEMS + m;
+}
+#define NCELLS (NOPS * NSIZES * (1 + NRIGS * NMEMS))
+
+static double mbps(const struct cell *c)
+{
+	return c->have ? c->best_rate / 1e6 : 0;
+}
+
+static double req_per_s(const struct cell *c)
+{
+	return c->have && c->best.secs > 0
+		       ? (double)c->best.completed / c->best.secs : 0;
+}
+
+/* blk over raw for the same op and size; 0 when raw has no number. */
+static double vs_raw(const struct cell *cells, size_t o, size_t i,
+		     const struct cell *c)
+{
+	double raw = mbps(&cells[raw_idx(o, i)]);
+
+	return raw > 0 ? mbps(c) / raw : 0;
+}
+
+/* One pass over every cell.  0 or -errno. */
+static int pass(struct ctx *c, struct rig *rigs, struct cell *cells,
+		unsigned p, unsigned runs)
+{
+	int tty = isatty(2), ret;
+	struct sample s;
+	char sz[32];
+
+	for (size_t o = 0; o < NOPS; o++) {
+		for (size_t i = 0; i < NSIZES; i++) {
+			fprintf(stderr, "%sbench blk: pass %u/%u %-5s %-6s%s",
+				tty ? "\r" : "", p + 1, runs, ops[o],
+				bench_size_str(sizes[i], sz, sizeof(sz)),
+				tty ? "   " : "\n");
+			ret = run_raw(c, o == 0, sizes[i], &s);
+			if (ret < 0)
+				return ret;
+			keep_best(&cells[raw_idx(o, i)], &s);
+			for (size_t rg = 0; rg < NRIGS; rg++) {
+				if (!rigs[rg].blk)
+					continue;
+				for (size_t m = 0; m < NMEMS; m++) {
+					ret = run_blk(c, &rigs[rg], o == 0,
+						      sizes[i], m == 1, &s);
+					if (ret < 0)
+						return ret;
+					keep_best(&cells[blk_idx(o, i, rg, m)],
+						  &s);
+				}
+			}
+		}
+	}
+	if (tty)
+		fprintf(stderr, "\n");
+	return 0;
+}
+
+/* ---- targets ---- */
+
+static void check_min(struct bench_check *k, double ratio, const char *where)
+{
+	if (k->worst < 0 || ratio < k->worst) {
+		k->worst = ratio;
+		snprintf(k->where, sizeof(k->where), "%s", where);
+	}
+}
+
+/* direct / qemu-bounce for 64 KiB RAMD writes; infinite when qemu got 0. */
+static void check_ramd_writes(struct bench_check *k, const struct rig *rigs,
+			      const struct cell *cells)
+{
+	*k = (struct bench_check){
+		.name = "64 KiB writes from RAMD: direct >= 10x qemu-bounce, "
+			"0 failures",
+		.want = 10, .worst = -1, .met = 1,
+	};
+	for (size_t d = 0; d < NRIGS; d++) {
+		for (size_t q = 0; q < NRIGS; q++) {
+			const struct cell *cd = &cells[blk_idx(0, 1, d, 1)];
+			const struct cell *cq = &cells[blk_idx(0, 1, q, 1)];
+			double r;
+
+			if (rig_kinds[d].policy != RAMDEV_DMA_DIRECT ||
+			    rig_kinds[q].policy != RAMDEV_DMA_QEMU_BOUNCE ||
+			    rig_kinds[d].engine != rig_kinds[q].engine ||
+			    !rigs[d].blk || !rigs[q].blk)
+				continue;
+			r = mbps(cq) > 0 ? mbps(cd) / mbps(cq) : INFINITY;
+			if (!cd->have || cd->best.failed || !cd->best.completed)
+				r = 0;
+			check_min(k, r, rig_kinds[d].engine_name);
+		}
+	}
+	k->met = k->worst >= k->want;
+}
+
+/* blk / raw over ops, sizes and engines, direct policy, pages in @m. */
+static void check_vs_raw(struct bench_check *k, const char *name, size_t m,
+			 const struct rig *rigs, const struct cell *cells)
+{
+	char where[64], sz[32];
+
+	*k = (struct bench_check){ .name = name, .want = 0.9, .worst = -1 };
+	for (size_t o = 0; o < NOPS; o++)
+		for (size_t i = 0; i < NSIZES; i++)
+			for (size_t rg = 0; rg < NRIGS; rg++) {
+				const struct cell *cl =
+					&cells[blk_idx(o, i, rg, m)];
+
+				if (rig_kinds[rg].policy != RAMDEV_DMA_DIRECT ||
+				    !rigs[rg].blk)
+					continue;
+				snprintf(where, sizeof(where), "%s %s %s",
+					 ops[o], bench_size_str(sizes[i], sz,
+								sizeof(sz)),
+					 rig_kinds[rg].engine_name);
+				check_min(k, vs_raw(cells, o, i, cl), where);
+			}
+	k->met = k->worst >= k->want;
+}
+
+static size_t check_targets(struct bench_check *k, const struct rig *rigs,
+			    const struct cell *cells)
+{
+	check_ramd_writes(&k[0], rigs, cells);
+	check_vs_raw(&k[1], "blk >= 0.9x raw, direct, data pages in RAM", 0,
+		     rigs, cells);
+	check_vs_raw(&k[2], "blk >= 0.9x raw, direct, data pages in RAMD", 1,
+		     rigs, cells);
+	return 3;
+}
+
+/* ---- output ---- */
+
+/* "1.23 0.98 0.70": the 1, 5 and 15 minute load averages. */
+static void loadavg(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+	double l1, l5, l15;
+
+	if (f && fscanf(f, "%lf %lf %lf", &l1, &l5, &l15) == 3)
+		snprintf(buf, len, "%.2f %.2f %.2f", l1, l5, l15);
+	else
+		snprintf(buf, len, "unknown");
+	if (f)
+		fclose(f);
+}
+
+static void print_row(const char *op, size_t size, const char *engine,
+		      const char *policy, const char *mem, const struct cell *c,
+		      double ratio)
+{
+	char sz[32], fr[48];
+
+	snprintf(fr, sizeof(fr), "%llu/%llu",
+		 (unsigned long long)c->best.failed,
+		 (unsigned long long)(c->best.failed + c->best.completed));
+	printf("%-5s %7s  %-8s %-11s %-4s %10.0f %9.1f %15s %7.2f\n", op,
+	       bench_size_str(size, sz, sizeof(sz)), engine, policy, mem,
+	       req_per_s(c), mbps(c), fr, ratio);
+}
+
+static void print_table(const struct rig *rigs, const struct cell *cells)
+{
+	printf("%-5s %7s  %-8s %-11s %-4s %10s %9s %15s %7s\n", "op", "size",
+	       "engine", "policy", "mem", "req/s", "MB/s", "failed/reqs",
+	       "x raw");
+	for (size_t o = 0; o < NOPS; o++) {
+		for (size_t i = 0; i < NSIZES; i++) {
+			print_row(ops[o], sizes[i], "raw",
+				  o == 0 ? "pwrite" : "pread", "RAM",
+				  &cells[raw_idx(o, i)], 1.0);
+			for (size_t rg = 0; rg < NRIGS; rg++) {
+				if (!rigs[rg].blk)
+					continue;
+				for (size_t m = 0; m < NMEMS; m++) {
+					const struct cell *c =
+						&cells[blk_idx(o, i, rg, m)];
+
+					print_row(ops[o], sizes[i],
+						  rig_kinds[rg].engine_name,
+						  rig_kinds[rg].policy_name,
+						  mems[m], c,
+						  vs_raw(cells, o, i, c));
+				}
+			}
+			printf("\n");
+		}
+	}
+}
+
+static void print_notes(const struct rig *rigs)
+{
+	for (size_t rg = 0; rg < NRIGS; rg++) {
+		const struct rig *r = &rigs[rg];
+
+		if (!r->blk)
+			printf("%s/%s: not run: %s\n", r->engine_name,
+			       r->policy_name, strerror(-r->open_err));
+		else if (r->rebuilds)
+			printf("%s/%s: queue broken and rebuilt %llu time(s); "
+			       "first message: %s\n", r->engine_name,
+			       r->policy_name,
+			       (unsigned long long)r->rebuilds,
+			       r->msg[0] ? r->msg : "(none)");
+	}
+}
+
+static void print_check(FILE *f, const struct bench_check *k, bool json)
+{
+	if (json) {
+		fprintf(f, "    {\"name\": \"%s\", \"want\": %.3f, ", k->name,
+			k->want);
+		if (isinf(k->worst))
+			fprintf(f, "\"worst\": null, \"unbounded\": true, ");
+		else
+			fprintf(f, "\"worst\": %.4f, ", k->worst);
+		fprintf(f, "\"where\": \"%s\", \"met\": %s}", k->where,
+			k->met ? "true" : "false");
+		return;
+	}
+	if (isinf(k->worst))
+		fprintf(f, "  %-4s %-62s worst inf (qemu-bounce moved 0 bytes) "
+			   "at %s\n", k->met ? "MET" : "MISS", k->name,
+			k->where);
+	else
+		fprintf(f, "  %-4s %-62s worst %.2f at %s\n",
+			k->met ? "MET" : "MISS", k->name, k->worst, k->where);
+}
+
+static void json_row(FILE *f, const char *op, size_t size, const char *series,
+		     const char *engine, const char *policy, const char *mem,
+		     const struct cell *c, double ratio, bool first)
+{
+	fprintf(f, "%s", first ? "" : ",\n");
+	fprintf(f,
+		"    {\"op\": \"%s\", \"size\": %zu, \"series\": \"%s\", "
+		"\"engine\": \"%s\", \"policy\": \"%s\", \"mem\": \"%s\", "
+		"\"req_per_s\": %.1f, \"mbps\": %.2f, \"completed\": %llu, "
+		"\"failed\": %llu, \"seconds\": %.4f, \"vs_raw\": %.4f}",
+		op, size, series, engine, policy, mem, req_per_s(c), mbps(c),
+		(unsigned long long)c->best.completed,
+		(unsigned long long)c->best.failed, c->best.secs, ratio);
+}
+
+static int write_json(const char *path, const struct bench_meta *meta,
+		      bool per_page,
+		      const char *load0, const char *load1,
+		      const struct rig *rigs, const struct cell *cells,
+		      const struct bench_check *k, size_t nk)
+{
+	FILE *f = fopen(path, "w");
+	int err;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "{\n  \"bench\": \"%s\",\n  \"quick\": %s,\n"
+		   "  \"min_ms_per_run\": %.3f,\n  \"runs\": %u,\n"
+		   "  \"seconds\": %.3f,\n  \"depth\": %u,\n"
+		   "  \"per_page\": %s,\n"
+		   "  \"image_bytes\": %llu,\n  \"io\": \"page cache, no "
+		   "O_DIRECT; blk and raw on the same file and flags\",\n"
+		   "  \"loadavg_start\": \"%s\",\n  \"loadavg_end\": \"%s\",\n"
+		   "  \"results\": [\n",
+		meta->bench, meta->quick ? "true" : "false",
+		(double)meta->timing.min_ns / 1e6, meta->timing.runs,
+		meta->seconds, DEPTH, per_page ? "true" : "false",
+		(unsigned long long)IMG_SIZE, load0,
+		load1);
+	for (size_t o = 0; o < NOPS; o++)
+		for (size_t i = 0; i < NSIZES; i++) {
+			json_row(f, ops[o], sizes[i], "raw", "-",
+				 o == 0 ? "pwrite" : "pread", "RAM",
+				 &cells[raw_idx(o, i)], 1.0, o + i == 0);
+			for (size_t rg = 0; rg < NRIGS; rg++)
+				for (size_t m = 0; m < NMEMS; m++) {
+					const struct cell *c =
+						&cells[blk_idx(o, i, rg, m)];
+
+					if (!rigs[rg].blk)
+						continue;
+					json_row(f, ops[o], sizes[i], "blk",
+						 rig_kinds[rg].engine_name,
+						 rig_kinds[rg].policy_name,
+						 mems[m], c,
+						 vs_raw(cells, o, i, c), false);
+				}
+		}
+	fprintf(f, "\n  ],\n  \"targets\": [\n");
+	for (size_t j = 0; j < nk; j++) {
+		print_check(f, &k[j], true);
+		fprintf(f, "%s\n", j + 1 < nk ? "," : "");
+	}
+	fprintf(f, "  ]\n}\n");
+	err = ferror(f) ? -EIO : 0;
+	if (fclose(f) && !err)
+		err = -errno;
+	return err;
+}
+
+/* ---- the command ---- */
+
+/* A temporary image, written once so every access hits cached pages. */
+static int make_image(char *path, size_t len, uint8_t *buf)
+{
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
+	int fd;
+
+	snprintf(path, len, "%s/ramdev-bench-blk-XXXXXX", dir);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	unlink(path); /* gone when the bench exits, however it exits */
+	for (uint64_t off = 0; off < IMG_SIZE; off += MAX_REQ) {
+		memset(buf, (int)(off >> 16), MAX_REQ);
+		if (pwrite(fd, buf, MAX_REQ, (off_t)off) != (ssize_t)MAX_REQ) {
+			int err = errno ? -errno : -EIO;
+
+			close(fd);
+			return err;
+		}
+	}
+	return fd;
+}
+
+static int usage(FILE *f)
+{
+	fprintf(f, "usage: ramdev bench blk [--quick] [--json FILE] [--per-page]\n"
+		   "  --per-page  one descriptor per 4 KiB data page (scattered "
+		   "page cache)\n             instead of one per request\n");
+	return f == stderr ? 2 : 0;
+}
+
+static int parse_args(int argc, char **argv, struct bench_meta *meta,
+		      const char **json, bool *per_page)
+{
+	static const struct option longopts[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "per-page", no_argument, NULL, 'P' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "qj:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'q':
+			meta->quick = 1;
+			break;
+		case 'j':
+			*json = optarg;
+			break;
+		case 'P':
+			*per_page = true;
+			break;
+		case 'h':
+			return usage(stdout) - 1;
+		default:
+			return usage(stderr);
+		}
+	}
+	if (optind != argc)
+		return usage(stderr);
+	meta->timing.min_ns = meta->quick ? 20000000 : 150000000;
+	meta->timing.runs = meta->quick ? 2 : 3;
+	return 0;
+}
+
+static void print_report(const struct bench_meta *meta, bool per_page,
+			 const char *path,
+			 const char *load0, const char *load1,
+			 const struct rig *rigs, const struct cell *cells,
+			 const struct bench_check *k, size_t nk)
+{
+	printf("ramdev bench blk%s: best of %u interleaved runs of >= %.0f ms "
+	       "each, %.1f s; load average %s (start), %s (end)\n",
+	       meta->quick ? " --quick" : "", meta->timing.runs,
+	       (double)meta->timing.min_ns / 1e6, meta->seconds, load0, load1);
+	printf("image %s (deleted), %llu MiB, page cache (no O_DIRECT) for blk "
+	       "and raw alike: same file, flags and offsets;\n%u requests in "
+	       "flight, indirect, %s;\n"
+	       "raw: one request at a time, rotating over %u buffers like "
+	       "blk's in-flight requests\n\n",
+	       path, (unsigned long long)(IMG_SIZE >> 20), DEPTH,
+	       per_page ? "one descriptor per 4 KiB data page (--per-page)"
+			: "one data descriptor per request (contiguous)", DEPTH);
+	print_table(rigs, cells);
+	print_notes(rigs);
+	printf("\ntargets:\n");
+	for (size_t j = 0; j < nk; j++)
+		print_check(stdout, &k[j], false);
+}
+
+int bench_blk(int argc, char **argv)
+{
+	struct bench_meta meta = { .bench = "blk" };
+	struct rig rigs[NRIGS] = { 0 };
+	struct cell *cells = NULL;
+	struct bench_check checks[3];
+	struct ctx c = { .img = -1 };
+	const char *json = NULL;
+	char path[256], load0[64], load1[64];
+	int ret, status = 1;
+	uint64_t t0;
+	size_t nk;
+
+	ret = parse_args(argc, argv, &meta, &json, &c.per_page);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	loadavg(load0, sizeof(load0));
+	c.min_ns = meta.timing.min_ns;
+	cells = calloc(NCELLS, sizeof(*cells));
+	c.buf = aligned_alloc(PAGE, (size_t)DEPTH * MAX_REQ);
+	if (!cells || !c.buf) {
+		fprintf(stderr, "ramdev bench blk: out of memory\n");
+		goto out;
+	}
+	memset(c.buf, 0x5a, (size_t)DEPTH * MAX_REQ);
+	c.img = make_image(path, sizeof(path), c.buf);
+	if (c.img < 0) {
+		fprintf(stderr, "ramdev bench blk: image: %s\n", strerror(-c.img));
+		goto out;
+	}
+	for (size_t rg = 0; rg < NRIGS; rg++) {
+		rigs[rg].policy = rig_kinds[rg].policy;
+		rigs[rg].engine = rig_kinds[rg].engine;
+		rigs[rg].policy_name = rig_kinds[rg].policy_name;
+		rigs[rg].engine_name = rig_kinds[rg].engine_name;
+		ret = rig_new(&rigs[rg], c.img);
+		if (ret < 0) {
+			fprintf(stderr, "ramdev bench blk: %s/%s: setup: %s\n",
+				rigs[rg].engine_name, rigs[rg].policy_name,
+				strerror(-ret));
+			goto out;
+		}
+	}
+	t0 = bench_now_ns();
+	for (unsigned p = 0; p < meta.timing.runs; p++) {
+		ret = pass(&c, rigs, cells, p, meta.timing.runs);
+		if (ret < 0) {
+			fprintf(stderr, "ramdev bench blk: %s\n", strerror(-ret));
+			goto out;
+		}
+	}
+	meta.seconds = (double)(bench_now_ns() - t0) / 1e9;
+	loadavg(load1, sizeof(load1));
+	nk = check_targets(checks, rigs, cells);
+	print_report(&meta, c.per_page, path, load0, load1, rigs, cells, checks, nk);
+	status = 0;
+	if (json) {
+		ret = write_json(json, &meta, c.per_page, load0, load1, rigs, cells, checks,
+				 nk);
+		if (ret < 0) {
+			fprintf(stderr, "ramdev bench blk: %s: %s\n", json,
+				strerror(-ret));
+			status = 1;
+		}
+	}
+out:
+	for (size_t rg = 0; rg < NRIGS; rg++)
+		rig_free(&rigs[rg]);
+	if (c.img >= 0)
+		close(c.img);
+	free(c.buf);
+	free(cells);
+	return status;
+}
