@@ -16,7 +16,7 @@ static const struct command commands[] = {
 	{ "demo", cmd_demo,
 	  "[--policy qemu-bounce|direct] [--bar PATH] [--image FILE] ..." },
 	{ "mtree", cmd_mtree, "[--bar PATH]" },
-	{ "bench", cmd_bench, "access|blk [--quick] [--json FILE] ..." },
+	{ "bench", cmd_bench, "access|as|blk [--quick] [--json FILE] [--plot FILE.png]" },
 	{ NULL, NULL, NULL },
 };
 
