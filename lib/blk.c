@@ -9,8 +9,9 @@
  * last byte of the device-writable part.  The framing is free (ANY_LAYOUT is
  * part of VIRTIO 1.x): the header may span segments and the status byte may
  * share a segment with data, so everything here walks byte ranges across
- * segments.  Device-memory segments are only touched through the access
- * core (seg_copy_in/seg_copy_out).
+ * segments.  Device-memory and MMIO segments are never handed to the
+ * kernel: they are staged through a RAM buffer and touched only through the
+ * DMA layer's seg_read/_write (the access core, or the MMIO callbacks).
  */
 #include <endian.h>
 #include <errno.h>
@@ -311,27 +312,43 @@ RAMDEV_EXPORT enum ramdev_blk_err ramdev_blk_error(const struct ramdev_blk *blk)
 
 /* ---- walking byte ranges across segments ---- */
 
-/* Copy between a segment and RAM with the access its kind requires. */
-static void seg_copy_in(void *ram, const struct ramdev_dma_seg *seg,
-			size_t off, size_t n)
+/*
+ * Copy between a segment and RAM with the access its kind requires: memcpy,
+ * the access core (DEV), or the MMIO callbacks through the DMA layer.  Only
+ * MMIO can fail (a callback's error; the address space has logged it).
+ */
+static int seg_copy_in(void *ram, const struct ramdev_dma_seg *seg,
+		       size_t off, size_t n)
 {
 	const uint8_t *p = (const uint8_t *)seg->base + off;
 
-	if (seg->kind == RAMDEV_SEG_DEV)
-		ramdev_read(ram, p, n);
-	else
+	switch (seg->kind) {
+	case RAMDEV_SEG_RAM:
 		memcpy(ram, p, n);
+		return 0;
+	case RAMDEV_SEG_DEV:
+		ramdev_read(ram, p, n);
+		return 0;
+	default:
+		return ramdev_dma_seg_read(seg, off, ram, n);
+	}
 }
 
-static void seg_copy_out(const struct ramdev_dma_seg *seg, size_t off,
-			 const void *ram, size_t n)
+static int seg_copy_out(const struct ramdev_dma_seg *seg, size_t off,
+			const void *ram, size_t n)
 {
 	uint8_t *p = (uint8_t *)seg->base + off;
 
-	if (seg->kind == RAMDEV_SEG_DEV)
-		ramdev_write(p, ram, n);
-	else
+	switch (seg->kind) {
+	case RAMDEV_SEG_RAM:
 		memcpy(p, ram, n);
+		return 0;
+	case RAMDEV_SEG_DEV:
+		ramdev_write(p, ram, n);
+		return 0;
+	default:
+		return ramdev_dma_seg_write(seg, off, ram, n);
+	}
 }
 
 /*
@@ -390,7 +407,8 @@ static void gather(const struct ramdev_virtq_elem *e, unsigned first,
 
 	cursor_init(&c, e, first, count, skip);
 	while ((n = cursor_next(&c, len, &seg, &off)) > 0) {
-		seg_copy_in(p, seg, off, n);
+		if (seg_copy_in(p, seg, off, n))
+			memset(p, 0xff, n); /* as an unassigned read */
 		p += n;
 		len -= n;
 	}
@@ -406,7 +424,7 @@ static void scatter(const struct ramdev_virtq_elem *e, unsigned first,
 
 	cursor_init(&c, e, first, count, skip);
 	while ((n = cursor_next(&c, len, &seg, &off)) > 0) {
-		seg_copy_out(seg, off, p, n);
+		(void)seg_copy_out(seg, off, p, n);
 		p += n;
 		len -= n;
 	}
@@ -471,7 +489,7 @@ static enum ramdev_blk_err build_iov(struct blk_req *req, unsigned first,
 
 	cursor_init(&c, req->elem, first, count, skip);
 	for (uint64_t left = len; (n = cursor_next(&c, left, &seg, &off)); left -= n)
-		if (seg->kind == RAMDEV_SEG_DEV)
+		if (seg->kind != RAMDEV_SEG_RAM)
 			staged += n;
 	if (staged > req->stage_cap) {
 		/* A cached request may bring a buffer big enough already. */
@@ -488,8 +506,9 @@ static enum ramdev_blk_err build_iov(struct blk_req *req, unsigned first,
 	for (uint64_t left = len; (n = cursor_next(&c, left, &seg, &off)); left -= n) {
 		uint8_t *p = (uint8_t *)seg->base + off;
 
-		if (seg->kind == RAMDEV_SEG_DEV) {
-			req->dev[req->ndev++] = (struct blk_stage){ p, n, staged };
+		if (seg->kind != RAMDEV_SEG_RAM) {
+			req->dev[req->ndev++] =
+				(struct blk_stage){ seg, off, n, staged };
 			p = req->stage + staged;
 			staged += n;
 		}
@@ -527,8 +546,10 @@ static enum ramdev_blk_err parse_rw(struct blk_req *req, uint64_t sector)
 		return req_fail(req, err, sector, len);
 	if (!is_in)
 		for (unsigned i = 0; i < req->ndev; i++)
-			ramdev_read(req->stage + req->dev[i].off,
-				    req->dev[i].dev, req->dev[i].len);
+			if (seg_copy_in(req->stage + req->dev[i].off,
+					req->dev[i].seg, req->dev[i].seg_off,
+					req->dev[i].len))
+				return req_fail(req, RAMDEV_BLK_IO, sector, len);
 	blk->stats.bytes_staged += req->stage_len;
 	req->op = is_in ? BLK_OP_READ : BLK_OP_WRITE;
 	req->counts_as_write = !is_in;
@@ -709,7 +730,7 @@ uint32_t ramdev_blk_elem_ioerr(struct ramdev_virtq_elem *e)
 	seg = &e->segs[e->out_num + e->in_num - 1];
 	if (seg->len == 0)
 		return 0;
-	seg_copy_out(seg, seg->len - 1, &st, 1);
+	(void)seg_copy_out(seg, seg->len - 1, &st, 1);
 	return e->in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)e->in_len;
 }
 
@@ -725,8 +746,10 @@ void ramdev_blk_req_finish(struct blk_req *req, uint32_t *written)
 
 	if (req->op == BLK_OP_READ && req->status == RAMDEV_BLK_S_OK)
 		for (unsigned i = 0; i < req->ndev; i++)
-			ramdev_write(req->dev[i].dev, req->stage + req->dev[i].off,
-				     req->dev[i].len);
+			if (seg_copy_out(req->dev[i].seg, req->dev[i].seg_off,
+					 req->stage + req->dev[i].off,
+					 req->dev[i].len))
+				req->status = RAMDEV_BLK_S_IOERR;
 	if (req->status == RAMDEV_BLK_S_OK) {
 		if (req->op == BLK_OP_READ)
 			blk->stats.bytes_read += req->len;
@@ -738,7 +761,8 @@ void ramdev_blk_req_finish(struct blk_req *req, uint32_t *written)
 		*written = 0;
 		return;
 	}
-	seg_copy_out(&e->segs[req->status_seg], req->status_off, &req->status, 1);
+	(void)seg_copy_out(&e->segs[req->status_seg], req->status_off,
+			   &req->status, 1);
 	blk->stats.status[req->status]++;
 	*written = e->in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)e->in_len;
 }

@@ -62,10 +62,12 @@ enum blk_op {
 };
 
 /* A piece of device memory staged through the request's RAM buffer. */
+/* A piece of a segment the kernel may not touch (DEV or MMIO), staged. */
 struct blk_stage {
-	void *dev;     /* in the DEV segment: access core only */
+	const struct ramdev_dma_seg *seg;
+	size_t seg_off; /* in the segment */
 	size_t len;
-	size_t off;    /* in req->stage */
+	size_t off;     /* in req->stage */
 };
 
 struct blk_range {

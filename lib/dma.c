@@ -94,7 +94,8 @@ void ramdev_dma_free(struct ramdev_dma *dma)
 	if (!dma)
 		return;
 	ramdev_dma_stats_sum(&dma->stats, v);
-	live = v[DMA_ST_DIRECT] + v[DMA_ST_BOUNCED] - v[DMA_ST_UNMAPS];
+	live = v[DMA_ST_DIRECT] + v[DMA_ST_BOUNCED] + v[DMA_ST_INDIRECT] -
+	       v[DMA_ST_UNMAPS];
 	if (live) /* their regions stay referenced: a leak, not a crash */
 		dma_log(dma, LOG_ERR, "freed with %llu segment(s) still mapped",
 			(unsigned long long)live);
@@ -123,6 +124,7 @@ void ramdev_dma_get_stats(struct ramdev_dma *dma, struct ramdev_dma_stats *st)
 	st->bounce_retries = v[DMA_ST_RETRIES];
 	st->bounce_failures = v[DMA_ST_FAILURES];
 	st->bytes_mapped = v[DMA_ST_BYTES];
+	st->maps_indirect = v[DMA_ST_INDIRECT];
 }
 
 int ramdev_dma_on_free(struct ramdev_dma *dma, void (*fn)(void *opaque),
@@ -205,8 +207,6 @@ static int map_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 	int ret;
 
 	ret = ramdev_dma_pool_get(&dma->pool, want, &buf, &seg->len, &tag);
-	if (ret == -EAGAIN)
-		count(dma, DMA_ST_RETRIES, 1);
 	if (ret == -ENOBUFS)
 		count(dma, DMA_ST_FAILURES, 1);
 	if (ret)
@@ -236,6 +236,24 @@ static void map_direct(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 	count(dma, DMA_ST_DIRECT, 1);
 }
 
+/*
+ * DIRECT policy, pool busy, inside a scatter-gather map: leave the MMIO
+ * range unmapped.  ramdev_dma_seg_read/_write reach it through the region's
+ * callbacks when the device touches it, so the request goes on at once
+ * instead of waiting for bounce space it may never get (a buffer larger
+ * than the whole pool would wait forever).
+ */
+static void map_indirect(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
+			 const struct ramdev_xlate *x)
+{
+	seg->base = NULL;
+	seg->len = x->len > SIZE_MAX ? SIZE_MAX : (size_t)x->len;
+	seg->kind = RAMDEV_SEG_MMIO;
+	seg->bounce = 0;
+	seg->owner = dma;
+	count(dma, DMA_ST_INDIRECT, 1);
+}
+
 static int map_check(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 		     enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg)
 {
@@ -258,8 +276,10 @@ static int map_check(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 	return 0;
 }
 
-int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
-		   enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg)
+/* @may_defer: map_sg under DIRECT may leave MMIO unmapped (map_indirect). */
+static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
+		   enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg,
+		   bool may_defer)
 {
 	struct ramdev_xlate x;
 	int ret = map_check(dma, gpa, len, dir, seg);
@@ -278,6 +298,13 @@ int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 	seg->region_offset = x.offset;
 	if (needs_bounce(dma, x.kind)) {
 		ret = map_bounce(dma, seg, &x);
+		if (ret == -EAGAIN && may_defer &&
+		    dma->policy == RAMDEV_DMA_DIRECT) {
+			map_indirect(dma, seg, &x);
+			ret = 0;
+		}
+		if (ret == -EAGAIN)
+			count(dma, DMA_ST_RETRIES, 1);
 		if (ret) {
 			ramdev_region_unref(x.region);
 			return ret;
@@ -289,6 +316,12 @@ int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 	seg->dir = SEG_MAPPED | dir;
 	count(dma, DMA_ST_BYTES, seg->len);
 	return 0;
+}
+
+int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
+		   enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg)
+{
+	return map_one(dma, gpa, len, dir, seg, false);
 }
 
 /*
@@ -389,7 +422,7 @@ int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 				ret = -E2BIG;
 				break;
 			}
-			ret = ramdev_dma_map(dma, gpa, left, dir, &segs[n]);
+			ret = map_one(dma, gpa, left, dir, &segs[n], true);
 			if (!ret) {
 				gpa += segs[n].len;
 				left -= segs[n].len;
@@ -515,6 +548,8 @@ int ramdev_dma_seg_read(const struct ramdev_dma_seg *seg, size_t off,
 
 	if (ret || !n)
 		return ret;
+	if (seg->kind == RAMDEV_SEG_MMIO)
+		return ramdev_dma_read(seg->owner, seg->gpa + off, buf, n);
 	if (seg->kind == RAMDEV_SEG_DEV)
 		ramdev_read(buf, (const uint8_t *)seg->base + off, n);
 	else
@@ -529,6 +564,8 @@ int ramdev_dma_seg_write(const struct ramdev_dma_seg *seg, size_t off,
 
 	if (ret || !n)
 		return ret;
+	if (seg->kind == RAMDEV_SEG_MMIO)
+		return ramdev_dma_write(seg->owner, seg->gpa + off, buf, n);
 	if (seg->kind == RAMDEV_SEG_DEV)
 		ramdev_write((uint8_t *)seg->base + off, buf, n);
 	else

@@ -77,6 +77,7 @@ enum dma_stat {
 	DMA_ST_FAILURES,
 	DMA_ST_BYTES,
 	DMA_ST_UNMAPS, /* maps - unmaps = segments mapped now */
+	DMA_ST_INDIRECT, /* MMIO left unmapped by map_sg (pool busy) */
 	DMA_ST_N
 };
 

@@ -223,10 +223,37 @@ static void test_dma_map_sg_pool_busy(void **state)
 	struct ramdev_sg sg2[] = { { RAMD_BASE, 64 }, { MMIO_BASE, 16 } };
 	struct ramdev_dma_seg segs[8];
 
-	assert_int_equal(-EAGAIN, ramdev_dma_map_sg(direct, sg, 2,
-						    RAMDEV_DMA_TO_DEVICE, segs,
-						    8));
+	struct ramdev_dma_stats st;
+	uint8_t buf[512];
+
+	/* DIRECT never waits: what the pool cannot hold stays MMIO, reached
+	 * through the callbacks (a list larger than the whole pool would
+	 * otherwise wait forever). */
+	memset(f->dev.mem, 0x3c, 512);
+	assert_int_equal(3, ramdev_dma_map_sg(direct, sg, 2,
+					      RAMDEV_DMA_TO_DEVICE, segs, 8));
+	assert_int_equal(RAMDEV_SEG_RAM, segs[0].kind);
+	assert_int_equal(RAMDEV_SEG_RAM, segs[1].kind); /* bounced */
+	assert_int_equal(256, segs[1].len);
+	assert_int_equal(RAMDEV_SEG_MMIO, segs[2].kind);
+	assert_null(segs[2].base);
+	assert_int_equal(256, segs[2].len);
+	assert_int_equal(0, ramdev_dma_seg_read(&segs[2], 0, buf, 256));
+	assert_int_equal(0x3c, buf[0]);
+	assert_int_equal(0x3c, buf[255]);
+	assert_int_equal(-EINVAL, ramdev_dma_seg_read(&segs[2], 1, buf, 256));
+	ramdev_dma_get_stats(direct, &st);
+	assert_int_equal(1, st.maps_indirect);
+	assert_int_equal(0, st.bounce_retries);
+	ramdev_dma_unmap_sg(direct, segs, 3, 0);
 	assert_pool_free(direct, 256);
+	/* A single map still reports the busy pool. */
+	assert_int_equal(0, ramdev_dma_map(direct, MMIO_BASE, 256,
+					   RAMDEV_DMA_TO_DEVICE, &segs[0]));
+	assert_int_equal(-EAGAIN, ramdev_dma_map(direct, MMIO_BASE + 256, 16,
+						 RAMDEV_DMA_TO_DEVICE,
+						 &segs[1]));
+	ramdev_dma_unmap(direct, &segs[0], 0);
 	/* QEMU: the RAMD entry takes the buffer, the MMIO one fails. */
 	assert_int_equal(-ENOBUFS, ramdev_dma_map_sg(qemu, sg2, 2,
 						     RAMDEV_DMA_TO_DEVICE,

@@ -11,10 +11,13 @@
  *
  * Policies (DESIGN.md section 3):
  *  - RAMDEV_DMA_DIRECT (default): as above.  When the bounce pool is
- *    exhausted, map returns -EAGAIN and ramdev_dma_on_free() tells the caller
- *    when to retry; ramdev_dma_read/_write carry any request out in chunks
- *    through the exact accessors without bounce space.  A valid request never
- *    fails for lack of bounce space.
+ *    exhausted, ramdev_dma_map returns -EAGAIN and ramdev_dma_on_free() tells
+ *    the caller when to retry, while ramdev_dma_map_sg never waits: it maps
+ *    what the pool cannot hold as RAMDEV_SEG_MMIO segments, which
+ *    ramdev_dma_seg_read/_write carry out through the region's callbacks at
+ *    access time (like ramdev_dma_read/_write, in chunks, without bounce
+ *    space).  A valid request never fails or stalls for lack of bounce
+ *    space, whatever its size.
  *  - RAMDEV_DMA_QEMU_BOUNCE: QEMU before the fix, faithfully.  RAMD is
  *    "indirect" (QEMU's memory_access_is_direct() is false for a ram_device
  *    region), so a map bounces it like MMIO: one pool used as a single
@@ -69,8 +72,10 @@ struct ramdev_dma_config {
 
 /** How a mapped segment's memory must be touched. */
 enum ramdev_seg_kind {
-	RAMDEV_SEG_RAM = 0, /* ordinary memory: guest RAM or a bounce buffer */
-	RAMDEV_SEG_DEV = 1, /* device memory: access core only */
+	RAMDEV_SEG_RAM = 0,  /* ordinary memory: guest RAM or a bounce buffer */
+	RAMDEV_SEG_DEV = 1,  /* device memory: access core only */
+	RAMDEV_SEG_MMIO = 2, /* not mapped (base is NULL): MMIO reached through
+			      * ramdev_dma_seg_read/_write only */
 };
 
 /**
@@ -87,6 +92,7 @@ struct ramdev_dma_seg {
 	uint64_t region_offset;
 	uint32_t dir;
 	uint32_t bounce; /* nonzero: base is in the bounce pool */
+	struct ramdev_dma *owner; /* for RAMDEV_SEG_MMIO accesses */
 };
 
 /** One guest-physical range of a scatter-gather list. */
@@ -101,6 +107,7 @@ struct ramdev_dma_stats {
 	uint64_t bounce_retries;  /* -EAGAIN returned (DIRECT policy) */
 	uint64_t bounce_failures; /* -ENOBUFS returned (QEMU_BOUNCE policy) */
 	uint64_t bytes_mapped;
+	uint64_t maps_indirect;   /* MMIO segments left unmapped (map_sg, pool busy) */
 };
 
 /**
@@ -139,9 +146,12 @@ RAMDEV_EXPORT void ramdev_dma_unmap(struct ramdev_dma *dma,
 
 /**
  * ramdev_dma_map_sg - map a whole scatter-gather list into segments.
+ * Under the DIRECT policy, MMIO that the bounce pool cannot hold right now
+ * becomes RAMDEV_SEG_MMIO segments instead of an -EAGAIN, so a list of any
+ * size maps at once.
  * Returns: the number of segments (<= @max_segs), or a negative errno as for
- * ramdev_dma_map(), plus -E2BIG (needs more than @max_segs).  All or nothing:
- * on error nothing stays mapped.
+ * ramdev_dma_map() (never -EAGAIN), plus -E2BIG (needs more than
+ * @max_segs).  All or nothing: on error nothing stays mapped.
  */
 RAMDEV_EXPORT int ramdev_dma_map_sg(struct ramdev_dma *dma,
 				    const struct ramdev_sg *sg, unsigned nsg,
@@ -176,8 +186,10 @@ RAMDEV_EXPORT int ramdev_dma_write(struct ramdev_dma *dma, uint64_t gpa,
 /**
  * ramdev_dma_seg_read / _write - copy @n bytes at @off inside a mapped
  * segment to/from ordinary memory @buf, with the access the segment's kind
- * requires (memcpy for RAM, the access core for DEV).
- * Returns: 0, -EINVAL (@off + @n past the segment).
+ * requires (memcpy for RAM, the access core for DEV, the region's callbacks
+ * for MMIO).
+ * Returns: 0, -EINVAL (@off + @n past the segment), an MMIO callback's or
+ * valid-rule error, -EFAULT (the MMIO range was removed meanwhile).
  */
 RAMDEV_EXPORT int ramdev_dma_seg_read(const struct ramdev_dma_seg *seg,
 				      size_t off, void *buf, size_t n);

@@ -103,10 +103,11 @@ struct ramdev_virtq_elem {
 /**
  * ramdev_virtq_pop - take the next available chain.
  * Returns: 1 with *@out set; 0 when the ring is empty; -EIO when the queue
- * is broken (now or before: see ramdev_virtq_error()); -EAGAIN when a
- * bounce buffer is needed and the pool is busy (nothing consumed: call again
- * after ramdev_dma_on_free()); -ENOBUFS under the QEMU_BOUNCE policy when the
- * pool is busy (the queue is then broken with "virtio: bogus descriptor or
+ * is broken (now or before: see ramdev_virtq_error()); -EAGAIN if the
+ * DMA layer asks to wait for bounce space (nothing consumed: call again
+ * after ramdev_dma_on_free(); the DIRECT policy never does, it hands out
+ * RAMDEV_SEG_MMIO segments instead); -ENOBUFS under the QEMU_BOUNCE policy
+ * when the pool is busy (the queue is then broken with "virtio: bogus descriptor or
  * out of resources", as QEMU reports it); -ENOMEM.
  * Context: one thread per queue at a time.
  */
