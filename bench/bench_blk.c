@@ -126,6 +126,7 @@ struct ctx {
 	unsigned slot;  /* the raw buffer to use next */
 	uint64_t min_ns;
 	bool per_page;  /* one descriptor per 4 KiB page */
+	const char *only; /* run only blk cells whose name contains this */
 };
 
 /* ---- the rig ---- */
@@ -437,6 +438,20 @@ static double vs_raw(const struct cell *cells, size_t o, size_t i,
 	return raw > 0 ? mbps(c) / raw : 0;
 }
 
+/* "write 4 KiB sync direct RAM": what --only matches against. */
+static bool cell_wanted(const struct ctx *c, size_t o, size_t i, size_t rg,
+			size_t m)
+{
+	char name[96], sz[32];
+
+	if (!c->only)
+		return true;
+	snprintf(name, sizeof(name), "%s %s %s %s %s", ops[o],
+		 bench_size_str(sizes[i], sz, sizeof(sz)),
+		 rig_kinds[rg].engine_name, rig_kinds[rg].policy_name, mems[m]);
+	return strstr(name, c->only) != NULL;
+}
+
 /* One pass over every cell.  0 or -errno. */
 static int pass(struct ctx *c, struct rig *rigs, struct cell *cells,
 		unsigned p, unsigned runs)
@@ -459,6 +474,8 @@ static int pass(struct ctx *c, struct rig *rigs, struct cell *cells,
 				if (!rigs[rg].blk)
 					continue;
 				for (size_t m = 0; m < NMEMS; m++) {
+					if (!cell_wanted(c, o, i, rg, m))
+						continue;
 					ret = run_blk(c, &rigs[rg], o == 0,
 						      sizes[i], m == 1, &s);
 					if (ret < 0)
@@ -502,7 +519,8 @@ static void check_ramd_writes(struct bench_check *k, const struct rig *rigs,
 			if (rig_kinds[d].policy != RAMDEV_DMA_DIRECT ||
 			    rig_kinds[q].policy != RAMDEV_DMA_QEMU_BOUNCE ||
 			    rig_kinds[d].engine != rig_kinds[q].engine ||
-			    !rigs[d].blk || !rigs[q].blk)
+			    !rigs[d].blk || !rigs[q].blk ||
+			    (!cd->have && !cq->have)) /* --only */
 				continue;
 			r = mbps(cq) > 0 ? mbps(cd) / mbps(cq) : INFINITY;
 			if (!cd->have || cd->best.failed || !cd->best.completed)
@@ -527,7 +545,7 @@ static void check_vs_raw(struct bench_check *k, const char *name, size_t m,
 					&cells[blk_idx(o, i, rg, m)];
 
 				if (rig_kinds[rg].policy != RAMDEV_DMA_DIRECT ||
-				    !rigs[rg].blk)
+				    !rigs[rg].blk || !cl->have)
 					continue;
 				snprintf(where, sizeof(where), "%s %s %s",
 					 ops[o], bench_size_str(sizes[i], sz,
@@ -596,6 +614,8 @@ static void print_table(const struct rig *rigs, const struct cell *cells)
 					const struct cell *c =
 						&cells[blk_idx(o, i, rg, m)];
 
+					if (!c->have)
+						continue; /* --only */
 					print_row(ops[o], sizes[i],
 						  rig_kinds[rg].engine_name,
 						  rig_kinds[rg].policy_name,
@@ -696,7 +716,7 @@ static int write_json(const char *path, const struct bench_meta *meta,
 					const struct cell *c =
 						&cells[blk_idx(o, i, rg, m)];
 
-					if (!rigs[rg].blk)
+					if (!rigs[rg].blk || !c->have)
 						continue;
 					json_row(f, ops[o], sizes[i], "blk",
 						 rig_kinds[rg].engine_name,
@@ -744,19 +764,24 @@ static int make_image(char *path, size_t len, uint8_t *buf)
 
 static int usage(FILE *f)
 {
-	fprintf(f, "usage: ramdev bench blk [--quick] [--json FILE] [--per-page]\n"
+	fprintf(f, "usage: ramdev bench blk [--quick] [--json FILE] [--per-page] "
+		   "[--only TEXT]\n"
 		   "  --per-page  one descriptor per 4 KiB data page (scattered "
-		   "page cache)\n             instead of one per request\n");
+		   "page cache)\n             instead of one per request\n"
+		   "  --only TEXT run only the blk cells whose name (\"write 4 KiB "
+		   "sync direct RAM\")\n             contains TEXT (for "
+		   "profiling; the raw cells always run)\n");
 	return f == stderr ? 2 : 0;
 }
 
 static int parse_args(int argc, char **argv, struct bench_meta *meta,
-		      const char **json, bool *per_page)
+		      const char **json, bool *per_page, const char **only)
 {
 	static const struct option longopts[] = {
 		{ "quick", no_argument, NULL, 'q' },
 		{ "per-page", no_argument, NULL, 'P' },
 		{ "json", required_argument, NULL, 'j' },
+		{ "only", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -773,6 +798,9 @@ static int parse_args(int argc, char **argv, struct bench_meta *meta,
 			break;
 		case 'P':
 			*per_page = true;
+			break;
+		case 'o':
+			*only = optarg;
 			break;
 		case 'h':
 			return usage(stdout) - 1;
@@ -825,7 +853,7 @@ int bench_blk(int argc, char **argv)
 	uint64_t t0;
 	size_t nk;
 
-	ret = parse_args(argc, argv, &meta, &json, &c.per_page);
+	ret = parse_args(argc, argv, &meta, &json, &c.per_page, &c.only);
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	loadavg(load0, sizeof(load0));
