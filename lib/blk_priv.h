@@ -182,6 +182,7 @@ struct ramdev_blk {
 	void *engine_opaque;        /* the engine's state (init's *opaque) */
 	enum ramdev_blk_engine engine_kind;
 	uint8_t *zeroes;            /* RAMDEV_BLK_ZERO_BUF bytes, lazily */
+	bool uring_offload_writes;  /* options: see blk.h */
 	bool no_punch, no_zero_range;
 
 	struct ramdev_blk_queue queues[RAMDEV_BLK_MAX_QUEUES];
