@@ -152,20 +152,17 @@ static int range_ok(uint64_t gpa, uint64_t len)
 }
 
 /*
- * Translate and take a reference inside one RCU read-side section: the
+ * Translate and take a reference.  The caller holds the RCU read lock: the
  * reference must be taken while the view that returned the region is still
  * protected, or the region could be freed between the two.
  */
 static int lookup_ref(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 		      struct ramdev_xlate *x)
 {
-	int ret;
+	int ret = ramdev_as_translate(dma->as, gpa, len, x);
 
-	ramdev_as_rdlock();
-	ret = ramdev_as_translate(dma->as, gpa, len, x);
 	if (!ret)
 		ramdev_region_ref(x->region);
-	ramdev_as_rdunlock();
 	return ret;
 }
 
@@ -276,7 +273,11 @@ static int map_check(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 	return 0;
 }
 
-/* @may_defer: map_sg under DIRECT may leave MMIO unmapped (map_indirect). */
+/*
+ * @may_defer: map_sg under DIRECT may leave MMIO unmapped (map_indirect).
+ * Called inside an RCU read-side section (ramdev_as_rdlock), so a
+ * scatter-gather list is mapped under one.
+ */
 static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 		   enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg,
 		   bool may_defer)
@@ -321,7 +322,12 @@ static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 		   enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg)
 {
-	return map_one(dma, gpa, len, dir, seg, false);
+	int ret;
+
+	ramdev_as_rdlock();
+	ret = map_one(dma, gpa, len, dir, seg, false);
+	ramdev_as_rdunlock();
+	return ret;
 }
 
 /*
@@ -412,6 +418,10 @@ int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 
 	if (!dma || (nsg && (!sg || !segs)))
 		return -EINVAL;
+	/* One read-side section for the whole list: bounce fills and MMIO
+	 * callbacks inside nest in it, as they nest in the address space's
+	 * own dispatch. */
+	ramdev_as_rdlock();
 	for (unsigned i = 0; i < nsg && !ret; i++) {
 		uint64_t gpa = sg[i].gpa, left = sg[i].len;
 
@@ -430,6 +440,7 @@ int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 			}
 		}
 	}
+	ramdev_as_rdunlock();
 	if (!ret)
 		return (int)n;
 	ramdev_dma_unmap_sg(dma, segs, n, 0);
