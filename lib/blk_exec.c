@@ -408,6 +408,7 @@ static int uring_init(struct ramdev_blk *blk, void **opaque)
 		free(u);
 		return ret;
 	}
+	blk->kernel_signals = true; /* every CQE writes event_fd */
 	u->wmode = WR_PROBE;
 	if (blk->uring_offload_writes || blk->read_only ||
 	    (fcntl(blk->fd, F_GETFL) & O_DIRECT))
