@@ -254,12 +254,24 @@ long ramdev_blk_step_sync(struct ramdev_blk *blk, const struct blk_step *st)
 {
 	ssize_t n = 0;
 
+	/* One buffer (a contiguous request): the plain calls, which spare
+	 * the kernel the iovec copy and check. */
 	switch (st->kind) {
 	case BLK_STEP_READV:
-		n = preadv(blk->fd, st->iov, (int)st->iovcnt, (off_t)st->off);
+		if (st->iovcnt == 1)
+			n = pread(blk->fd, st->iov[0].iov_base,
+				  st->iov[0].iov_len, (off_t)st->off);
+		else
+			n = preadv(blk->fd, st->iov, (int)st->iovcnt,
+				   (off_t)st->off);
 		break;
 	case BLK_STEP_WRITEV:
-		n = pwritev(blk->fd, st->iov, (int)st->iovcnt, (off_t)st->off);
+		if (st->iovcnt == 1)
+			n = pwrite(blk->fd, st->iov[0].iov_base,
+				   st->iov[0].iov_len, (off_t)st->off);
+		else
+			n = pwritev(blk->fd, st->iov, (int)st->iovcnt,
+				    (off_t)st->off);
 		break;
 	case BLK_STEP_FDATASYNC:
 		n = fdatasync(blk->fd);
@@ -349,6 +361,7 @@ struct blk_uring {
 	unsigned pending;  /* SQEs handed out and not yet completed */
 	unsigned queued;   /* prepared, not yet submitted */
 	bool has_falloc;
+	bool has_rw;       /* IORING_OP_READ/WRITE (5.6) */
 	enum uring_wmode wmode;
 };
 
@@ -365,6 +378,8 @@ static int uring_probe(struct blk_uring *u)
 	      io_uring_opcode_supported(probe, IORING_OP_WRITEV) &&
 	      io_uring_opcode_supported(probe, IORING_OP_FSYNC);
 	u->has_falloc = io_uring_opcode_supported(probe, IORING_OP_FALLOCATE);
+	u->has_rw = io_uring_opcode_supported(probe, IORING_OP_READ) &&
+		    io_uring_opcode_supported(probe, IORING_OP_WRITE);
 	io_uring_free_probe(probe);
 	if (!ret)
 		return -ENOSYS;
@@ -504,12 +519,25 @@ static void uring_issue(struct blk_uring *u, struct ramdev_blk *blk,
 		/* No SQE (or no async fallocate): do this step inline. */
 		ramdev_blk_req_result(req, &st, ramdev_blk_step_sync(blk, &st));
 	}
+	/* One buffer: READ/WRITE, no iovec for the kernel to import. */
 	switch (st.kind) {
 	case BLK_STEP_READV:
-		io_uring_prep_readv(sqe, blk->fd, st.iov, st.iovcnt, st.off);
+		if (st.iovcnt == 1 && u->has_rw &&
+		    st.iov[0].iov_len <= UINT_MAX)
+			io_uring_prep_read(sqe, blk->fd, st.iov[0].iov_base,
+					   (unsigned)st.iov[0].iov_len, st.off);
+		else
+			io_uring_prep_readv(sqe, blk->fd, st.iov, st.iovcnt,
+					    st.off);
 		break;
 	case BLK_STEP_WRITEV:
-		io_uring_prep_writev(sqe, blk->fd, st.iov, st.iovcnt, st.off);
+		if (st.iovcnt == 1 && u->has_rw &&
+		    st.iov[0].iov_len <= UINT_MAX)
+			io_uring_prep_write(sqe, blk->fd, st.iov[0].iov_base,
+					    (unsigned)st.iov[0].iov_len, st.off);
+		else
+			io_uring_prep_writev(sqe, blk->fd, st.iov, st.iovcnt,
+					     st.off);
 		break;
 	case BLK_STEP_FDATASYNC:
 		io_uring_prep_fsync(sqe, blk->fd, IORING_FSYNC_DATASYNC);
