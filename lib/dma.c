@@ -222,7 +222,7 @@ static int map_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 	return 0;
 }
 
-static void map_direct(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
+static void map_direct(struct ramdev_dma_seg *seg,
 		       const struct ramdev_xlate *x)
 {
 	seg->base = x->host;
@@ -230,7 +230,6 @@ static void map_direct(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 	seg->kind = x->kind == RAMDEV_REGION_RAMD ? RAMDEV_SEG_DEV
 						  : RAMDEV_SEG_RAM;
 	seg->bounce = 0;
-	count(dma, DMA_ST_DIRECT, 1);
 }
 
 /*
@@ -310,12 +309,15 @@ static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 			ramdev_region_unref(x.region);
 			return ret;
 		}
+		count(dma, DMA_ST_BYTES, seg->len);
 	} else {
-		map_direct(dma, seg, &x);
+		map_direct(seg, &x);
+		/* The common case: both counters in one slot lookup. */
+		ramdev_dma_stats_add2(&dma->stats, DMA_ST_DIRECT, 1,
+				      DMA_ST_BYTES, seg->len);
 	}
 	seg->region = x.region;
 	seg->dir = SEG_MAPPED | dir;
-	count(dma, DMA_ST_BYTES, seg->len);
 	return 0;
 }
 
