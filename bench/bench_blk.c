@@ -37,7 +37,9 @@
  * Timing: each cell runs for at least min_ms (150 ms; 20 ms with --quick)
  * and then drains; the best of several runs (3; 2 with --quick) is kept, and
  * the runs of one cell are interleaved with the other cells' so a burst of
- * load from the rest of the machine spoils one run, not the cell.
+ * load from the rest of the machine spoils one run, not the cell.  The raw
+ * run of an (op, size) group alternates between first and last in it, so
+ * it does not always inherit the write-back of the group before.
  */
 #define _GNU_SOURCE /* mkostemp */
 #include <endian.h>
@@ -122,10 +124,12 @@ struct cell {
 struct ctx {
 	int img;
 	uint64_t pos;   /* next image offset */
-	uint8_t *buf;   /* raw baseline's DEPTH RAM buffers of MAX_REQ */
+	uint8_t *buf;   /* MAX_REQ bytes to write the image with */
+	uint8_t *raw_buf; /* raw baseline's DEPTH buffers of MAX_REQ */
 	unsigned slot;  /* the raw buffer to use next */
 	uint64_t min_ns;
 	bool per_page;  /* one descriptor per 4 KiB page */
+	const char *only; /* run only blk cells whose name contains this */
 };
 
 /* ---- the rig ---- */
@@ -355,7 +359,11 @@ static int run_blk(struct ctx *c, struct rig *r, bool write, size_t size,
 /*
  * The baseline: pwrite/pread of @size bytes, one at a time, rotating over
  * DEPTH buffers like the blk requests in flight (the same memory footprint:
- * one hot buffer would flatter the baseline with cache hits).
+ * one hot buffer would flatter the baseline with cache hits).  The buffers
+ * are the RAM data pages of the first rig's guest (c->raw_buf), so raw and
+ * blk RAM cells copy from and to the same kind of memory (a shared memfd
+ * mapping, no transparent huge pages).  The clock is read once per DEPTH
+ * calls, as run_blk reads it about once per DEPTH requests.
  */
 static int run_raw(struct ctx *c, bool write, size_t size, struct sample *s)
 {
@@ -363,16 +371,18 @@ static int run_raw(struct ctx *c, bool write, size_t size, struct sample *s)
 
 	*s = (struct sample){ 0 };
 	while (bench_now_ns() - t0 < c->min_ns) {
-		off_t off = (off_t)next_pos(c, size);
-		uint8_t *buf = c->buf + (size_t)c->slot * MAX_REQ;
-		ssize_t n = write ? pwrite(c->img, buf, size, off)
-				  : pread(c->img, buf, size, off);
+		for (unsigned k = 0; k < DEPTH; k++) {
+			off_t off = (off_t)next_pos(c, size);
+			uint8_t *buf = c->raw_buf + (size_t)c->slot * MAX_REQ;
+			ssize_t n = write ? pwrite(c->img, buf, size, off)
+					  : pread(c->img, buf, size, off);
 
-		c->slot = (c->slot + 1) % DEPTH;
-		if (n != (ssize_t)size)
-			return n < 0 ? -errno : -EIO;
-		s->completed++;
-		s->bytes += size;
+			c->slot = (c->slot + 1) % DEPTH;
+			if (n != (ssize_t)size)
+				return n < 0 ? -errno : -EIO;
+			s->completed++;
+			s->bytes += size;
+		}
 	}
 	s->secs = (double)(bench_now_ns() - t0) / 1e9;
 	return 0;
@@ -437,6 +447,20 @@ static double vs_raw(const struct cell *cells, size_t o, size_t i,
 	return raw > 0 ? mbps(c) / raw : 0;
 }
 
+/* "write 4 KiB sync direct RAM": what --only matches against. */
+static bool cell_wanted(const struct ctx *c, size_t o, size_t i, size_t rg,
+			size_t m)
+{
+	char name[96], sz[32];
+
+	if (!c->only)
+		return true;
+	snprintf(name, sizeof(name), "%s %s %s %s %s", ops[o],
+		 bench_size_str(sizes[i], sz, sizeof(sz)),
+		 rig_kinds[rg].engine_name, rig_kinds[rg].policy_name, mems[m]);
+	return strstr(name, c->only) != NULL;
+}
+
 /* One pass over every cell.  0 or -errno. */
 static int pass(struct ctx *c, struct rig *rigs, struct cell *cells,
 		unsigned p, unsigned runs)
@@ -451,14 +475,21 @@ static int pass(struct ctx *c, struct rig *rigs, struct cell *cells,
 				tty ? "\r" : "", p + 1, runs, ops[o],
 				bench_size_str(sizes[i], sz, sizeof(sz)),
 				tty ? "   " : "\n");
-			ret = run_raw(c, o == 0, sizes[i], &s);
-			if (ret < 0)
-				return ret;
-			keep_best(&cells[raw_idx(o, i)], &s);
+			/* The raw run goes first in even passes and last in
+			 * odd ones: the first cell of a group inherits the
+			 * write-back the previous group started. */
+			if (p % 2 == 0) {
+				ret = run_raw(c, o == 0, sizes[i], &s);
+				if (ret < 0)
+					return ret;
+				keep_best(&cells[raw_idx(o, i)], &s);
+			}
 			for (size_t rg = 0; rg < NRIGS; rg++) {
 				if (!rigs[rg].blk)
 					continue;
 				for (size_t m = 0; m < NMEMS; m++) {
+					if (!cell_wanted(c, o, i, rg, m))
+						continue;
 					ret = run_blk(c, &rigs[rg], o == 0,
 						      sizes[i], m == 1, &s);
 					if (ret < 0)
@@ -466,6 +497,12 @@ static int pass(struct ctx *c, struct rig *rigs, struct cell *cells,
 					keep_best(&cells[blk_idx(o, i, rg, m)],
 						  &s);
 				}
+			}
+			if (p % 2 == 1) {
+				ret = run_raw(c, o == 0, sizes[i], &s);
+				if (ret < 0)
+					return ret;
+				keep_best(&cells[raw_idx(o, i)], &s);
 			}
 		}
 	}
@@ -502,7 +539,8 @@ static void check_ramd_writes(struct bench_check *k, const struct rig *rigs,
 			if (rig_kinds[d].policy != RAMDEV_DMA_DIRECT ||
 			    rig_kinds[q].policy != RAMDEV_DMA_QEMU_BOUNCE ||
 			    rig_kinds[d].engine != rig_kinds[q].engine ||
-			    !rigs[d].blk || !rigs[q].blk)
+			    !rigs[d].blk || !rigs[q].blk ||
+			    (!cd->have && !cq->have)) /* --only */
 				continue;
 			r = mbps(cq) > 0 ? mbps(cd) / mbps(cq) : INFINITY;
 			if (!cd->have || cd->best.failed || !cd->best.completed)
@@ -527,7 +565,7 @@ static void check_vs_raw(struct bench_check *k, const char *name, size_t m,
 					&cells[blk_idx(o, i, rg, m)];
 
 				if (rig_kinds[rg].policy != RAMDEV_DMA_DIRECT ||
-				    !rigs[rg].blk)
+				    !rigs[rg].blk || !cl->have)
 					continue;
 				snprintf(where, sizeof(where), "%s %s %s",
 					 ops[o], bench_size_str(sizes[i], sz,
@@ -596,6 +634,8 @@ static void print_table(const struct rig *rigs, const struct cell *cells)
 					const struct cell *c =
 						&cells[blk_idx(o, i, rg, m)];
 
+					if (!c->have)
+						continue; /* --only */
 					print_row(ops[o], sizes[i],
 						  rig_kinds[rg].engine_name,
 						  rig_kinds[rg].policy_name,
@@ -696,7 +736,7 @@ static int write_json(const char *path, const struct bench_meta *meta,
 					const struct cell *c =
 						&cells[blk_idx(o, i, rg, m)];
 
-					if (!rigs[rg].blk)
+					if (!rigs[rg].blk || !c->have)
 						continue;
 					json_row(f, ops[o], sizes[i], "blk",
 						 rig_kinds[rg].engine_name,
@@ -744,19 +784,24 @@ static int make_image(char *path, size_t len, uint8_t *buf)
 
 static int usage(FILE *f)
 {
-	fprintf(f, "usage: ramdev bench blk [--quick] [--json FILE] [--per-page]\n"
+	fprintf(f, "usage: ramdev bench blk [--quick] [--json FILE] [--per-page] "
+		   "[--only TEXT]\n"
 		   "  --per-page  one descriptor per 4 KiB data page (scattered "
-		   "page cache)\n             instead of one per request\n");
+		   "page cache)\n             instead of one per request\n"
+		   "  --only TEXT run only the blk cells whose name (\"write 4 KiB "
+		   "sync direct RAM\")\n             contains TEXT (for "
+		   "profiling; the raw cells always run)\n");
 	return f == stderr ? 2 : 0;
 }
 
 static int parse_args(int argc, char **argv, struct bench_meta *meta,
-		      const char **json, bool *per_page)
+		      const char **json, bool *per_page, const char **only)
 {
 	static const struct option longopts[] = {
 		{ "quick", no_argument, NULL, 'q' },
 		{ "per-page", no_argument, NULL, 'P' },
 		{ "json", required_argument, NULL, 'j' },
+		{ "only", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -773,6 +818,9 @@ static int parse_args(int argc, char **argv, struct bench_meta *meta,
 			break;
 		case 'P':
 			*per_page = true;
+			break;
+		case 'o':
+			*only = optarg;
 			break;
 		case 'h':
 			return usage(stdout) - 1;
@@ -798,13 +846,21 @@ static void print_report(const struct bench_meta *meta, bool per_page,
 	       meta->quick ? " --quick" : "", meta->timing.runs,
 	       (double)meta->timing.min_ns / 1e6, meta->seconds, load0, load1);
 	printf("image %s (deleted), %llu MiB, page cache (no O_DIRECT) for blk "
-	       "and raw alike: same file, flags and offsets;\n%u requests in "
-	       "flight, indirect, %s;\n"
-	       "raw: one request at a time, rotating over %u buffers like "
-	       "blk's in-flight requests\n\n",
+	       "and raw alike: same file, flags, offsets and sizes;\n%u requests "
+	       "in flight, indirect, %s;\n"
+	       "raw: pwrite/pread, one request at a time, rotating over %u "
+	       "buffers in guest RAM like blk's in-flight requests;\n"
+	       "what differs: blk keeps %u requests in flight and issues "
+	       "pwrite/pread (sync) or\nIORING_OP_WRITE/READ (io_uring) on the "
+	       "guest's buffer (the vectored calls for several\nbuffers); "
+	       "io_uring writes on a file system without non-blocking buffered "
+	       "writes\n(ext4, tmpfs) run inline with pwrite, the library's "
+	       "default (uring_offload_writes=false);\nRAMD pages are staged "
+	       "through RAM with the access core\n\n",
 	       path, (unsigned long long)(IMG_SIZE >> 20), DEPTH,
 	       per_page ? "one descriptor per 4 KiB data page (--per-page)"
-			: "one data descriptor per request (contiguous)", DEPTH);
+			: "one data descriptor per request (contiguous)", DEPTH,
+	       DEPTH);
 	print_table(rigs, cells);
 	print_notes(rigs);
 	printf("\ntargets:\n");
@@ -825,18 +881,17 @@ int bench_blk(int argc, char **argv)
 	uint64_t t0;
 	size_t nk;
 
-	ret = parse_args(argc, argv, &meta, &json, &c.per_page);
+	ret = parse_args(argc, argv, &meta, &json, &c.per_page, &c.only);
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	loadavg(load0, sizeof(load0));
 	c.min_ns = meta.timing.min_ns;
 	cells = calloc(NCELLS, sizeof(*cells));
-	c.buf = aligned_alloc(PAGE, (size_t)DEPTH * MAX_REQ);
+	c.buf = aligned_alloc(PAGE, MAX_REQ);
 	if (!cells || !c.buf) {
 		fprintf(stderr, "ramdev bench blk: out of memory\n");
 		goto out;
 	}
-	memset(c.buf, 0x5a, (size_t)DEPTH * MAX_REQ);
 	c.img = make_image(path, sizeof(path), c.buf);
 	if (c.img < 0) {
 		fprintf(stderr, "ramdev bench blk: image: %s\n", strerror(-c.img));
@@ -855,6 +910,8 @@ int bench_blk(int argc, char **argv)
 			goto out;
 		}
 	}
+	c.raw_buf = rigs[0].ram + DATA_RAM_GPA;
+	memset(c.raw_buf, 0x5a, (size_t)DEPTH * MAX_REQ);
 	t0 = bench_now_ns();
 	for (unsigned p = 0; p < meta.timing.runs; p++) {
 		ret = pass(&c, rigs, cells, p, meta.timing.runs);

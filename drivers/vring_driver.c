@@ -16,6 +16,7 @@ struct vring_drv {
 	struct ramdev_as *as;
 	struct vring_drv_config cfg;
 	uint8_t *desc, *avail, *used; /* host addresses of the rings */
+	uint8_t *itab;       /* host address of the indirect tables, or NULL */
 	uint16_t avail_idx;  /* shadow of avail->idx */
 	uint16_t kicked;     /* avail idx at the last publish */
 	uint16_t last_used;  /* next used slot to read */
@@ -88,6 +89,12 @@ int vring_drv_new(struct vring_drv **out, struct ramdev_as *as,
 	d->desc = host_of(as, cfg->desc, vring_drv_desc_bytes(cfg->size));
 	d->avail = host_of(as, cfg->avail, vring_drv_avail_bytes(cfg->size));
 	d->used = host_of(as, cfg->used, vring_drv_used_bytes(cfg->size));
+	/* Tables in one RAM(D) region are written in place, as a guest CPU
+	 * does; anywhere else (MMIO, across regions) through the address
+	 * space, entry by entry. */
+	if (cfg->indirect_max)
+		d->itab = host_of(as, cfg->indirect_gpa,
+				  (uint64_t)n * cfg->indirect_max * 16u);
 	d->next = calloc(n, sizeof(*d->next));
 	d->ndesc = calloc(n, sizeof(*d->ndesc));
 	if (!d->desc || !d->avail || !d->used || !d->next || !d->ndesc) {
@@ -159,17 +166,28 @@ static int add_indirect(struct vring_drv *d, const struct vring_drv_buf *out,
 
 	if (n > d->cfg.indirect_max || d->num_free < 1)
 		return n > d->cfg.indirect_max ? -EINVAL : -ENOSPC;
-	head = take_desc(d);
+	head = d->free_head;
 	table = d->cfg.indirect_gpa + (uint64_t)head * d->cfg.indirect_max * 16u;
 	for (unsigned i = 0; i < n; i++) {
 		const struct vring_drv_buf *b = i < nout ? &out[i] : &in[i - nout];
 		uint16_t flags = (uint16_t)((i + 1 < n ? VRING_DESC_F_NEXT : 0) |
 					    (i >= nout ? VRING_DESC_F_WRITE : 0));
 
-		if (vring_drv_write_desc_at(d->as, table, i, b->gpa, b->len, flags,
-					    (uint16_t)(i + 1)) != 0)
+		if (d->itab) {
+			uint8_t *p = d->itab + (table - d->cfg.indirect_gpa) +
+				     16u * (size_t)i;
+
+			put64(p, b->gpa);
+			put32(p + 8, b->len);
+			put16(p + 12, flags);
+			put16(p + 14, (uint16_t)(i + 1));
+		} else if (vring_drv_write_desc_at(d->as, table, i, b->gpa,
+						   b->len, flags,
+						   (uint16_t)(i + 1)) != 0) {
 			return -EINVAL;
+		}
 	}
+	take_desc(d);
 	vring_drv_set_desc(d, head, table, 16u * n, VRING_DESC_F_INDIRECT, 0);
 	d->ndesc[head] = 1;
 	return head;

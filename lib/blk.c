@@ -152,6 +152,7 @@ static int blk_apply_options(struct ramdev_blk *blk,
 	    blk->max_discard_seg > BLK_MAX_RANGES ||
 	    blk->max_wz_seg > BLK_MAX_RANGES)
 		return -EINVAL;
+	blk->uring_offload_writes = opt->uring_offload_writes;
 	if (opt->serial)
 		memcpy(blk->serial, opt->serial,
 		       strnlen(opt->serial, sizeof(blk->serial)));

@@ -254,12 +254,24 @@ long ramdev_blk_step_sync(struct ramdev_blk *blk, const struct blk_step *st)
 {
 	ssize_t n = 0;
 
+	/* One buffer (a contiguous request): the plain calls, which spare
+	 * the kernel the iovec copy and check. */
 	switch (st->kind) {
 	case BLK_STEP_READV:
-		n = preadv(blk->fd, st->iov, (int)st->iovcnt, (off_t)st->off);
+		if (st->iovcnt == 1)
+			n = pread(blk->fd, st->iov[0].iov_base,
+				  st->iov[0].iov_len, (off_t)st->off);
+		else
+			n = preadv(blk->fd, st->iov, (int)st->iovcnt,
+				   (off_t)st->off);
 		break;
 	case BLK_STEP_WRITEV:
-		n = pwritev(blk->fd, st->iov, (int)st->iovcnt, (off_t)st->off);
+		if (st->iovcnt == 1)
+			n = pwrite(blk->fd, st->iov[0].iov_base,
+				   st->iov[0].iov_len, (off_t)st->off);
+		else
+			n = pwritev(blk->fd, st->iov, (int)st->iovcnt,
+				    (off_t)st->off);
 		break;
 	case BLK_STEP_FDATASYNC:
 		n = fdatasync(blk->fd);
@@ -329,11 +341,28 @@ const struct ramdev_blk_engine_ops ramdev_blk_engine_sync = {
 
 /* ---- the io_uring engine ---- */
 
+/*
+ * Buffered writes (see ramdev_blk_options.uring_offload_writes).  io_uring
+ * first tries a write without blocking (IOCB_NOWAIT) and hands it to an
+ * io-wq worker thread when that fails; a file system without non-blocking
+ * buffered writes (no FMODE_BUF_WASYNC: ext4, tmpfs) fails every one of
+ * them, so every write costs a thread hop and a wake-up.  pwritev2 with
+ * RWF_NOWAIT asks the same question of the file system (EOPNOTSUPP: it has
+ * no such path), on the first write that can tell.
+ */
+enum uring_wmode {
+	WR_PROBE,   /* not known yet: ask on the next write */
+	WR_URING,   /* io_uring: it can start writes inline, or we offload */
+	WR_INLINE,  /* it cannot: pwritev on the calling thread */
+};
+
 struct blk_uring {
 	struct io_uring ring;
 	unsigned pending;  /* SQEs handed out and not yet completed */
 	unsigned queued;   /* prepared, not yet submitted */
 	bool has_falloc;
+	bool has_rw;       /* IORING_OP_READ/WRITE (5.6) */
+	enum uring_wmode wmode;
 };
 
 static int uring_probe(struct blk_uring *u)
@@ -349,6 +378,8 @@ static int uring_probe(struct blk_uring *u)
 	      io_uring_opcode_supported(probe, IORING_OP_WRITEV) &&
 	      io_uring_opcode_supported(probe, IORING_OP_FSYNC);
 	u->has_falloc = io_uring_opcode_supported(probe, IORING_OP_FALLOCATE);
+	u->has_rw = io_uring_opcode_supported(probe, IORING_OP_READ) &&
+		    io_uring_opcode_supported(probe, IORING_OP_WRITE);
 	io_uring_free_probe(probe);
 	if (!ret)
 		return -ENOSYS;
@@ -392,8 +423,51 @@ static int uring_init(struct ramdev_blk *blk, void **opaque)
 		free(u);
 		return ret;
 	}
+	blk->kernel_signals = true; /* every CQE writes event_fd */
+	u->wmode = WR_PROBE;
+	if (blk->uring_offload_writes || blk->read_only ||
+	    (fcntl(blk->fd, F_GETFL) & O_DIRECT))
+		u->wmode = WR_URING;
 	*opaque = u;
 	return 0;
+}
+
+/*
+ * A write step io_uring may give to a worker thread: run it here instead
+ * when the file system cannot start it without blocking (see WR_*).
+ * Returns true with *res set (the step's result), false to submit it.
+ */
+static bool uring_write_inline(struct blk_uring *u, struct ramdev_blk *blk,
+			       const struct blk_step *st, long *res)
+{
+	ssize_t n;
+
+	if (u->wmode == WR_INLINE) {
+		*res = ramdev_blk_step_sync(blk, st);
+		return true;
+	}
+	n = pwritev2(blk->fd, st->iov, (int)st->iovcnt, (off_t)st->off,
+		     RWF_NOWAIT);
+	if (n > 0) {
+		/* It can: io_uring starts such writes inline itself. */
+		u->wmode = WR_URING;
+		*res = n;
+		return true;
+	}
+	if (n < 0 && errno == EOPNOTSUPP) {
+		u->wmode = WR_INLINE;
+		ramdev_blk_log(blk, LOG_INFO,
+			       "virtio-blk: io_uring: the file system has no "
+			       "non-blocking buffered writes: writes run inline "
+			       "(uring_offload_writes keeps them on io-wq)");
+		*res = ramdev_blk_step_sync(blk, st);
+		return true;
+	}
+	if (n < 0 && (errno == ENOSYS || errno == EINVAL))
+		u->wmode = WR_URING; /* no RWF_NOWAIT here: cannot tell */
+	/* EAGAIN (would block this time), 0 bytes, an I/O error: io_uring
+	 * carries it out and reports it; ask again on the next write. */
+	return false;
 }
 
 static void uring_fini(void *opaque, struct ramdev_blk *blk)
@@ -424,12 +498,18 @@ static void uring_issue(struct blk_uring *u, struct ramdev_blk *blk,
 {
 	struct io_uring_sqe *sqe;
 	struct blk_step st;
+	long res;
 
 	for (;;) {
 		ramdev_blk_req_next(req, &st);
 		if (st.kind == BLK_STEP_DONE) {
 			ramdev_blk_req_done(req);
 			return;
+		}
+		if (st.kind == BLK_STEP_WRITEV && u->wmode != WR_URING &&
+		    uring_write_inline(u, blk, &st, &res)) {
+			ramdev_blk_req_result(req, &st, res);
+			continue;
 		}
 		sqe = NULL;
 		if (st.kind != BLK_STEP_FALLOCATE || u->has_falloc)
@@ -439,12 +519,25 @@ static void uring_issue(struct blk_uring *u, struct ramdev_blk *blk,
 		/* No SQE (or no async fallocate): do this step inline. */
 		ramdev_blk_req_result(req, &st, ramdev_blk_step_sync(blk, &st));
 	}
+	/* One buffer: READ/WRITE, no iovec for the kernel to import. */
 	switch (st.kind) {
 	case BLK_STEP_READV:
-		io_uring_prep_readv(sqe, blk->fd, st.iov, st.iovcnt, st.off);
+		if (st.iovcnt == 1 && u->has_rw &&
+		    st.iov[0].iov_len <= UINT_MAX)
+			io_uring_prep_read(sqe, blk->fd, st.iov[0].iov_base,
+					   (unsigned)st.iov[0].iov_len, st.off);
+		else
+			io_uring_prep_readv(sqe, blk->fd, st.iov, st.iovcnt,
+					    st.off);
 		break;
 	case BLK_STEP_WRITEV:
-		io_uring_prep_writev(sqe, blk->fd, st.iov, st.iovcnt, st.off);
+		if (st.iovcnt == 1 && u->has_rw &&
+		    st.iov[0].iov_len <= UINT_MAX)
+			io_uring_prep_write(sqe, blk->fd, st.iov[0].iov_base,
+					    (unsigned)st.iov[0].iov_len, st.off);
+		else
+			io_uring_prep_writev(sqe, blk->fd, st.iov, st.iovcnt,
+					     st.off);
 		break;
 	case BLK_STEP_FDATASYNC:
 		io_uring_prep_fsync(sqe, blk->fd, IORING_FSYNC_DATASYNC);

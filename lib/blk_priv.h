@@ -182,6 +182,7 @@ struct ramdev_blk {
 	void *engine_opaque;        /* the engine's state (init's *opaque) */
 	enum ramdev_blk_engine engine_kind;
 	uint8_t *zeroes;            /* RAMDEV_BLK_ZERO_BUF bytes, lazily */
+	bool uring_offload_writes;  /* options: see blk.h */
 	bool no_punch, no_zero_range;
 
 	struct ramdev_blk_queue queues[RAMDEV_BLK_MAX_QUEUES];
@@ -196,6 +197,8 @@ struct ramdev_blk {
 	uint64_t stopped;           /* queues to resume (bit per queue) */
 	uint64_t pushed;            /* queues pushed to since the last notify check */
 	uint64_t bounce_freed;      /* set from the DMA on_free callback */
+	bool kernel_signals;        /* the engine registered event_fd (io_uring) */
+	bool signalled;             /* ramdev_blk_signal() wrote event_fd (atomic) */
 	enum ramdev_blk_err broken;
 
 	ramdev_log_fn *log_fn;

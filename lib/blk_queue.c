@@ -33,6 +33,9 @@ void ramdev_blk_signal(struct ramdev_blk *blk)
 {
 	uint64_t one = 1;
 
+	/* Before the write: complete() reads the fd only when this is set
+	 * (or the kernel writes it too), see there. */
+	__atomic_store_n(&blk->signalled, true, __ATOMIC_RELEASE);
 	if (write(blk->event_fd, &one, sizeof(one)) < 0) {
 		/* EAGAIN: the counter is saturated, so it is readable anyway */
 	}
@@ -287,8 +290,16 @@ static int complete(struct ramdev_blk *blk, int timeout_ms, uint64_t *notify)
 	uint64_t before = blk->stats.completed, stopped, buf;
 	int ret;
 
-	while (read(blk->event_fd, &buf, sizeof(buf)) > 0)
-		;
+	/* Drain event_fd before reaping, so a completion that lands after
+	 * the reap leaves it readable.  One read takes the whole counter.
+	 * Only io_uring (registered) and ramdev_blk_signal() write it: with
+	 * neither there is nothing to read, and no system call is made. */
+	if (blk->kernel_signals ||
+	    __atomic_exchange_n(&blk->signalled, false, __ATOMIC_ACQ_REL)) {
+		if (read(blk->event_fd, &buf, sizeof(buf)) < 0) {
+			/* EAGAIN: nothing was pending */
+		}
+	}
 	ret = blk->engine->reap(blk->engine_opaque, blk, timeout_ms);
 	if (ret < 0 && !blk->broken) {
 		blk->broken = RAMDEV_BLK_IO;

@@ -152,20 +152,18 @@ static int range_ok(uint64_t gpa, uint64_t len)
 }
 
 /*
- * Translate and take a reference inside one RCU read-side section: the
+ * Translate, and take a reference unless @ref is false (map_sg takes them
+ * for a run of segments at once).  The caller holds the RCU read lock: the
  * reference must be taken while the view that returned the region is still
  * protected, or the region could be freed between the two.
  */
 static int lookup_ref(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
-		      struct ramdev_xlate *x)
+		      struct ramdev_xlate *x, bool ref)
 {
-	int ret;
+	int ret = ramdev_as_translate(dma->as, gpa, len, x);
 
-	ramdev_as_rdlock();
-	ret = ramdev_as_translate(dma->as, gpa, len, x);
-	if (!ret)
+	if (!ret && ref)
 		ramdev_region_ref(x->region);
-	ramdev_as_rdunlock();
 	return ret;
 }
 
@@ -225,7 +223,7 @@ static int map_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 	return 0;
 }
 
-static void map_direct(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
+static void map_direct(struct ramdev_dma_seg *seg,
 		       const struct ramdev_xlate *x)
 {
 	seg->base = x->host;
@@ -233,7 +231,6 @@ static void map_direct(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 	seg->kind = x->kind == RAMDEV_REGION_RAMD ? RAMDEV_SEG_DEV
 						  : RAMDEV_SEG_RAM;
 	seg->bounce = 0;
-	count(dma, DMA_ST_DIRECT, 1);
 }
 
 /*
@@ -276,10 +273,16 @@ static int map_check(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 	return 0;
 }
 
-/* @may_defer: map_sg under DIRECT may leave MMIO unmapped (map_indirect). */
+/*
+ * @in_sg: called by map_sg, which under DIRECT may leave MMIO unmapped
+ * (map_indirect), and which takes the segment's region reference itself
+ * (for a run of segments at once) once this returns 0.
+ * Called inside an RCU read-side section (ramdev_as_rdlock), so a
+ * scatter-gather list is mapped under one.
+ */
 static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 		   enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg,
-		   bool may_defer)
+		   bool in_sg)
 {
 	struct ramdev_xlate x;
 	int ret = map_check(dma, gpa, len, dir, seg);
@@ -288,7 +291,7 @@ static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 		return ret;
 	/* Until the map succeeds the segment is "never mapped" for unmap. */
 	*seg = (struct ramdev_dma_seg){ .gpa = gpa, .dir = dir };
-	ret = lookup_ref(dma, gpa, len, &x);
+	ret = lookup_ref(dma, gpa, len, &x, !in_sg);
 	if (ret) {
 		if (ret == -EFAULT)
 			dma_guest_log(dma, "map: gpa 0x%llx unassigned",
@@ -298,7 +301,7 @@ static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 	seg->region_offset = x.offset;
 	if (needs_bounce(dma, x.kind)) {
 		ret = map_bounce(dma, seg, &x);
-		if (ret == -EAGAIN && may_defer &&
+		if (ret == -EAGAIN && in_sg &&
 		    dma->policy == RAMDEV_DMA_DIRECT) {
 			map_indirect(dma, seg, &x);
 			ret = 0;
@@ -306,22 +309,31 @@ static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 		if (ret == -EAGAIN)
 			count(dma, DMA_ST_RETRIES, 1);
 		if (ret) {
-			ramdev_region_unref(x.region);
+			if (!in_sg)
+				ramdev_region_unref(x.region);
 			return ret;
 		}
+		count(dma, DMA_ST_BYTES, seg->len);
 	} else {
-		map_direct(dma, seg, &x);
+		map_direct(seg, &x);
+		/* The common case: both counters in one slot lookup. */
+		ramdev_dma_stats_add2(&dma->stats, DMA_ST_DIRECT, 1,
+				      DMA_ST_BYTES, seg->len);
 	}
 	seg->region = x.region;
 	seg->dir = SEG_MAPPED | dir;
-	count(dma, DMA_ST_BYTES, seg->len);
 	return 0;
 }
 
 int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 		   enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg)
 {
-	return map_one(dma, gpa, len, dir, seg, false);
+	int ret;
+
+	ramdev_as_rdlock();
+	ret = map_one(dma, gpa, len, dir, seg, false);
+	ramdev_as_rdunlock();
+	return ret;
 }
 
 /*
@@ -374,15 +386,18 @@ static void unmap_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 			seg->base, (unsigned)seg->bounce);
 }
 
-void ramdev_dma_unmap(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
-		      size_t written)
+/*
+ * Everything of an unmap but dropping the region reference: returns the
+ * region whose reference the caller drops, or NULL (not a mapped segment).
+ */
+static struct ramdev_region *unmap_one(struct ramdev_dma *dma,
+				       struct ramdev_dma_seg *seg,
+				       size_t written)
 {
-	if (!dma || !seg) {
-		dma_log(dma, LOG_ERR, "unmap: NULL argument");
-		return;
-	}
+	struct ramdev_region *r;
+
 	if (!unmap_claim(dma, seg))
-		return;
+		return NULL;
 	if (written > seg->len) {
 		dma_log(dma, LOG_WARNING,
 			"unmap: written 0x%zx > segment length 0x%zx, clamped",
@@ -396,9 +411,25 @@ void ramdev_dma_unmap(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 	else if (written)
 		ramdev_region_dirty_mark(seg->region, seg->region_offset,
 					 written);
-	ramdev_region_unref(seg->region);
+	r = seg->region;
 	seg->region = NULL;
-	count(dma, DMA_ST_UNMAPS, 1);
+	return r;
+}
+
+void ramdev_dma_unmap(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
+		      size_t written)
+{
+	struct ramdev_region *r;
+
+	if (!dma || !seg) {
+		dma_log(dma, LOG_ERR, "unmap: NULL argument");
+		return;
+	}
+	r = unmap_one(dma, seg, written);
+	if (r) {
+		ramdev_region_unref(r);
+		count(dma, DMA_ST_UNMAPS, 1);
+	}
 }
 
 /* ---- scatter-gather ---- */
@@ -407,11 +438,16 @@ int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 		      unsigned nsg, enum ramdev_dma_dir dir,
 		      struct ramdev_dma_seg *segs, unsigned max_segs)
 {
-	unsigned n = 0;
+	struct ramdev_region *run = NULL; /* region of the last segments */
+	unsigned n = 0, nrun = 0;
 	int ret = 0;
 
 	if (!dma || (nsg && (!sg || !segs)))
 		return -EINVAL;
+	/* One read-side section for the whole list: bounce fills and MMIO
+	 * callbacks inside nest in it, as they nest in the address space's
+	 * own dispatch. */
+	ramdev_as_rdlock();
 	for (unsigned i = 0; i < nsg && !ret; i++) {
 		uint64_t gpa = sg[i].gpa, left = sg[i].len;
 
@@ -424,12 +460,24 @@ int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 			}
 			ret = map_one(dma, gpa, left, dir, &segs[n], true);
 			if (!ret) {
+				/* One reference per segment, taken per run
+				 * of segments in one region (the header,
+				 * data and status of a request usually
+				 * are): one atomic operation per run. */
+				if (segs[n].region != run) {
+					ramdev_region_ref_n(run, nrun);
+					run = segs[n].region;
+					nrun = 0;
+				}
+				nrun++;
 				gpa += segs[n].len;
 				left -= segs[n].len;
 				n++;
 			}
 		}
 	}
+	ramdev_region_ref_n(run, nrun); /* still under the read lock */
+	ramdev_as_rdunlock();
 	if (!ret)
 		return (int)n;
 	ramdev_dma_unmap_sg(dma, segs, n, 0);
@@ -439,12 +487,33 @@ int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 void ramdev_dma_unmap_sg(struct ramdev_dma *dma, struct ramdev_dma_seg *segs,
 			 unsigned nsegs, size_t written)
 {
+	struct ramdev_region *run = NULL;
+	unsigned nrun = 0, unmapped = 0;
+
+	if (!dma || (nsegs && !segs)) {
+		dma_log(dma, LOG_ERR, "unmap: NULL argument");
+		return;
+	}
+	/* As ramdev_dma_unmap per segment, with the region references of a
+	 * run of segments in one region dropped at once. */
 	for (unsigned i = 0; i < nsegs; i++) {
 		size_t w = written < segs[i].len ? written : segs[i].len;
+		struct ramdev_region *r = unmap_one(dma, &segs[i], w);
 
-		ramdev_dma_unmap(dma, &segs[i], w);
 		written -= w;
+		if (!r)
+			continue;
+		if (r != run) {
+			ramdev_region_unref_n(run, nrun);
+			run = r;
+			nrun = 0;
+		}
+		nrun++;
+		unmapped++;
 	}
+	ramdev_region_unref_n(run, nrun);
+	if (unmapped)
+		count(dma, DMA_ST_UNMAPS, unmapped);
 }
 
 /* ---- copies without bounce space ---- */

@@ -99,6 +99,9 @@ int ramdev_dma_stats_init(struct ramdev_dma_stat_set *s);
 void ramdev_dma_stats_fini(struct ramdev_dma_stat_set *s);
 void ramdev_dma_stats_add(struct ramdev_dma_stat_set *s, enum dma_stat i,
 			  uint64_t n);
+/* Two counters at once: @n to @i and @m to @j. */
+void ramdev_dma_stats_add2(struct ramdev_dma_stat_set *s, enum dma_stat i,
+			   uint64_t n, enum dma_stat j, uint64_t m);
 void ramdev_dma_stats_sum(struct ramdev_dma_stat_set *s,
 			  uint64_t out[DMA_ST_N]);
 

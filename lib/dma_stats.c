@@ -82,21 +82,40 @@ static struct ramdev_dma_tstats *my_slot(struct ramdev_dma_stat_set *s)
 	return t;
 }
 
+/* Single writer per slot: no read-modify-write needed, only no tearing. */
+static void slot_add(atomic_uint_fast64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
 void ramdev_dma_stats_add(struct ramdev_dma_stat_set *s, enum dma_stat i,
 			  uint64_t n)
 {
 	struct ramdev_dma_tstats *t = my_slot(s);
-	atomic_uint_fast64_t *c;
 
 	if (!t) { /* no slot (out of memory): the shared, locked counter */
 		atomic_fetch_add_explicit(&s->shared[i], n,
 					  memory_order_relaxed);
 		return;
 	}
-	/* Single writer: no read-modify-write needed, only no tearing. */
-	c = &t->v[i];
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-			      memory_order_relaxed);
+	slot_add(&t->v[i], n);
+}
+
+void ramdev_dma_stats_add2(struct ramdev_dma_stat_set *s, enum dma_stat i,
+			   uint64_t n, enum dma_stat j, uint64_t m)
+{
+	struct ramdev_dma_tstats *t = my_slot(s);
+
+	if (!t) {
+		atomic_fetch_add_explicit(&s->shared[i], n,
+					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&s->shared[j], m,
+					  memory_order_relaxed);
+		return;
+	}
+	slot_add(&t->v[i], n);
+	slot_add(&t->v[j], m);
 }
 
 void ramdev_dma_stats_sum(struct ramdev_dma_stat_set *s,

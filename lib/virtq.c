@@ -255,6 +255,7 @@ RAMDEV_EXPORT void ramdev_virtq_free(struct ramdev_virtq *vq)
 		ramdev_region_unref(vq->avail.region);
 	if (vq->used.region)
 		ramdev_region_unref(vq->used.region);
+	ramdev_virtq_elem_cache_free(vq);
 	free(vq->sg);
 	free(vq->segs);
 	free(vq);

@@ -133,7 +133,15 @@ static bool table_copy(struct ramdev_virtq *vq, uint64_t gpa, uint32_t len)
 			ramdev_read(vq->itab, x.host, len);
 			ok = true;
 		} else if (x.kind == RAMDEV_REGION_RAM) {
-			memcpy(vq->itab, x.host, len);
+			/* Entry by entry (len is a multiple of 16): a
+			 * memcpy of a length known to be <= 4096 becomes
+			 * `rep movsq`, whose start-up cost dwarfs a typical
+			 * 2-4 entry table. */
+			const uint8_t *src = x.host;
+
+			for (uint32_t off = 0; off < len; off += VIRTQ_DESC_SIZE)
+				memcpy(vq->itab + off, src + off,
+				       VIRTQ_DESC_SIZE);
 			ok = true;
 		}
 	}
@@ -362,6 +370,34 @@ static int map_part(struct ramdev_virtq *vq, const struct ramdev_sg *sg,
 	}
 }
 
+/* An element with room for @n segments: from the cache when it fits. */
+static struct virtq_elem_priv *elem_alloc(struct ramdev_virtq *vq, unsigned n)
+{
+	struct virtq_elem_priv *p = vq->elem_cache;
+	unsigned cap = n > VIRTQ_ELEM_SEGS ? n : VIRTQ_ELEM_SEGS;
+
+	if (n <= VIRTQ_ELEM_SEGS && p) {
+		vq->elem_cache = p->next;
+		vq->elem_cached--;
+		return p;
+	}
+	p = malloc(sizeof(*p) + sizeof(p->segs[0]) * (size_t)cap);
+	if (p)
+		p->cap = cap;
+	return p;
+}
+
+void ramdev_virtq_elem_cache_free(struct ramdev_virtq *vq)
+{
+	while (vq->elem_cache) {
+		struct virtq_elem_priv *p = vq->elem_cache;
+
+		vq->elem_cache = p->next;
+		free(p);
+	}
+	vq->elem_cached = 0;
+}
+
 /* Map the recorded ranges and build the element. */
 static int map_chain(struct ramdev_virtq *vq, const struct walk *w,
 		     struct ramdev_virtq_elem **out)
@@ -381,7 +417,7 @@ static int map_chain(struct ramdev_virtq *vq, const struct walk *w,
 		ramdev_dma_unmap_sg(vq->dma, vq->segs, (unsigned)nout, 0);
 		return nin;
 	}
-	p = malloc(sizeof(*p) + sizeof(p->segs[0]) * (size_t)(nout + nin));
+	p = elem_alloc(vq, (unsigned)(nout + nin));
 	if (!p) {
 		ramdev_dma_unmap_sg(vq->dma, vq->segs, (unsigned)(nout + nin), 0);
 		return -ENOMEM;
@@ -426,5 +462,11 @@ void ramdev_virtq_elem_release(struct ramdev_virtq *vq,
 	ramdev_dma_unmap_sg(vq->dma, elem->segs + elem->out_num, elem->in_num,
 			    written);
 	p->owner = NULL;
+	if (p->cap == VIRTQ_ELEM_SEGS && vq->elem_cached < VIRTQ_ELEM_CACHE) {
+		p->next = vq->elem_cache;
+		vq->elem_cache = p;
+		vq->elem_cached++;
+		return;
+	}
 	free(p);
 }

@@ -60,6 +60,12 @@ struct virtq_desc {
 	uint16_t next;
 };
 
+/* Elements with room for this many segments are kept for reuse (most
+ * chains: a header, a few data buffers, a status byte), at most
+ * VIRTQ_ELEM_CACHE of them per queue. */
+#define VIRTQ_ELEM_SEGS 8u
+#define VIRTQ_ELEM_CACHE 32u
+
 /* Indirect tables up to this size (256 entries) are copied in one go. */
 #define VIRTQ_ITAB_BYTES 4096u
 
@@ -91,6 +97,9 @@ struct ramdev_virtq {
 	/* Chain walk scratch: guest ranges, then their mapped segments. */
 	struct ramdev_sg *sg;
 	struct ramdev_dma_seg *segs;
+	/* Released elements of VIRTQ_ELEM_SEGS segments, for the next pops. */
+	struct virtq_elem_priv *elem_cache;
+	unsigned elem_cached;
 	/* A copy of the indirect table being walked (virtq_chain.c). */
 	uint8_t itab[VIRTQ_ITAB_BYTES];
 
@@ -112,6 +121,8 @@ struct ramdev_virtq {
 struct virtq_elem_priv {
 	struct ramdev_virtq_elem pub;
 	struct ramdev_virtq *owner;
+	struct virtq_elem_priv *next; /* in vq->elem_cache */
+	unsigned cap;                 /* room in segs[] */
 	struct ramdev_dma_seg segs[];
 };
 
@@ -141,8 +152,12 @@ void ramdev_virtq_log(struct ramdev_virtq *vq, int level, const char *fmt, ...)
 int ramdev_virtq_chain_pop(struct ramdev_virtq *vq, uint16_t head,
 			   struct ramdev_virtq_elem **out);
 
-/** ramdev_virtq_elem_release - unmap @elem's segments and free it. */
+/** ramdev_virtq_elem_release - unmap @elem's segments and free it (or
+ * keep it in the queue's cache). */
 void ramdev_virtq_elem_release(struct ramdev_virtq *vq,
 			       struct ramdev_virtq_elem *elem, uint32_t written);
+
+/** ramdev_virtq_elem_cache_free - free the queue's cached elements. */
+void ramdev_virtq_elem_cache_free(struct ramdev_virtq *vq);
 
 #endif /* RAMDEV_VIRTQ_PRIV_H */

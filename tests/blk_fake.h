@@ -38,6 +38,8 @@ struct fakeq {
 
 struct fix {
 	enum ramdev_blk_engine engine;
+	bool offload;      /* io_uring: options.uring_offload_writes */
+	bool async_writes; /* writes stay in flight after process() */
 	char path[64];
 	int img;
 	struct ramdev_blk *blk;
@@ -71,6 +73,7 @@ int setup_sync(void **state);
 uint8_t *status_of(struct fix *f, unsigned head);
 uint8_t *hdr_buf(struct fix *f);
 int setup_uring(void **state);
+int setup_uring_inline(void **state);
 
 /* The ring tests (test_blk_ring.c): 0 or the number of failures. */
 int test_blk_ring_run(void);

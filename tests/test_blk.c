@@ -208,7 +208,7 @@ static void test_ramdev_blk_process_flush_waits(void **state)
 	assert_int_equal(RAMDEV_BLK_S_OK, *status_of(f, 8));
 	assert_int_equal(RAMDEV_BLK_S_OK, *status_of(f, 9));
 	ramdev_blk_get_stats(f->blk, &s);
-	if (f->engine == RAMDEV_BLK_ENGINE_URING)
+	if (f->async_writes)
 		assert_int_equal(1, s.flush_waits);
 }
 
@@ -257,7 +257,7 @@ static void test_ramdev_blk_process_flush_stops_no_queue(void **state)
 		assert_int_equal(RAMDEV_BLK_S_OK, *status_of(f, i));
 	ramdev_blk_get_stats(f->blk, &s);
 	assert_int_equal(1, s.flushes);
-	if (f->engine == RAMDEV_BLK_ENGINE_URING)
+	if (f->async_writes)
 		assert_int_equal(1, s.flush_waits);
 }
 
@@ -273,7 +273,7 @@ static void test_ramdev_blk_process_inflight_depth(void **state)
 		rw(f, RAMDEV_BLK_T_OUT, i * 16, ram(f->ram + i * 8192, 8192));
 	}
 	ret = ramdev_blk_process(f->blk, 0, NULL);
-	if (f->engine == RAMDEV_BLK_ENGINE_URING) {
+	if (f->async_writes) {
 		assert_int_equal(4, ret); /* stopped at the depth */
 		assert_int_equal(4, ramdev_blk_inflight(f->blk));
 	} else {
@@ -630,10 +630,15 @@ int main(void)
 #define SETUP setup_uring
 	const struct CMUnitTest uring_tests[] = { ALL_TESTS };
 #undef SETUP
+#define SETUP setup_uring_inline
+	const struct CMUnitTest uring_inline_tests[] = { ALL_TESTS };
+#undef SETUP
 
 	fails += cmocka_run_group_tests_name("blk", common, NULL, NULL);
 	fails += cmocka_run_group_tests_name("blk_sync", sync_tests, NULL, NULL);
 	fails += cmocka_run_group_tests_name("blk_uring", uring_tests, NULL, NULL);
+	fails += cmocka_run_group_tests_name("blk_uring_inline",
+					     uring_inline_tests, NULL, NULL);
 	fails += test_blk_ring_run();
 	return fails ? 1 : 0;
 }

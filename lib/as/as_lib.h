@@ -90,6 +90,12 @@ static inline void ramdev_as_rdunlock(void)
 	urcu_memb_read_unlock();
 }
 
+/* region.c: @n references at once (one atomic operation), as @n calls of
+ * ramdev_region_ref/_unref would take and drop them.  The DMA layer takes
+ * one per mapped segment, for a whole scatter-gather list at a time. */
+void ramdev_region_ref_n(struct ramdev_region *r, unsigned n);
+void ramdev_region_unref_n(struct ramdev_region *r, unsigned n);
+
 /* log.c: messages to the address space's log callback (or stderr).
  * _guest_logf is for guest-triggerable events: rate-limited. */
 void ramdev_as_logf(struct ramdev_as *as, int level, const char *fmt, ...)

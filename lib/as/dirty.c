@@ -90,6 +90,12 @@ void ramdev_region_dirty_mark(struct ramdev_region *r, uint64_t offset,
 
 	if (!r || len == 0 || offset > r->last)
 		return;
+	/* Logging off: nothing to mark, and no read-side section needed to
+	 * learn it.  A log switched on concurrently may or may not see this
+	 * mark, exactly as when the load below ran under the lock: the read
+	 * lock only keeps a bitmap alive, it orders nothing against enable. */
+	if (!__atomic_load_n(&r->dirty, __ATOMIC_RELAXED))
+		return;
 	/* Clamp to the region: a wrapped or overlong range ends at its end. */
 	if (!as_range_last(offset, len, &last) || last > r->last)
 		last = r->last;

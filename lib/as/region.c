@@ -172,8 +172,7 @@ int ramdev_region_new_alias(struct ramdev_region **out, const char *name,
 
 void ramdev_region_ref(struct ramdev_region *r)
 {
-	if (r)
-		__atomic_fetch_add(&r->refs, 1, __ATOMIC_RELAXED);
+	ramdev_region_ref_n(r, 1);
 }
 
 /* The last reference is gone: nobody can reach @r (see as_priv.h). */
@@ -201,9 +200,20 @@ static void region_free(struct ramdev_region *r)
 
 void ramdev_region_unref(struct ramdev_region *r)
 {
+	ramdev_region_unref_n(r, 1);
+}
+
+void ramdev_region_ref_n(struct ramdev_region *r, unsigned n)
+{
+	if (r && n)
+		__atomic_fetch_add(&r->refs, n, __ATOMIC_RELAXED);
+}
+
+void ramdev_region_unref_n(struct ramdev_region *r, unsigned n)
+{
 	/* acq_rel: every use of the region by this thread happens before the
 	 * free, which may run on another thread. */
-	if (r && __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0)
+	if (r && n && __atomic_sub_fetch(&r->refs, n, __ATOMIC_ACQ_REL) == 0)
 		region_free(r);
 }
 
