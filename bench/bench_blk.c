@@ -40,13 +40,15 @@
  * load from the rest of the machine spoils one run, not the cell.  The raw
  * run of an (op, size) group alternates between first and last in it, so
  * it does not always inherit the write-back of the group before.
+ *
+ * This file drives the runs; bench_blk_report.c checks the targets and
+ * prints the table and the JSON.
  */
 #define _GNU_SOURCE /* mkostemp */
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,14 +63,12 @@
 #include "vring_driver.h"
 
 #include "bench.h"
+#include "bench_blk_priv.h"
 #include "report.h"
 
 #define PAGE 4096u
 #define MAX_REQ (64u * 1024u)
 #define MAX_PAGES (MAX_REQ / PAGE)
-#define QSIZE 64u
-#define DEPTH 16u
-#define IMG_SIZE (64ull << 20)
 
 /* Guest memory layout (RAM at 0, RAMD at TEST_GUEST_RAMD_GPA). */
 #define DESC_GPA 0x0ull
@@ -82,44 +82,9 @@
 #define GUEST_RAM (4ull << 20)
 #define GUEST_RAMD (2ull << 20)
 
-static const size_t sizes[] = { 4096, MAX_REQ };
-#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
-static const char *const ops[] = { "write", "read" };
-#define NOPS 2u
-static const char *const mems[] = { "RAM", "RAMD" };
-#define NMEMS 2u
-
-/* A device with its queue, driver rings and guest: one per policy x engine. */
-struct rig {
-	enum ramdev_dma_policy policy;
-	enum ramdev_blk_engine engine;
-	const char *policy_name, *engine_name;
-	int open_err;             /* ramdev_blk_open's error: rows skipped */
-	struct test_guest *g;
-	struct ramdev_virtq *vq;
-	struct vring_drv *drv;
-	struct ramdev_blk *blk;
-	uint8_t *ram;             /* guest RAM, host view */
-	unsigned slot_of[QSIZE];  /* head -> slot */
-	unsigned free_slots[DEPTH], nfree;
-	unsigned inflight;        /* added, not yet reaped */
-	bool broken;
-	uint64_t rebuilds;
-	char msg[160];            /* first warning logged */
-};
-
-/* One measured run of a cell. */
-struct sample {
-	double secs;
-	uint64_t completed, failed, bytes;
-};
-
-/* A cell's state across passes: the best run, by bytes per second. */
-struct cell {
-	struct sample best;
-	double best_rate;
-	bool have;
-};
+const size_t bench_blk_sizes[NSIZES] = { 4096, MAX_REQ };
+const char *const bench_blk_ops[NOPS] = { "write", "read" };
+const char *const bench_blk_mems[NMEMS] = { "RAM", "RAMD" };
 
 struct ctx {
 	int img;
@@ -406,46 +371,13 @@ static const struct {
 	enum ramdev_dma_policy policy;
 	enum ramdev_blk_engine engine;
 	const char *policy_name, *engine_name;
-} rig_kinds[] = {
+} rig_kinds[NRIGS] = {
 	{ RAMDEV_DMA_DIRECT, RAMDEV_BLK_ENGINE_URING, "direct", "io_uring" },
 	{ RAMDEV_DMA_DIRECT, RAMDEV_BLK_ENGINE_SYNC, "direct", "sync" },
 	{ RAMDEV_DMA_QEMU_BOUNCE, RAMDEV_BLK_ENGINE_URING, "qemu-bounce",
 	  "io_uring" },
 	{ RAMDEV_DMA_QEMU_BOUNCE, RAMDEV_BLK_ENGINE_SYNC, "qemu-bounce", "sync" },
 };
-#define NRIGS (sizeof(rig_kinds) / sizeof(rig_kinds[0]))
-
-/* Cell indices: the raw baseline per (op, size), then blk per rig and mem. */
-static size_t raw_idx(size_t o, size_t i)
-{
-	return o * NSIZES + i;
-}
-
-static size_t blk_idx(size_t o, size_t i, size_t rg, size_t m)
-{
-	return NOPS * NSIZES + ((o * NSIZES + i) * NRIGS + rg) * NMEMS + m;
-}
-#define NCELLS (NOPS * NSIZES * (1 + NRIGS * NMEMS))
-
-static double mbps(const struct cell *c)
-{
-	return c->have ? c->best_rate / 1e6 : 0;
-}
-
-static double req_per_s(const struct cell *c)
-{
-	return c->have && c->best.secs > 0
-		       ? (double)c->best.completed / c->best.secs : 0;
-}
-
-/* blk over raw for the same op and size; 0 when raw has no number. */
-static double vs_raw(const struct cell *cells, size_t o, size_t i,
-		     const struct cell *c)
-{
-	double raw = mbps(&cells[raw_idx(o, i)]);
-
-	return raw > 0 ? mbps(c) / raw : 0;
-}
 
 /* "write 4 KiB sync direct RAM": what --only matches against. */
 static bool cell_wanted(const struct ctx *c, size_t o, size_t i, size_t rg,
@@ -455,9 +387,10 @@ static bool cell_wanted(const struct ctx *c, size_t o, size_t i, size_t rg,
 
 	if (!c->only)
 		return true;
-	snprintf(name, sizeof(name), "%s %s %s %s %s", ops[o],
-		 bench_size_str(sizes[i], sz, sizeof(sz)),
-		 rig_kinds[rg].engine_name, rig_kinds[rg].policy_name, mems[m]);
+	snprintf(name, sizeof(name), "%s %s %s %s %s", bench_blk_ops[o],
+		 bench_size_str(bench_blk_sizes[i], sz, sizeof(sz)),
+		 rig_kinds[rg].engine_name, rig_kinds[rg].policy_name,
+		 bench_blk_mems[m]);
 	return strstr(name, c->only) != NULL;
 }
 
@@ -471,15 +404,17 @@ static int pass(struct ctx *c, struct rig *rigs, struct cell *cells,
 
 	for (size_t o = 0; o < NOPS; o++) {
 		for (size_t i = 0; i < NSIZES; i++) {
+			size_t size = bench_blk_sizes[i];
+
 			fprintf(stderr, "%sbench blk: pass %u/%u %-5s %-6s%s",
-				tty ? "\r" : "", p + 1, runs, ops[o],
-				bench_size_str(sizes[i], sz, sizeof(sz)),
+				tty ? "\r" : "", p + 1, runs, bench_blk_ops[o],
+				bench_size_str(size, sz, sizeof(sz)),
 				tty ? "   " : "\n");
 			/* The raw run goes first in even passes and last in
 			 * odd ones: the first cell of a group inherits the
 			 * write-back the previous group started. */
 			if (p % 2 == 0) {
-				ret = run_raw(c, o == 0, sizes[i], &s);
+				ret = run_raw(c, o == 0, size, &s);
 				if (ret < 0)
 					return ret;
 				keep_best(&cells[raw_idx(o, i)], &s);
@@ -491,7 +426,7 @@ static int pass(struct ctx *c, struct rig *rigs, struct cell *cells,
 					if (!cell_wanted(c, o, i, rg, m))
 						continue;
 					ret = run_blk(c, &rigs[rg], o == 0,
-						      sizes[i], m == 1, &s);
+						      size, m == 1, &s);
 					if (ret < 0)
 						return ret;
 					keep_best(&cells[blk_idx(o, i, rg, m)],
@@ -499,7 +434,7 @@ static int pass(struct ctx *c, struct rig *rigs, struct cell *cells,
 				}
 			}
 			if (p % 2 == 1) {
-				ret = run_raw(c, o == 0, sizes[i], &s);
+				ret = run_raw(c, o == 0, size, &s);
 				if (ret < 0)
 					return ret;
 				keep_best(&cells[raw_idx(o, i)], &s);
@@ -511,251 +446,6 @@ static int pass(struct ctx *c, struct rig *rigs, struct cell *cells,
 	return 0;
 }
 
-/* ---- targets ---- */
-
-static void check_min(struct bench_check *k, double ratio, const char *where)
-{
-	if (k->worst < 0 || ratio < k->worst) {
-		k->worst = ratio;
-		snprintf(k->where, sizeof(k->where), "%s", where);
-	}
-}
-
-/* direct / qemu-bounce for 64 KiB RAMD writes; infinite when qemu got 0. */
-static void check_ramd_writes(struct bench_check *k, const struct rig *rigs,
-			      const struct cell *cells)
-{
-	*k = (struct bench_check){
-		.name = "64 KiB writes from RAMD: direct >= 10x qemu-bounce, "
-			"0 failures",
-		.want = 10, .worst = -1, .met = 1,
-	};
-	for (size_t d = 0; d < NRIGS; d++) {
-		for (size_t q = 0; q < NRIGS; q++) {
-			const struct cell *cd = &cells[blk_idx(0, 1, d, 1)];
-			const struct cell *cq = &cells[blk_idx(0, 1, q, 1)];
-			double r;
-
-			if (rig_kinds[d].policy != RAMDEV_DMA_DIRECT ||
-			    rig_kinds[q].policy != RAMDEV_DMA_QEMU_BOUNCE ||
-			    rig_kinds[d].engine != rig_kinds[q].engine ||
-			    !rigs[d].blk || !rigs[q].blk ||
-			    (!cd->have && !cq->have)) /* --only */
-				continue;
-			r = mbps(cq) > 0 ? mbps(cd) / mbps(cq) : INFINITY;
-			if (!cd->have || cd->best.failed || !cd->best.completed)
-				r = 0;
-			check_min(k, r, rig_kinds[d].engine_name);
-		}
-	}
-	k->met = k->worst >= k->want;
-}
-
-/* blk / raw over ops, sizes and engines, direct policy, pages in @m. */
-static void check_vs_raw(struct bench_check *k, const char *name, size_t m,
-			 const struct rig *rigs, const struct cell *cells)
-{
-	char where[64], sz[32];
-
-	*k = (struct bench_check){ .name = name, .want = 0.9, .worst = -1 };
-	for (size_t o = 0; o < NOPS; o++)
-		for (size_t i = 0; i < NSIZES; i++)
-			for (size_t rg = 0; rg < NRIGS; rg++) {
-				const struct cell *cl =
-					&cells[blk_idx(o, i, rg, m)];
-
-				if (rig_kinds[rg].policy != RAMDEV_DMA_DIRECT ||
-				    !rigs[rg].blk || !cl->have)
-					continue;
-				snprintf(where, sizeof(where), "%s %s %s",
-					 ops[o], bench_size_str(sizes[i], sz,
-								sizeof(sz)),
-					 rig_kinds[rg].engine_name);
-				check_min(k, vs_raw(cells, o, i, cl), where);
-			}
-	k->met = k->worst >= k->want;
-}
-
-static size_t check_targets(struct bench_check *k, const struct rig *rigs,
-			    const struct cell *cells)
-{
-	check_ramd_writes(&k[0], rigs, cells);
-	check_vs_raw(&k[1], "blk >= 0.9x raw, direct, data pages in RAM", 0,
-		     rigs, cells);
-	check_vs_raw(&k[2], "blk >= 0.9x raw, direct, data pages in RAMD", 1,
-		     rigs, cells);
-	return 3;
-}
-
-/* ---- output ---- */
-
-/* "1.23 0.98 0.70": the 1, 5 and 15 minute load averages. */
-static void loadavg(char *buf, size_t len)
-{
-	FILE *f = fopen("/proc/loadavg", "r");
-	double l1, l5, l15;
-
-	if (f && fscanf(f, "%lf %lf %lf", &l1, &l5, &l15) == 3)
-		snprintf(buf, len, "%.2f %.2f %.2f", l1, l5, l15);
-	else
-		snprintf(buf, len, "unknown");
-	if (f)
-		fclose(f);
-}
-
-static void print_row(const char *op, size_t size, const char *engine,
-		      const char *policy, const char *mem, const struct cell *c,
-		      double ratio)
-{
-	char sz[32], fr[48];
-
-	snprintf(fr, sizeof(fr), "%llu/%llu",
-		 (unsigned long long)c->best.failed,
-		 (unsigned long long)(c->best.failed + c->best.completed));
-	printf("%-5s %7s  %-8s %-11s %-4s %10.0f %9.1f %15s %7.2f\n", op,
-	       bench_size_str(size, sz, sizeof(sz)), engine, policy, mem,
-	       req_per_s(c), mbps(c), fr, ratio);
-}
-
-static void print_table(const struct rig *rigs, const struct cell *cells)
-{
-	printf("%-5s %7s  %-8s %-11s %-4s %10s %9s %15s %7s\n", "op", "size",
-	       "engine", "policy", "mem", "req/s", "MB/s", "failed/reqs",
-	       "x raw");
-	for (size_t o = 0; o < NOPS; o++) {
-		for (size_t i = 0; i < NSIZES; i++) {
-			print_row(ops[o], sizes[i], "raw",
-				  o == 0 ? "pwrite" : "pread", "RAM",
-				  &cells[raw_idx(o, i)], 1.0);
-			for (size_t rg = 0; rg < NRIGS; rg++) {
-				if (!rigs[rg].blk)
-					continue;
-				for (size_t m = 0; m < NMEMS; m++) {
-					const struct cell *c =
-						&cells[blk_idx(o, i, rg, m)];
-
-					if (!c->have)
-						continue; /* --only */
-					print_row(ops[o], sizes[i],
-						  rig_kinds[rg].engine_name,
-						  rig_kinds[rg].policy_name,
-						  mems[m], c,
-						  vs_raw(cells, o, i, c));
-				}
-			}
-			printf("\n");
-		}
-	}
-}
-
-static void print_notes(const struct rig *rigs)
-{
-	for (size_t rg = 0; rg < NRIGS; rg++) {
-		const struct rig *r = &rigs[rg];
-
-		if (!r->blk)
-			printf("%s/%s: not run: %s\n", r->engine_name,
-			       r->policy_name, strerror(-r->open_err));
-		else if (r->rebuilds)
-			printf("%s/%s: queue broken and rebuilt %llu time(s); "
-			       "first message: %s\n", r->engine_name,
-			       r->policy_name,
-			       (unsigned long long)r->rebuilds,
-			       r->msg[0] ? r->msg : "(none)");
-	}
-}
-
-static void print_check(FILE *f, const struct bench_check *k, bool json)
-{
-	if (json) {
-		fprintf(f, "    {\"name\": \"%s\", \"want\": %.3f, ", k->name,
-			k->want);
-		if (isinf(k->worst))
-			fprintf(f, "\"worst\": null, \"unbounded\": true, ");
-		else
-			fprintf(f, "\"worst\": %.4f, ", k->worst);
-		fprintf(f, "\"where\": \"%s\", \"met\": %s}", k->where,
-			k->met ? "true" : "false");
-		return;
-	}
-	if (isinf(k->worst))
-		fprintf(f, "  %-4s %-62s worst inf (qemu-bounce moved 0 bytes) "
-			   "at %s\n", k->met ? "MET" : "MISS", k->name,
-			k->where);
-	else
-		fprintf(f, "  %-4s %-62s worst %.2f at %s\n",
-			k->met ? "MET" : "MISS", k->name, k->worst, k->where);
-}
-
-static void json_row(FILE *f, const char *op, size_t size, const char *series,
-		     const char *engine, const char *policy, const char *mem,
-		     const struct cell *c, double ratio, bool first)
-{
-	fprintf(f, "%s", first ? "" : ",\n");
-	fprintf(f,
-		"    {\"op\": \"%s\", \"size\": %zu, \"series\": \"%s\", "
-		"\"engine\": \"%s\", \"policy\": \"%s\", \"mem\": \"%s\", "
-		"\"req_per_s\": %.1f, \"mbps\": %.2f, \"completed\": %llu, "
-		"\"failed\": %llu, \"seconds\": %.4f, \"vs_raw\": %.4f}",
-		op, size, series, engine, policy, mem, req_per_s(c), mbps(c),
-		(unsigned long long)c->best.completed,
-		(unsigned long long)c->best.failed, c->best.secs, ratio);
-}
-
-static int write_json(const char *path, const struct bench_meta *meta,
-		      bool per_page,
-		      const char *load0, const char *load1,
-		      const struct rig *rigs, const struct cell *cells,
-		      const struct bench_check *k, size_t nk)
-{
-	FILE *f = fopen(path, "w");
-	int err;
-
-	if (!f)
-		return -errno;
-	fprintf(f, "{\n  \"bench\": \"%s\",\n  \"quick\": %s,\n"
-		   "  \"min_ms_per_run\": %.3f,\n  \"runs\": %u,\n"
-		   "  \"seconds\": %.3f,\n  \"depth\": %u,\n"
-		   "  \"per_page\": %s,\n"
-		   "  \"image_bytes\": %llu,\n  \"io\": \"page cache, no "
-		   "O_DIRECT; blk and raw on the same file and flags\",\n"
-		   "  \"loadavg_start\": \"%s\",\n  \"loadavg_end\": \"%s\",\n"
-		   "  \"results\": [\n",
-		meta->bench, meta->quick ? "true" : "false",
-		(double)meta->timing.min_ns / 1e6, meta->timing.runs,
-		meta->seconds, DEPTH, per_page ? "true" : "false",
-		(unsigned long long)IMG_SIZE, load0,
-		load1);
-	for (size_t o = 0; o < NOPS; o++)
-		for (size_t i = 0; i < NSIZES; i++) {
-			json_row(f, ops[o], sizes[i], "raw", "-",
-				 o == 0 ? "pwrite" : "pread", "RAM",
-				 &cells[raw_idx(o, i)], 1.0, o + i == 0);
-			for (size_t rg = 0; rg < NRIGS; rg++)
-				for (size_t m = 0; m < NMEMS; m++) {
-					const struct cell *c =
-						&cells[blk_idx(o, i, rg, m)];
-
-					if (!rigs[rg].blk || !c->have)
-						continue;
-					json_row(f, ops[o], sizes[i], "blk",
-						 rig_kinds[rg].engine_name,
-						 rig_kinds[rg].policy_name,
-						 mems[m], c,
-						 vs_raw(cells, o, i, c), false);
-				}
-		}
-	fprintf(f, "\n  ],\n  \"targets\": [\n");
-	for (size_t j = 0; j < nk; j++) {
-		print_check(f, &k[j], true);
-		fprintf(f, "%s\n", j + 1 < nk ? "," : "");
-	}
-	fprintf(f, "  ]\n}\n");
-	err = ferror(f) ? -EIO : 0;
-	if (fclose(f) && !err)
-		err = -errno;
-	return err;
-}
 
 /* ---- the command ---- */
 
@@ -835,38 +525,6 @@ static int parse_args(int argc, char **argv, struct bench_meta *meta,
 	return 0;
 }
 
-static void print_report(const struct bench_meta *meta, bool per_page,
-			 const char *path,
-			 const char *load0, const char *load1,
-			 const struct rig *rigs, const struct cell *cells,
-			 const struct bench_check *k, size_t nk)
-{
-	printf("ramdev bench blk%s: best of %u interleaved runs of >= %.0f ms "
-	       "each, %.1f s; load average %s (start), %s (end)\n",
-	       meta->quick ? " --quick" : "", meta->timing.runs,
-	       (double)meta->timing.min_ns / 1e6, meta->seconds, load0, load1);
-	printf("image %s (deleted), %llu MiB, page cache (no O_DIRECT) for blk "
-	       "and raw alike: same file, flags, offsets and sizes;\n%u requests "
-	       "in flight, indirect, %s;\n"
-	       "raw: pwrite/pread, one request at a time, rotating over %u "
-	       "buffers in guest RAM like blk's in-flight requests;\n"
-	       "what differs: blk keeps %u requests in flight and issues "
-	       "pwrite/pread (sync) or\nIORING_OP_WRITE/READ (io_uring) on the "
-	       "guest's buffer (the vectored calls for several\nbuffers); "
-	       "io_uring writes on a file system without non-blocking buffered "
-	       "writes\n(ext4, tmpfs) run inline with pwrite, the library's "
-	       "default (uring_offload_writes=false);\nRAMD pages are staged "
-	       "through RAM with the access core\n\n",
-	       path, (unsigned long long)(IMG_SIZE >> 20), DEPTH,
-	       per_page ? "one descriptor per 4 KiB data page (--per-page)"
-			: "one data descriptor per request (contiguous)", DEPTH,
-	       DEPTH);
-	print_table(rigs, cells);
-	print_notes(rigs);
-	printf("\ntargets:\n");
-	for (size_t j = 0; j < nk; j++)
-		print_check(stdout, &k[j], false);
-}
 
 int bench_blk(int argc, char **argv)
 {
@@ -884,7 +542,7 @@ int bench_blk(int argc, char **argv)
 	ret = parse_args(argc, argv, &meta, &json, &c.per_page, &c.only);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	loadavg(load0, sizeof(load0));
+	bench_blk_loadavg(load0, sizeof(load0));
 	c.min_ns = meta.timing.min_ns;
 	cells = calloc(NCELLS, sizeof(*cells));
 	c.buf = aligned_alloc(PAGE, MAX_REQ);
@@ -921,13 +579,14 @@ int bench_blk(int argc, char **argv)
 		}
 	}
 	meta.seconds = (double)(bench_now_ns() - t0) / 1e9;
-	loadavg(load1, sizeof(load1));
-	nk = check_targets(checks, rigs, cells);
-	print_report(&meta, c.per_page, path, load0, load1, rigs, cells, checks, nk);
+	bench_blk_loadavg(load1, sizeof(load1));
+	nk = bench_blk_check_targets(checks, rigs, cells);
+	bench_blk_print_report(&meta, c.per_page, path, load0, load1, rigs,
+			       cells, checks, nk);
 	status = 0;
 	if (json) {
-		ret = write_json(json, &meta, c.per_page, load0, load1, rigs, cells, checks,
-				 nk);
+		ret = bench_blk_write_json(json, &meta, c.per_page, load0,
+					   load1, rigs, cells, checks, nk);
 		if (ret < 0) {
 			fprintf(stderr, "ramdev bench blk: %s: %s\n", json,
 				strerror(-ret));
