@@ -25,7 +25,6 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ramdev/access.h"
@@ -69,16 +68,12 @@ RAMDEV_EXPORT const char *ramdev_blk_strerror(enum ramdev_blk_err err)
 void ramdev_blk_log(struct ramdev_blk *blk, int level, const char *fmt, ...)
 {
 	int saved = errno;
-	struct timespec ts;
 	char msg[256];
 	va_list ap;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if ((uint64_t)ts.tv_sec != blk->log_window) {
-		blk->log_window = (uint64_t)ts.tv_sec;
-		blk->log_count = 0;
-	}
-	if (level > LOG_ERR && blk->log_count++ >= RAMDEV_BLK_LOG_PER_SEC) {
+	if (level > LOG_ERR &&
+	    !ramdev_ratelimit_allow(&blk->log_rl, CLOCK_MONOTONIC,
+				    RAMDEV_BLK_LOG_PER_SEC)) {
 		errno = saved;
 		return;
 	}

@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 
 #include "ramdev/blk.h"
+#include "ratelimit.h"
 
 /* ---- queues, swappable for tests (STYLE.md rule 12) ---- */
 
@@ -203,8 +204,7 @@ struct ramdev_blk {
 
 	ramdev_log_fn *log_fn;
 	void *log_opaque;
-	uint64_t log_window;        /* second of the rate-limit window */
-	unsigned log_count;
+	struct ramdev_ratelimit log_rl; /* messages above LOG_ERR */
 
 	struct ramdev_blk_stats stats;
 };

@@ -97,20 +97,6 @@ void ramdev_virtq_log(struct ramdev_virtq *vq, int level, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Guest-triggerable messages: VIRTQ_LOG_BURST per second per queue. */
-static bool log_allowed(struct ramdev_virtq *vq)
-{
-	struct timespec now;
-
-	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &now) != 0)
-		now.tv_sec = 0;
-	if (now.tv_sec != vq->log_second) {
-		vq->log_second = now.tv_sec;
-		vq->log_count = 0;
-	}
-	return vq->log_count++ < VIRTQ_LOG_BURST;
-}
-
 int ramdev_virtq_fail(struct ramdev_virtq *vq, enum ramdev_virtq_err err,
 		      const char *fmt, ...)
 {
@@ -118,7 +104,9 @@ int ramdev_virtq_fail(struct ramdev_virtq *vq, enum ramdev_virtq_err err,
 
 	if (vq->err == RAMDEV_VIRTQ_OK)
 		vq->err = err;
-	if (log_allowed(vq)) {
+	/* Guest-triggerable: VIRTQ_LOG_BURST per second per queue. */
+	if (ramdev_ratelimit_allow(&vq->log_rl, CLOCK_MONOTONIC_COARSE,
+				   VIRTQ_LOG_BURST)) {
 		va_start(ap, fmt);
 		vlog(vq, LOG_ERR, fmt, ap);
 		va_end(ap);

@@ -11,10 +11,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "ramdev/access.h"
 #include "ramdev/virtq.h"
+#include "ratelimit.h"
 
 /* Descriptor flags, VIRTIO 1.2 section 2.7.5. */
 #define VIRTQ_DESC_F_NEXT 1u
@@ -110,8 +110,7 @@ struct ramdev_virtq {
 	bool log_deferred;
 	bool log_pending;
 	char pending[256];
-	time_t log_second;
-	unsigned log_count;
+	struct ramdev_ratelimit log_rl; /* of ramdev_virtq_fail() */
 };
 
 /*
