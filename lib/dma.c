@@ -218,6 +218,12 @@ static int map_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 			ramdev_dma_pool_put(&dma->pool, buf, tag);
 			return ret;
 		}
+	} else {
+		/* Device-writable only: unmap copies back `written` bytes
+		 * counted from the start, which may cover bytes the device
+		 * never wrote (a status byte at the end of a larger buffer).
+		 * Those must be zeros, not an earlier request's data. */
+		memset(buf, 0, seg->len);
 	}
 	count(dma, DMA_ST_BOUNCED, 1);
 	return 0;

@@ -223,8 +223,10 @@ RAMDEV_EXPORT int ramdev_virtq_new(struct ramdev_virtq **out,
 	vq->sg = calloc(vq->cfg.max_segs, sizeof(*vq->sg));
 	vq->segs = calloc(vq->cfg.max_segs, sizeof(*vq->segs));
 	if (!vq->as || !vq->sg || !vq->segs) {
+		int ret = vq->as ? -ENOMEM : -EINVAL; /* vq is gone after free */
+
 		ramdev_virtq_free(vq);
-		return vq->as ? -ENOMEM : -EINVAL;
+		return ret;
 	}
 	vq->log_deferred = true;
 	queue_setup(vq); /* a bad configuration leaves the queue broken */

@@ -85,6 +85,30 @@ static void test_dma_map_mmio_bounce(void **state)
 	assert_int_equal(200, f->dev.bytes_written);
 }
 
+/*
+ * A device-writable bounce buffer starts as zeros: an earlier request's
+ * data left in the pool must not reach guest memory through bytes the
+ * device did not write but `written` covers (review finding: a FLUSH's
+ * large writable part received the previous OUT's payload).
+ */
+static void test_dma_map_bounce_from_device_starts_zeroed(void **state)
+{
+	struct fx *f = *state;
+	struct ramdev_dma_seg seg;
+
+	memset(f->dev.mem + 0x100, 'S', 512);
+	assert_int_equal(0, ramdev_dma_map(f->dma, MMIO_BASE + 0x100, 512,
+					   RAMDEV_DMA_TO_DEVICE, &seg));
+	ramdev_dma_unmap(f->dma, &seg, 0); /* pool now holds 'S' bytes */
+	memset(f->dev.mem + 0x1000, 0xaa, 1024);
+	assert_int_equal(0, ramdev_dma_map(f->dma, MMIO_BASE + 0x1000, 1024,
+					   RAMDEV_DMA_FROM_DEVICE, &seg));
+	assert_int_equal(0, ramdev_dma_seg_write(&seg, 1023, "\0", 1));
+	ramdev_dma_unmap(f->dma, &seg, 1024);
+	for (unsigned i = 0; i < 1024; i++)
+		assert_int_equal(0, f->dev.mem[0x1000 + i]);
+}
+
 static void test_dma_map_qemu_bounce_fails_like_qemu(void **state)
 {
 	struct fx *f = *state;
@@ -491,6 +515,7 @@ int main(void)
 		T(test_dma_map_ramd_direct),
 		T(test_dma_map_ram_direct),
 		T(test_dma_map_mmio_bounce),
+		T(test_dma_map_bounce_from_device_starts_zeroed),
 		T(test_dma_map_qemu_bounce_fails_like_qemu),
 		T(test_dma_map_qemu_bounce_copies_back),
 		T(test_dma_on_free_direct),
