@@ -54,6 +54,7 @@ static const char *const blk_err_str[RAMDEV_BLK_ERR_COUNT] = {
 	[RAMDEV_BLK_DWZ_SECTORS] = "discard/write-zeroes range too long",
 	[RAMDEV_BLK_IO] = "host I/O error",
 	[RAMDEV_BLK_NOMEM] = "host out of memory",
+	[RAMDEV_BLK_WRITEBACK] = "an earlier write-back failed: flush refused",
 };
 
 RAMDEV_EXPORT const char *ramdev_blk_strerror(enum ramdev_blk_err err)

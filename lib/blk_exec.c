@@ -45,6 +45,21 @@ static void io_fail(struct blk_req *req, const struct blk_step *st, int err)
 	req->op = BLK_OP_NONE;
 }
 
+/*
+ * A write-back error the kernel reports once (fdatasync) or a write EIO:
+ * pages may be clean in the page cache and wrong on disk, and a later
+ * fdatasync would succeed.  Remember it: every later FLUSH fails (blk.h).
+ */
+void ramdev_blk_wb_fail(struct ramdev_blk *blk, int err)
+{
+	if (blk->wb_err)
+		return;
+	blk->wb_err = err;
+	ramdev_blk_log(blk, LOG_ERR,
+		       "virtio-blk: write-back failed (%s): every flush fails "
+		       "until reset", strerror(err));
+}
+
 /* The iovec list of req->iov without its first req->done bytes. */
 static unsigned iov_rest(struct blk_req *req)
 {
@@ -164,8 +179,14 @@ void ramdev_blk_req_next(struct blk_req *req, struct blk_step *st)
 		st->len = req->len - req->done;
 		break;
 	case BLK_OP_FLUSH:
-		if (req->done == 0)
+		if (req->blk->wb_err) {
+			/* No fdatasync: it could say 0 for lost data. */
+			req->status = RAMDEV_BLK_S_IOERR;
+			req->err = RAMDEV_BLK_WRITEBACK;
+			req->op = BLK_OP_NONE;
+		} else if (req->done == 0) {
 			st->kind = BLK_STEP_FDATASYNC;
+		}
 		break;
 	case BLK_OP_DISCARD:
 	case BLK_OP_WZ:
@@ -216,6 +237,9 @@ void ramdev_blk_req_result(struct blk_req *req, const struct blk_step *st,
 		req->blk->stats.retries++;
 		return; /* the same step again */
 	}
+	if (res == -EIO && (st->kind == BLK_STEP_WRITEV ||
+			    st->kind == BLK_STEP_FALLOCATE))
+		ramdev_blk_wb_fail(req->blk, EIO);
 	switch (st->kind) {
 	case BLK_STEP_READV:
 	case BLK_STEP_WRITEV:
@@ -235,6 +259,7 @@ void ramdev_blk_req_result(struct blk_req *req, const struct blk_step *st,
 		break;
 	case BLK_STEP_FDATASYNC:
 		if (res < 0) {
+			ramdev_blk_wb_fail(req->blk, (int)-res);
 			io_fail(req, st, (int)-res);
 		} else {
 			req->done = 1;

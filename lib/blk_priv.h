@@ -185,6 +185,7 @@ struct ramdev_blk {
 	uint8_t *zeroes;            /* RAMDEV_BLK_ZERO_BUF bytes, lazily */
 	bool uring_offload_writes;  /* options: see blk.h */
 	bool no_punch, no_zero_range;
+	int wb_err;                 /* sticky write-back error (errno), see blk.h */
 
 	struct ramdev_blk_queue queues[RAMDEV_BLK_MAX_QUEUES];
 	unsigned inflight;          /* popped, not pushed */
@@ -230,6 +231,7 @@ void ramdev_blk_req_result(struct blk_req *req, const struct blk_step *st,
 			   int64_t res);
 enum blk_zmode ramdev_blk_first_zmode(const struct blk_req *req);
 long ramdev_blk_step_sync(struct ramdev_blk *blk, const struct blk_step *st);
+void ramdev_blk_wb_fail(struct ramdev_blk *blk, int err);
 
 /* blk_queue.c: the engine reports a finished request */
 void ramdev_blk_req_done(struct blk_req *req);

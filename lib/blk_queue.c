@@ -361,8 +361,14 @@ RAMDEV_EXPORT int ramdev_blk_flush(struct ramdev_blk *blk, uint64_t *notify)
 	ret = ramdev_blk_drain(blk, notify);
 	if (ret < 0)
 		return ret;
-	if (fdatasync(blk->fd) < 0)
-		return -errno;
+	if (blk->wb_err)
+		return -EIO;
+	if (fdatasync(blk->fd) < 0) {
+		ret = -errno;
+		if (ret != -EINTR)
+			ramdev_blk_wb_fail(blk, -ret);
+		return ret;
+	}
 	blk->stats.flushes++;
 	return 0;
 }
@@ -395,5 +401,6 @@ RAMDEV_EXPORT int ramdev_blk_reset(struct ramdev_blk *blk)
 	blk->stopped = 0;
 	blk->pushed = 0;
 	blk->broken = RAMDEV_BLK_OK;
+	blk->wb_err = 0;
 	return 0;
 }

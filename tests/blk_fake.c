@@ -114,6 +114,68 @@ static const struct ramdev_blk_engine_ops check_engine = {
 	.submit = check_submit, .kick = check_kick, .reap = check_reap,
 };
 
+/* ---- the fault engine: sync steps, some failing on demand ---- */
+
+static long fault_step(struct fix *f, struct ramdev_blk *blk,
+		       const struct blk_step *st)
+{
+	struct fault_engine *fe = &f->fe;
+
+	if ((int)st->kind == fe->fail_kind && fe->fail_count) {
+		fe->fail_count--;
+		return fe->fail_err;
+	}
+	fe->steps[st->kind]++;
+	return ramdev_blk_step_sync(blk, st);
+}
+
+static void fault_run(struct fix *f, struct ramdev_blk *blk, struct blk_req *req)
+{
+	struct blk_step st;
+
+	for (;;) {
+		ramdev_blk_req_next(req, &st);
+		if (st.kind == BLK_STEP_DONE)
+			break;
+		check_step(f, &st);
+		ramdev_blk_req_result(req, &st, fault_step(f, blk, &st));
+	}
+	ramdev_blk_req_done(req);
+}
+
+static void fault_submit(void *opaque, struct ramdev_blk *blk,
+			 struct blk_req *req)
+{
+	fault_run(opaque, blk, req);
+}
+
+static int fault_reap(void *opaque, struct ramdev_blk *b, int t)
+{
+	(void)opaque;
+	(void)b;
+	(void)t;
+	return 0;
+}
+
+static int fault_kick(void *opaque, struct ramdev_blk *b)
+{
+	(void)opaque;
+	(void)b;
+	return 0;
+}
+
+static const struct ramdev_blk_engine_ops fault_engine = {
+	.name = "fault", .init = check_init, .fini = check_fini,
+	.submit = fault_submit, .kick = fault_kick, .reap = fault_reap,
+};
+
+/* Replace the engine (under the checking one) with the fault engine. */
+void use_fault_engine(struct fix *f)
+{
+	f->blk->engine = &fault_engine;
+	f->blk->engine_opaque = f;
+}
+
 /* ---- fixture ---- */
 
 static int open_blk(struct fix *f, const struct ramdev_blk_options *extra)

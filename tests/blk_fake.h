@@ -36,6 +36,14 @@ struct fakeq {
 	unsigned nused;
 };
 
+/* A fault-injecting engine (use_fault_engine): steps run with pread & co. */
+struct fault_engine {
+	int fail_kind;        /* enum blk_step_kind to fail */
+	int fail_err;         /* with this -errno */
+	unsigned fail_count;  /* this many more times */
+	unsigned steps[BLK_STEP_FALLOCATE + 1]; /* system calls made, by kind */
+};
+
 struct fix {
 	enum ramdev_blk_engine engine;
 	bool offload;      /* io_uring: options.uring_offload_writes */
@@ -49,6 +57,7 @@ struct fix {
 	const struct ramdev_blk_engine_ops *real; /* under the checking engine */
 	void *real_opaque;                        /* its state */
 	unsigned kernel_iovs;                     /* iovecs the kernel saw */
+	struct fault_engine fe;
 };
 
 extern const struct ramdev_blk_queue_ops fq_ops;
@@ -63,6 +72,7 @@ struct piece ram(uint8_t *p, size_t len);
 struct piece dev(uint8_t *p, size_t len);
 struct piece status(struct fix *f);
 void run(struct fix *f);
+void use_fault_engine(struct fix *f);
 void rw(struct fix *f, uint32_t type, uint64_t sector, struct piece data);
 void dwz(struct fix *f, uint32_t type, uint64_t sector, uint32_t n,
 		uint32_t flags);
@@ -77,5 +87,7 @@ int setup_uring_inline(void **state);
 
 /* The ring tests (test_blk_ring.c): 0 or the number of failures. */
 int test_blk_ring_run(void);
+/* The fault tests (test_blk_faults.c): 0 or the number of failures. */
+int test_blk_faults_run(void);
 
 #endif

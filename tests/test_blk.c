@@ -640,5 +640,6 @@ int main(void)
 	fails += cmocka_run_group_tests_name("blk_uring_inline",
 					     uring_inline_tests, NULL, NULL);
 	fails += test_blk_ring_run();
+	fails += test_blk_faults_run();
 	return fails ? 1 : 0;
 }

@@ -34,6 +34,15 @@
  * waiting FLUSH stops no queue: later requests run meanwhile and do not
  * delay it.
  *
+ * Write-back errors stick.  Linux reports a failed write-back once: the
+ * fdatasync that sees it fails, the pages are marked clean anyway, and the
+ * next fdatasync succeeds although the data never reached the disk.  So,
+ * as QEMU's file-posix does, once an fdatasync fails (any error but EINTR)
+ * or a write fails with EIO, every later FLUSH completes with IOERR
+ * (RAMDEV_BLK_WRITEBACK, without calling fdatasync again) and
+ * ramdev_blk_flush() returns -EIO, until ramdev_blk_reset() or a reopen.
+ * Reads and writes carry on.
+ *
  * Threads: one device is driven from one thread at a time (the event loop
  * thread); different devices are independent.
  */
@@ -103,6 +112,7 @@ enum ramdev_blk_err {
 	RAMDEV_BLK_DWZ_SECTORS,   /* num_sectors above max_*_sectors: IOERR */
 	RAMDEV_BLK_IO,            /* the host I/O failed (errno logged): IOERR */
 	RAMDEV_BLK_NOMEM,         /* host out of memory for the request: IOERR */
+	RAMDEV_BLK_WRITEBACK,     /* FLUSH after a failed fdatasync or write: IOERR */
 	RAMDEV_BLK_ERR_COUNT
 };
 
@@ -330,7 +340,8 @@ RAMDEV_EXPORT int ramdev_blk_drain(struct ramdev_blk *blk, uint64_t *notify);
 /**
  * ramdev_blk_flush - drain, then fdatasync the image (e.g. before a
  * snapshot or migration).
- * Returns: 0, -EIO, -errno of fdatasync.
+ * Returns: 0, -EIO (also when an earlier write-back failed: see the top),
+ * -errno of fdatasync (which then sticks as well).
  * Context: may block.
  */
 RAMDEV_EXPORT int ramdev_blk_flush(struct ramdev_blk *blk, uint64_t *notify);
@@ -346,7 +357,7 @@ RAMDEV_EXPORT enum ramdev_blk_err ramdev_blk_error(const struct ramdev_blk *blk)
 
 /**
  * ramdev_blk_reset - device reset: drain, detach every queue, clear the
- * broken state.  Returns: 0.
+ * broken state and a sticky write-back error.  Returns: 0.
  * Context: may block.
  */
 RAMDEV_EXPORT int ramdev_blk_reset(struct ramdev_blk *blk);
