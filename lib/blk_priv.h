@@ -199,6 +199,7 @@ struct ramdev_blk {
 	uint64_t stopped;           /* queues to resume (bit per queue) */
 	uint64_t pushed;            /* queues pushed to since the last notify check */
 	uint64_t bounce_freed;      /* set from the DMA on_free callback */
+	unsigned quiescing;         /* in drain: completions pop no new work */
 	bool kernel_signals;        /* the engine registered event_fd (io_uring) */
 	bool signalled;             /* ramdev_blk_signal() wrote event_fd (atomic) */
 	enum ramdev_blk_err broken;

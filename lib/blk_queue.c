@@ -19,6 +19,12 @@
  * A queue stops when the depth is reached or the DMA bounce pool is busy
  * (-EAGAIN from pop); ramdev_blk_complete() resumes it.
  *
+ * Quiescing: drain (and so detach, reset, close) waits for the requests in
+ * flight only.  Meanwhile completions resume no queue, so a driver that
+ * keeps its ring full cannot keep a reset from returning; the stopped
+ * queues are resumed after the drain (ramdev_blk_drain() signals event_fd
+ * for that; detach and reset forget them).
+ *
  * The queues are reached through struct ramdev_blk_queue_ops, so the tests
  * can feed hand-built chains; blk_virtq.c plugs in virtq.h.
  */
@@ -307,7 +313,8 @@ static int complete(struct ramdev_blk *blk, int timeout_ms, uint64_t *notify)
 			       blk->engine->name, ret);
 	}
 	stopped = blk->stopped;
-	if (stopped && blk->inflight < blk->depth && !blk->broken) {
+	if (stopped && blk->inflight < blk->depth && !blk->broken &&
+	    !blk->quiescing) {
 		for (unsigned i = 0; stopped; i++, stopped >>= 1) {
 			struct ramdev_blk_queue *q = &blk->queues[i];
 
@@ -339,17 +346,23 @@ RAMDEV_EXPORT int ramdev_blk_wait(struct ramdev_blk *blk, int timeout_ms,
 
 RAMDEV_EXPORT int ramdev_blk_drain(struct ramdev_blk *blk, uint64_t *notify)
 {
-	int ret, total = 0;
+	int ret = 0, total = 0;
 
 	if (!blk)
 		return -EINVAL;
+	blk->quiescing++;
 	while (blk->submitted || blk->flush_head) {
 		ret = complete(blk, -1, notify);
 		if (ret < 0)
-			return ret;
+			break;
 		total += ret;
 	}
-	return total;
+	blk->quiescing--;
+	/* Queues stopped meanwhile: let the event loop's next complete()
+	 * resume them (no completion will wake it up any more). */
+	if (blk->stopped && !blk->quiescing && !blk->broken)
+		ramdev_blk_signal(blk);
+	return ret < 0 ? ret : total;
 }
 
 RAMDEV_EXPORT int ramdev_blk_flush(struct ramdev_blk *blk, uint64_t *notify)

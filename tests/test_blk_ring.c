@@ -7,12 +7,15 @@
 #define _GNU_SOURCE
 #include <endian.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -324,6 +327,111 @@ static void test_ramdev_blk_process_ring_ram_only(void **state)
 	assert_int_equal(RAMDEV_BLK_S_OK, status_at(f, 1));
 }
 
+/* ---- a guest that keeps its ring full while the VMM resets the device ---- */
+
+#define LL_SIZE 256u
+
+struct refill {
+	struct test_guest *g;
+	struct vring_drv *drv;
+	atomic_bool stop, started;
+	unsigned added;
+	int err; /* of vring_drv_add: the thread may not use cmocka */
+};
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* IN of 64 KiB at sector 0 into RAM, header and status in slot @slot. */
+static int refill_add(struct refill *r, unsigned slot)
+{
+	uint64_t h = 0x40000 + (uint64_t)slot * 0x40;
+	struct vring_drv_buf out[1] = { { h, 16 } };
+	struct vring_drv_buf in[2] = { { 0x100000, 0x10000 }, { h + 0x20, 1 } };
+	int ret;
+
+	memset(r->g->ram_host + h, 0, 16); /* type IN, sector 0 */
+	ret = vring_drv_add(r->drv, out, 1, in, 2, true);
+	r->added++;
+	return ret < 0 ? ret : 0;
+}
+
+static void *refill_guest(void *arg)
+{
+	struct refill *r = arg;
+	double end = now_s() + 5;
+	uint32_t len;
+	uint16_t id;
+
+	while (!atomic_load(&r->stop) && now_s() < end && !r->err) {
+		while (vring_drv_get_used(r->drv, &id, &len) == 1)
+			;
+		while (vring_drv_num_free(r->drv) >= 1 && !r->err)
+			r->err = refill_add(r, r->added % LL_SIZE);
+		vring_drv_publish(r->drv);
+		atomic_store(&r->started, true);
+	}
+	atomic_store(&r->started, true);
+	return NULL;
+}
+
+/*
+ * The review's livelock: at depth 2 the queue stops, and the reset's drain
+ * used to resume it on every completion, popping new requests for as long
+ * as the guest refilled the ring (5 s here).  Now it waits for the two in
+ * flight only.
+ */
+static void test_ramdev_blk_reset_ring_guest_refills(void **state)
+{
+	struct ramdev_virtq_config qc = {
+		.size = LL_SIZE, .desc = 0, .avail = 0x1000, .used = 0x2000,
+		.indirect = true,
+	};
+	struct vring_drv_config dc = {
+		.size = LL_SIZE, .desc = 0, .avail = 0x1000, .used = 0x2000,
+		.indirect_gpa = 0x10000, .indirect_max = 4,
+	};
+	struct ring_fix *f = ring_get(state);
+	struct ramdev_blk_options o = { .fd = f->img, .engine = f->engine,
+					.depth = 2 };
+	struct refill r = { .g = f->g };
+	struct ramdev_blk_stats a, b;
+	struct ramdev_virtq *vq;
+	pthread_t th;
+	double t0, t1;
+
+	assert_int_equal(0, ramdev_blk_detach_queue(f->blk, 0));
+	ramdev_blk_close(f->blk);
+	assert_int_equal(0, ramdev_blk_open(&f->blk, &o));
+	assert_int_equal(0, ramdev_virtq_new(&vq, f->g->dma, &qc));
+	assert_int_equal(0, vring_drv_new(&r.drv, f->g->as, &dc));
+	assert_int_equal(0, ramdev_blk_attach_queue(f->blk, 0, vq, f->g->dma));
+	assert_int_equal(0, pthread_create(&th, NULL, refill_guest, &r));
+	while (!atomic_load(&r.started))
+		;
+	assert_true(ramdev_blk_process(f->blk, 0, NULL) >= 1);
+	ramdev_blk_get_stats(f->blk, &a);
+	t0 = now_s();
+	assert_int_equal(0, ramdev_blk_reset(f->blk));
+	t1 = now_s();
+	ramdev_blk_get_stats(f->blk, &b);
+	atomic_store(&r.stop, true);
+	assert_int_equal(0, pthread_join(th, NULL));
+	assert_int_equal(0, r.err);
+	assert_int_equal(0, ramdev_blk_inflight(f->blk));
+	assert_int_equal(a.requests, b.requests); /* nothing popped */
+	assert_true(t1 - t0 < 1.0);
+	/* The fixture's teardown detaches queue 0: give it the old one. */
+	assert_int_equal(0, ramdev_blk_attach_queue(f->blk, 0, f->vq, f->g->dma));
+	vring_drv_free(r.drv);
+	ramdev_virtq_free(vq);
+}
+
 #define R(fn, s) cmocka_unit_test_setup_teardown(fn, s, ring_teardown)
 
 int test_blk_ring_run(void)
@@ -342,6 +450,7 @@ int test_blk_ring_run(void)
 		R(test_ramdev_blk_process_ring_ram_only, setup_direct_uring),
 		R(test_ramdev_blk_process_ring_ram_only, setup_bounce_uring),
 		R(test_ramdev_blk_process_ring_ram_only, setup_bounce_sync),
+		R(test_ramdev_blk_reset_ring_guest_refills, setup_direct_uring),
 	};
 
 	return cmocka_run_group_tests_name("blk_ring", tests, NULL, NULL);

@@ -331,7 +331,10 @@ RAMDEV_EXPORT int ramdev_blk_wait(struct ramdev_blk *blk, int timeout_ms,
 				  uint64_t *notify);
 
 /**
- * ramdev_blk_drain - complete every request in flight (quiesce).
+ * ramdev_blk_drain - complete every request in flight (quiesce).  No new
+ * request is popped meanwhile, however fast the driver refills its rings;
+ * queues that stopped (depth reached) are resumed by the next
+ * ramdev_blk_complete(), and event_fd is made readable for that.
  * Returns: the number pushed; -EIO.
  * Context: may block.
  */
