@@ -225,7 +225,8 @@ RAMDEV_EXPORT void ramdev_blk_close(struct ramdev_blk *blk)
 {
 	if (!blk)
 		return;
-	ramdev_blk_drain(blk, NULL);
+	if (ramdev_blk_drain(blk, NULL) < 0 || blk->inflight)
+		ramdev_blk_cancel(blk);
 	blk->engine->fini(blk->engine_opaque, blk);
 	while (blk->req_cache) {
 		struct blk_req *req = blk->req_cache;

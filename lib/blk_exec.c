@@ -506,6 +506,37 @@ static void uring_fini(void *opaque, struct ramdev_blk *blk)
 	free(u);
 }
 
+/*
+ * Cancel everything in the ring and wait for it (IORING_REGISTER_SYNC_CANCEL,
+ * Linux 6.0) until nothing matches any more: then no request can touch its
+ * buffers.  Without it, or when that takes too long, say "unsafe".
+ */
+static bool uring_cancel(void *opaque, struct ramdev_blk *blk)
+{
+	struct blk_uring *u = opaque;
+	bool safe = false;
+
+	for (int i = 0; i < 100; i++) {
+		struct io_uring_sync_cancel_reg reg;
+		int ret;
+
+		memset(&reg, 0, sizeof(reg));
+		reg.flags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL;
+		reg.fd = -1;
+		reg.timeout.tv_nsec = 10 * 1000 * 1000;
+		ret = io_uring_register_sync_cancel(&u->ring, &reg);
+		if (ret == -ENOENT) {
+			safe = true;
+			break;
+		}
+		if (ret < 0 && ret != -EALREADY && ret != -ETIME &&
+		    ret != -EINTR)
+			break; /* not supported, or the ring is gone */
+	}
+	uring_fini(u, blk);
+	return safe;
+}
+
 static struct io_uring_sqe *uring_sqe(struct blk_uring *u)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
@@ -647,4 +678,5 @@ const struct ramdev_blk_engine_ops ramdev_blk_engine_uring = {
 	.submit = uring_submit,
 	.kick = uring_kick,
 	.reap = uring_reap,
+	.cancel = uring_cancel,
 };

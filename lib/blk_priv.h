@@ -105,6 +105,7 @@ struct blk_step {
 struct blk_req {
 	struct ramdev_blk *blk;
 	struct blk_req *next;       /* flush wait list; the device's cache */
+	struct blk_req *sub_prev, *sub_next; /* blk->sub_head: in the engine */
 	unsigned cap;               /* room for segments in iov, rest, dev */
 	unsigned qidx;
 	struct ramdev_virtq_elem *elem;
@@ -160,6 +161,15 @@ struct ramdev_blk_engine_ops {
 	int (*kick)(void *opaque, struct ramdev_blk *blk);
 	/* finish completed requests; wait up to @timeout_ms (-1 forever, 0 not) */
 	int (*reap)(void *opaque, struct ramdev_blk *blk, int timeout_ms);
+	/*
+	 * Optional, the last resort of close() when reap cannot finish the
+	 * requests submitted (a failed engine): stop for good and free the
+	 * engine's state (fini is not called afterwards), finishing no
+	 * request (the device fails them).  Returns true if the kernel can
+	 * no longer touch their buffers, false if it still might (the device
+	 * then leaks their staging buffers rather than free them).
+	 */
+	bool (*cancel)(void *opaque, struct ramdev_blk *blk);
 };
 
 extern const struct ramdev_blk_engine_ops ramdev_blk_engine_sync;
@@ -194,6 +204,7 @@ struct ramdev_blk {
 	uint64_t wgen;              /* generation new writes join */
 	unsigned wgen_count[2];     /* writes in flight of gen wgen, wgen - 1 */
 	struct blk_req *flush_head, *flush_tail; /* FLUSHes waiting for writes */
+	struct blk_req *sub_head;   /* the requests in the engine (submitted) */
 	struct blk_req *req_cache;  /* finished requests kept for reuse */
 	unsigned req_cached;
 	uint64_t stopped;           /* queues to resume (bit per queue) */
@@ -216,6 +227,8 @@ struct ramdev_blk {
 #define BLK_REQ_CACHE 64u     /* finished requests kept per device */
 #define BLK_STAGE_KEEP (128u * 1024u) /* staging kept with a cached request */
 #define RAMDEV_BLK_LOG_PER_SEC 16u
+#define BLK_DRAIN_TRIES 50u   /* failed reaps in a row before drain gives up */
+#define BLK_DRAIN_PAUSE_US 1000u /* between them */
 
 /* blk.c */
 __attribute__((format(printf, 3, 4)))
@@ -237,5 +250,6 @@ void ramdev_blk_wb_fail(struct ramdev_blk *blk, int err);
 /* blk_queue.c: the engine reports a finished request */
 void ramdev_blk_req_done(struct blk_req *req);
 void ramdev_blk_signal(struct ramdev_blk *blk);
+void ramdev_blk_cancel(struct ramdev_blk *blk);
 
 #endif /* RAMDEV_BLK_PRIV_H */

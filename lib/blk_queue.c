@@ -28,6 +28,7 @@
  * The queues are reached through struct ramdev_blk_queue_ops, so the tests
  * can feed hand-built chains; blk_virtq.c plugs in virtq.h.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <syslog.h>
@@ -73,6 +74,8 @@ static void req_push(struct blk_req *req)
 	uint32_t written;
 	int ret;
 
+	/* Detach and reset refuse a queue with requests in flight. */
+	assert(q->ops);
 	ramdev_blk_req_finish(req, &written);
 	ret = q->ops->push(q->q, req->elem, written);
 	if (ret < 0)
@@ -101,6 +104,11 @@ static void req_start(struct ramdev_blk *blk, struct blk_req *req)
 		return;
 	}
 	blk->submitted++;
+	req->sub_prev = NULL;
+	req->sub_next = blk->sub_head;
+	if (blk->sub_head)
+		blk->sub_head->sub_prev = req;
+	blk->sub_head = req;
 	if (req->counts_as_write) {
 		blk->writes_inflight++;
 		req->gen = blk->wgen;
@@ -148,6 +156,12 @@ void ramdev_blk_req_done(struct blk_req *req)
 	bool was_write = req->counts_as_write;
 	uint64_t gen = req->gen;
 
+	if (req->sub_prev)
+		req->sub_prev->sub_next = req->sub_next;
+	else
+		blk->sub_head = req->sub_next;
+	if (req->sub_next)
+		req->sub_next->sub_prev = req->sub_prev;
 	blk->submitted--;
 	req_push(req);
 	if (!was_write)
@@ -290,8 +304,13 @@ RAMDEV_EXPORT int ramdev_blk_event_fd(const struct ramdev_blk *blk)
 	return blk ? blk->event_fd : -EINVAL;
 }
 
-/* Reap without blocking (or up to @timeout_ms), then resume stopped queues. */
-static int complete(struct ramdev_blk *blk, int timeout_ms, uint64_t *notify)
+/*
+ * Reap without blocking (or up to @timeout_ms), then resume stopped queues.
+ * Returns the number pushed; *@reaped gets the engine's answer (-errno: it
+ * failed, and the device is broken).
+ */
+static int complete(struct ramdev_blk *blk, int timeout_ms, uint64_t *notify,
+		    int *reaped)
 {
 	uint64_t before = blk->stats.completed, stopped, buf;
 	int ret;
@@ -307,6 +326,7 @@ static int complete(struct ramdev_blk *blk, int timeout_ms, uint64_t *notify)
 		}
 	}
 	ret = blk->engine->reap(blk->engine_opaque, blk, timeout_ms);
+	*reaped = ret;
 	if (ret < 0 && !blk->broken) {
 		blk->broken = RAMDEV_BLK_IO;
 		ramdev_blk_log(blk, LOG_ERR, "virtio-blk: engine %s failed (%d)",
@@ -324,16 +344,25 @@ static int complete(struct ramdev_blk *blk, int timeout_ms, uint64_t *notify)
 		}
 	}
 	collect_notify(blk, notify);
-	if (blk->broken == RAMDEV_BLK_IO)
-		return -EIO;
 	return (int)(blk->stats.completed - before);
+}
+
+/* Requests pushed; -EIO only when nothing was and the engine failed. */
+static int complete_public(struct ramdev_blk *blk, int timeout_ms,
+			   uint64_t *notify)
+{
+	int reaped, n = complete(blk, timeout_ms, notify, &reaped);
+
+	if (n == 0 && blk->broken == RAMDEV_BLK_IO)
+		return -EIO;
+	return n;
 }
 
 RAMDEV_EXPORT int ramdev_blk_complete(struct ramdev_blk *blk, uint64_t *notify)
 {
 	if (!blk)
 		return -EINVAL;
-	return complete(blk, 0, notify);
+	return complete_public(blk, 0, notify);
 }
 
 RAMDEV_EXPORT int ramdev_blk_wait(struct ramdev_blk *blk, int timeout_ms,
@@ -341,21 +370,32 @@ RAMDEV_EXPORT int ramdev_blk_wait(struct ramdev_blk *blk, int timeout_ms,
 {
 	if (!blk)
 		return -EINVAL;
-	return complete(blk, blk->submitted ? timeout_ms : 0, notify);
+	return complete_public(blk, blk->submitted ? timeout_ms : 0, notify);
 }
 
 RAMDEV_EXPORT int ramdev_blk_drain(struct ramdev_blk *blk, uint64_t *notify)
 {
+	unsigned tries = 0;
 	int ret = 0, total = 0;
 
 	if (!blk)
 		return -EINVAL;
 	blk->quiescing++;
+	/* An engine that failed (the device is broken) may still finish
+	 * what it holds: keep reaping while it does. */
 	while (blk->submitted || blk->flush_head) {
-		ret = complete(blk, -1, notify);
-		if (ret < 0)
+		int reaped, n = complete(blk, -1, notify, &reaped);
+
+		total += n;
+		if (n > 0 || reaped >= 0) {
+			tries = 0;
+			continue;
+		}
+		if (++tries >= BLK_DRAIN_TRIES) {
+			ret = -EIO; /* requests stay in flight */
 			break;
-		total += ret;
+		}
+		usleep(BLK_DRAIN_PAUSE_US);
 	}
 	blk->quiescing--;
 	/* Queues stopped meanwhile: let the event loop's next complete()
@@ -398,6 +438,8 @@ RAMDEV_EXPORT int ramdev_blk_detach_queue(struct ramdev_blk *blk, unsigned idx)
 	if (!blk->queues[idx].ops)
 		return -ENOENT;
 	(void)ramdev_blk_drain(blk, NULL);
+	if (blk->queues[idx].inflight)
+		return -EBUSY; /* a failed engine still holds some */
 	blk->stopped &= ~(1ull << idx);
 	blk->pushed &= ~(1ull << idx);
 	blk->queues[idx] = (struct ramdev_blk_queue){ 0 };
@@ -409,6 +451,11 @@ RAMDEV_EXPORT int ramdev_blk_reset(struct ramdev_blk *blk)
 	if (!blk)
 		return -EINVAL;
 	(void)ramdev_blk_drain(blk, NULL);
+	if (blk->inflight) {
+		ramdev_blk_log(blk, LOG_ERR, "virtio-blk: reset: %u requests "
+			       "still in flight", blk->inflight);
+		return -EBUSY;
+	}
 	for (unsigned i = 0; i < blk->num_queues; i++)
 		blk->queues[i] = (struct ramdev_blk_queue){ 0 };
 	blk->stopped = 0;
@@ -416,4 +463,87 @@ RAMDEV_EXPORT int ramdev_blk_reset(struct ramdev_blk *blk)
 	blk->broken = RAMDEV_BLK_OK;
 	blk->wb_err = 0;
 	return 0;
+}
+
+/* ---- the last resort: fail what a dead engine holds ---- */
+
+static int dead_init(struct ramdev_blk *blk, void **opaque)
+{
+	(void)blk;
+	*opaque = NULL;
+	return -ENODEV;
+}
+
+static void dead_fini(void *opaque, struct ramdev_blk *blk)
+{
+	(void)opaque;
+	(void)blk;
+}
+
+/* Fails @req at once: the engine it was meant for is gone. */
+static void dead_submit(void *opaque, struct ramdev_blk *blk,
+			struct blk_req *req)
+{
+	(void)opaque;
+	(void)blk;
+	req->status = RAMDEV_BLK_S_IOERR;
+	req->err = RAMDEV_BLK_IO;
+	req->op = BLK_OP_NONE;
+	ramdev_blk_req_done(req);
+}
+
+static int dead_kick(void *opaque, struct ramdev_blk *blk)
+{
+	(void)opaque;
+	(void)blk;
+	return 0;
+}
+
+static int dead_reap(void *opaque, struct ramdev_blk *blk, int timeout_ms)
+{
+	(void)opaque;
+	(void)blk;
+	(void)timeout_ms;
+	return 0;
+}
+
+static const struct ramdev_blk_engine_ops blk_engine_dead = {
+	.name = "stopped", .init = dead_init, .fini = dead_fini,
+	.submit = dead_submit, .kick = dead_kick, .reap = dead_reap,
+};
+
+/*
+ * close() with requests the engine cannot finish: stop the engine, then
+ * fail every request in flight with IOERR and push it, so no element and
+ * no region reference is lost.  Staging buffers the kernel might still
+ * write are leaked on purpose (a bounded loss, not a use after free).
+ */
+void ramdev_blk_cancel(struct ramdev_blk *blk)
+{
+	const struct ramdev_blk_engine_ops *e = blk->engine;
+	bool safe = false;
+
+	if (e->cancel)
+		safe = e->cancel(blk->engine_opaque, blk);
+	else
+		e->fini(blk->engine_opaque, blk);
+	blk->engine = &blk_engine_dead;
+	blk->engine_opaque = NULL;
+	ramdev_blk_log(blk, LOG_ERR,
+		       "virtio-blk: engine %s stopped with %u requests in "
+		       "flight: they fail with IOERR%s", e->name, blk->inflight,
+		       safe ? "" : " (their staging buffers are leaked: the "
+		       "kernel may still write them)");
+	while (blk->sub_head) {
+		struct blk_req *req = blk->sub_head;
+
+		if (!safe) {
+			req->stage = NULL;
+			req->stage_cap = 0;
+		}
+		dead_submit(NULL, blk, req);
+	}
+	/* FLUSHes waiting for those writes were started (and failed) as
+	 * the writes finished. */
+	assert(!blk->flush_head);
 }

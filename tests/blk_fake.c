@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <endian.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -109,9 +110,20 @@ static int check_reap(void *opaque, struct ramdev_blk *b, int t)
 	return f->real->reap(f->real_opaque, b, t);
 }
 
+static bool check_cancel(void *opaque, struct ramdev_blk *b)
+{
+	struct fix *f = opaque;
+
+	if (f->real->cancel)
+		return f->real->cancel(f->real_opaque, b);
+	f->real->fini(f->real_opaque, b);
+	return false;
+}
+
 static const struct ramdev_blk_engine_ops check_engine = {
 	.name = "check", .init = check_init, .fini = check_fini,
 	.submit = check_submit, .kick = check_kick, .reap = check_reap,
+	.cancel = check_cancel,
 };
 
 /* ---- the fault engine: sync steps, some failing on demand ---- */
@@ -146,15 +158,48 @@ static void fault_run(struct fix *f, struct ramdev_blk *blk, struct blk_req *req
 static void fault_submit(void *opaque, struct ramdev_blk *blk,
 			 struct blk_req *req)
 {
-	fault_run(opaque, blk, req);
+	struct fix *f = opaque;
+
+	if (f->fe.hold) {
+		assert_true(f->fe.nheld < MAX_ELEMS);
+		f->fe.held[f->fe.nheld++] = req;
+		return;
+	}
+	fault_run(f, blk, req);
 }
 
+/* Finish up to reap_batch held requests (oldest first); maybe fail. */
 static int fault_reap(void *opaque, struct ramdev_blk *b, int t)
 {
-	(void)opaque;
-	(void)b;
+	struct fix *f = opaque;
+	struct fault_engine *fe = &f->fe;
+	unsigned n = fe->reap_batch && fe->reap_batch < fe->nheld
+			     ? fe->reap_batch : fe->nheld;
+
 	(void)t;
-	return 0;
+	if (fe->stuck)
+		n = 0;
+	for (unsigned i = 0; i < n; i++)
+		fault_run(f, b, fe->held[i]);
+	memmove(fe->held, fe->held + n, (fe->nheld - n) * sizeof(fe->held[0]));
+	fe->nheld -= n;
+	if (fe->reap_fails) {
+		if (fe->reap_fails != UINT_MAX)
+			fe->reap_fails--;
+		return -EIO;
+	}
+	return (int)n;
+}
+
+/* Drop what is held (the device fails it); the real engine's state goes. */
+static bool fault_cancel(void *opaque, struct ramdev_blk *b)
+{
+	struct fix *f = opaque;
+
+	f->fe.cancels++;
+	f->fe.nheld = 0;
+	f->real->fini(f->real_opaque, b);
+	return true;
 }
 
 static int fault_kick(void *opaque, struct ramdev_blk *b)
@@ -167,6 +212,7 @@ static int fault_kick(void *opaque, struct ramdev_blk *b)
 static const struct ramdev_blk_engine_ops fault_engine = {
 	.name = "fault", .init = check_init, .fini = check_fini,
 	.submit = fault_submit, .kick = fault_kick, .reap = fault_reap,
+	.cancel = fault_cancel,
 };
 
 /* Replace the engine (under the checking one) with the fault engine. */

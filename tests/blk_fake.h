@@ -42,6 +42,13 @@ struct fault_engine {
 	int fail_err;         /* with this -errno */
 	unsigned fail_count;  /* this many more times */
 	unsigned steps[BLK_STEP_FALLOCATE + 1]; /* system calls made, by kind */
+	bool hold;            /* submit keeps requests; reap runs them */
+	unsigned reap_fails;  /* reaps that return -EIO (UINT_MAX: all) */
+	unsigned reap_batch;  /* requests a reap finishes (0: all) */
+	bool stuck;           /* reap finishes nothing */
+	unsigned cancels;     /* cancel calls */
+	struct blk_req *held[MAX_ELEMS];
+	unsigned nheld;
 };
 
 struct fix {

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -100,6 +101,80 @@ static void test_ramdev_blk_process_write_eio_fails_flush(void **state)
 	assert_int_equal(-EIO, ramdev_blk_flush(f->blk, NULL));
 }
 
+/*
+ * The engine fails (the device breaks) but still finishes its requests,
+ * one per reap: drain used to give up after one pass, and detach then
+ * forgot a queue the later completions were pushed to.  Now drain keeps
+ * reaping until nothing is in flight.
+ */
+static void test_ramdev_blk_drain_engine_fails_with_progress(void **state)
+{
+	struct fix *f = get(state);
+
+	use_fault_engine(f);
+	f->fe.hold = true;
+	f->fe.reap_batch = 1;
+	for (unsigned i = 0; i < 6; i++) {
+		fill(f->ram + i * 4096, 4096, 20 + i);
+		rw(f, RAMDEV_BLK_T_OUT, i * 8, ram(f->ram + i * 4096, 4096));
+	}
+	assert_int_equal(6, ramdev_blk_process(f->blk, 0, NULL));
+	f->fe.reap_fails = 2;
+	assert_int_equal(6, ramdev_blk_drain(f->blk, NULL));
+	assert_int_equal(RAMDEV_BLK_IO, ramdev_blk_error(f->blk));
+	assert_int_equal(0, ramdev_blk_inflight(f->blk));
+	assert_int_equal(6, f->q.nused);
+	for (unsigned i = 0; i < 6; i++) {
+		uint8_t buf[4096];
+
+		expect(f, i, RAMDEV_BLK_S_OK, RAMDEV_BLK_OK);
+		assert_int_equal(4096, pread(f->img, buf, 4096, i * 4096));
+		assert_memory_equal(f->ram + i * 4096, buf, 4096);
+	}
+	assert_int_equal(0, ramdev_blk_detach_queue(f->blk, 0));
+	assert_int_equal(0, ramdev_blk_reset(f->blk));
+	assert_int_equal(RAMDEV_BLK_OK, ramdev_blk_error(f->blk));
+}
+
+/*
+ * The engine is dead: nothing it holds ever completes.  Drain says -EIO,
+ * detach and reset refuse (-EBUSY) and keep the queue, and close fails the
+ * requests with IOERR and pushes them (no element or reference leaks:
+ * ASan's leak check runs this too).
+ */
+static void test_ramdev_blk_detach_queue_busy_engine_dead(void **state)
+{
+	struct fix *f = get(state);
+	struct piece h, st;
+
+	use_fault_engine(f);
+	f->fe.hold = true;
+	f->fe.stuck = true;
+	f->fe.reap_fails = UINT_MAX;
+	for (unsigned i = 0; i < 3; i++)
+		rw(f, RAMDEV_BLK_T_OUT, i * 8, ram(f->ram + i * 4096, 4096));
+	h = hdr(hdr_buf(f), RAMDEV_BLK_T_FLUSH, 0); /* waits for the writes */
+	st = status(f);
+	queue_elem(f, &h, 1, &st, 1);
+	assert_int_equal(4, ramdev_blk_process(f->blk, 0, NULL));
+	assert_int_equal(-EIO, ramdev_blk_drain(f->blk, NULL));
+	assert_int_equal(4, ramdev_blk_inflight(f->blk));
+	assert_int_equal(-EBUSY, ramdev_blk_detach_queue(f->blk, 0));
+	assert_int_equal(-EBUSY, ramdev_blk_reset(f->blk));
+	assert_int_equal(-EIO, ramdev_blk_process(f->blk, 0, NULL)); /* attached */
+	assert_int_equal(-EIO, ramdev_blk_complete(f->blk, NULL));
+	assert_int_equal(0, f->q.nused);
+
+	ramdev_blk_close(f->blk);
+	f->blk = NULL;
+	assert_int_equal(1, f->fe.cancels);
+	assert_int_equal(4, f->q.nused);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(RAMDEV_BLK_S_IOERR, *status_of(f, i));
+		assert_int_equal(1, f->q.used[i].written);
+	}
+}
+
 #define F(fn) cmocka_unit_test_setup_teardown(fn, setup_sync, teardown)
 
 int test_blk_faults_run(void)
@@ -107,6 +182,8 @@ int test_blk_faults_run(void)
 	const struct CMUnitTest tests[] = {
 		F(test_ramdev_blk_process_flush_error_sticks),
 		F(test_ramdev_blk_process_write_eio_fails_flush),
+		F(test_ramdev_blk_drain_engine_fails_with_progress),
+		F(test_ramdev_blk_detach_queue_busy_engine_dead),
 	};
 
 	return cmocka_run_group_tests_name("blk_faults", tests, NULL, NULL);

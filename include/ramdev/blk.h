@@ -237,6 +237,11 @@ RAMDEV_EXPORT int ramdev_blk_open(struct ramdev_blk **out,
 /**
  * ramdev_blk_close - wait for the requests in flight (they are pushed to
  * their queues), then close the image and free the device.  NULL is a no-op.
+ * If the engine failed and cannot finish them, it is stopped (io_uring:
+ * every request cancelled and waited for) and they are pushed with IOERR;
+ * should the kernel still be able to write their staging buffers, those are
+ * leaked rather than freed.  Queues a detach refused (-EBUSY) must stay
+ * valid until this returns.
  * Context: may block.
  */
 RAMDEV_EXPORT void ramdev_blk_close(struct ramdev_blk *blk);
@@ -280,7 +285,9 @@ RAMDEV_EXPORT int ramdev_blk_attach_queue(struct ramdev_blk *blk, unsigned idx,
 /**
  * ramdev_blk_detach_queue - wait for queue @idx's requests in flight, push
  * them, and forget the queue.
- * Returns: 0, -EINVAL (bad @idx), -ENOENT (not attached).
+ * Returns: 0, -EINVAL (bad @idx), -ENOENT (not attached), -EBUSY (a failed
+ * engine still holds requests of the queue: it stays attached, and stays
+ * the device's until ramdev_blk_close()).
  * Context: may block.
  */
 RAMDEV_EXPORT int ramdev_blk_detach_queue(struct ramdev_blk *blk, unsigned idx);
@@ -315,7 +322,8 @@ RAMDEV_EXPORT int ramdev_blk_event_fd(const struct ramdev_blk *blk);
  * @notify: if not NULL, bit i is ORed in for each queue i that wants an
  *          interrupt.
  * Returns: the number of requests pushed; -EIO (the engine failed, the
- * device is broken).
+ * device is broken, and nothing was pushed: requests in flight may still
+ * finish, keep calling it).
  */
 RAMDEV_EXPORT int ramdev_blk_complete(struct ramdev_blk *blk, uint64_t *notify);
 
@@ -334,8 +342,12 @@ RAMDEV_EXPORT int ramdev_blk_wait(struct ramdev_blk *blk, int timeout_ms,
  * ramdev_blk_drain - complete every request in flight (quiesce).  No new
  * request is popped meanwhile, however fast the driver refills its rings;
  * queues that stopped (depth reached) are resumed by the next
- * ramdev_blk_complete(), and event_fd is made readable for that.
- * Returns: the number pushed; -EIO.
+ * ramdev_blk_complete(), and event_fd is made readable for that.  A failed
+ * engine (the device is broken) is reaped for as long as it finishes
+ * requests.
+ * Returns: the number pushed (the device may be broken: see
+ * ramdev_blk_error()); -EIO (the engine failed and some requests are still
+ * in flight).
  * Context: may block.
  */
 RAMDEV_EXPORT int ramdev_blk_drain(struct ramdev_blk *blk, uint64_t *notify);
@@ -360,7 +372,9 @@ RAMDEV_EXPORT enum ramdev_blk_err ramdev_blk_error(const struct ramdev_blk *blk)
 
 /**
  * ramdev_blk_reset - device reset: drain, detach every queue, clear the
- * broken state and a sticky write-back error.  Returns: 0.
+ * broken state and a sticky write-back error.
+ * Returns: 0; -EBUSY (a failed engine still holds requests: nothing was
+ * detached or cleared; ramdev_blk_close() is what is left).
  * Context: may block.
  */
 RAMDEV_EXPORT int ramdev_blk_reset(struct ramdev_blk *blk);
