@@ -9,9 +9,10 @@
  * last byte of the device-writable part.  The framing is free (ANY_LAYOUT is
  * part of VIRTIO 1.x): the header may span segments and the status byte may
  * share a segment with data, so everything here walks byte ranges across
- * segments.  Device-memory and MMIO segments are never handed to the
- * kernel: they are staged through a RAM buffer and touched only through the
- * DMA layer's seg_read/_write (the access core, or the MMIO callbacks).
+ * segments (blk_stage.c walks them).  Device-memory and MMIO segments are
+ * never handed to the kernel: they are staged through a RAM buffer
+ * (blk_stage.c, bounded per device) and touched only through the access
+ * core or the DMA layer's MMIO accessors.
  */
 #include <endian.h>
 #include <errno.h>
@@ -27,7 +28,6 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "ramdev/access.h"
 #include "blk_priv.h"
 
 #define BLK_HDR_LEN 16u
@@ -55,6 +55,8 @@ static const char *const blk_err_str[RAMDEV_BLK_ERR_COUNT] = {
 	[RAMDEV_BLK_IO] = "host I/O error",
 	[RAMDEV_BLK_NOMEM] = "host out of memory",
 	[RAMDEV_BLK_WRITEBACK] = "an earlier write-back failed: flush refused",
+	[RAMDEV_BLK_SEG_MAX] = "more data segments than seg_max",
+	[RAMDEV_BLK_SIZE_MAX] = "data segment larger than size_max",
 };
 
 RAMDEV_EXPORT const char *ramdev_blk_strerror(enum ramdev_blk_err err)
@@ -137,6 +139,8 @@ static int blk_apply_options(struct ramdev_blk *blk,
 	blk->depth = opt->depth ? opt->depth : 128;
 	blk->seg_max = opt->seg_max ? opt->seg_max : 254;
 	blk->size_max = opt->size_max;
+	blk->stage_budget = opt->stage_budget ? opt->stage_budget
+					      : RAMDEV_BLK_STAGE_BUDGET;
 	blk->max_discard_sectors =
 		opt->max_discard_sectors ? opt->max_discard_sectors : 1u << 22;
 	blk->max_discard_seg = opt->max_discard_seg ? opt->max_discard_seg : 1;
@@ -146,7 +150,8 @@ static int blk_apply_options(struct ramdev_blk *blk,
 						    : 1;
 	if (blk->num_queues > RAMDEV_BLK_MAX_QUEUES || blk->depth > 32768 ||
 	    blk->max_discard_seg > BLK_MAX_RANGES ||
-	    blk->max_wz_seg > BLK_MAX_RANGES)
+	    blk->max_wz_seg > BLK_MAX_RANGES ||
+	    blk->stage_budget < RAMDEV_BLK_STAGE_MIN)
 		return -EINVAL;
 	blk->uring_offload_writes = opt->uring_offload_writes;
 	if (opt->serial)
@@ -308,104 +313,19 @@ RAMDEV_EXPORT enum ramdev_blk_err ramdev_blk_error(const struct ramdev_blk *blk)
 	return blk ? blk->broken : RAMDEV_BLK_OK;
 }
 
-/* ---- walking byte ranges across segments ---- */
-
-/*
- * Copy between a segment and RAM with the access its kind requires: memcpy,
- * the access core (DEV), or the MMIO callbacks through the DMA layer.  Only
- * MMIO can fail (a callback's error; the address space has logged it).
- */
-static int seg_copy_in(void *ram, const struct ramdev_dma_seg *seg,
-		       size_t off, size_t n)
-{
-	const uint8_t *p = (const uint8_t *)seg->base + off;
-
-	switch (seg->kind) {
-	case RAMDEV_SEG_RAM:
-		memcpy(ram, p, n);
-		return 0;
-	case RAMDEV_SEG_DEV:
-		ramdev_read(ram, p, n);
-		return 0;
-	default:
-		return ramdev_dma_seg_read(seg, off, ram, n);
-	}
-}
-
-static int seg_copy_out(const struct ramdev_dma_seg *seg, size_t off,
-			const void *ram, size_t n)
-{
-	uint8_t *p = (uint8_t *)seg->base + off;
-
-	switch (seg->kind) {
-	case RAMDEV_SEG_RAM:
-		memcpy(p, ram, n);
-		return 0;
-	case RAMDEV_SEG_DEV:
-		ramdev_write(p, ram, n);
-		return 0;
-	default:
-		return ramdev_dma_seg_write(seg, off, ram, n);
-	}
-}
-
-/*
- * A cursor over @count segments from @first, starting @skip bytes in.  The
- * caller has checked that the bytes it walks exist (against out_len/in_len),
- * so the walk never runs off the segment array.
- */
-struct seg_cursor {
-	const struct ramdev_dma_seg *segs;
-	unsigned idx, end;
-	size_t off;
-};
-
-static void cursor_init(struct seg_cursor *c, const struct ramdev_virtq_elem *e,
-			unsigned first, unsigned count, uint64_t skip)
-{
-	c->segs = e->segs;
-	c->idx = first;
-	c->end = first + count;
-	c->off = 0;
-	while (c->idx < c->end && skip >= c->segs[c->idx].len) {
-		skip -= c->segs[c->idx].len;
-		c->idx++;
-	}
-	c->off = (size_t)skip;
-}
-
-/* The next piece of at most @want bytes; 0 when the segments ran out. */
-static size_t cursor_next(struct seg_cursor *c, uint64_t want,
-			  const struct ramdev_dma_seg **seg, size_t *off)
-{
-	size_t n;
-
-	while (c->idx < c->end && c->off >= c->segs[c->idx].len) {
-		c->idx++;
-		c->off = 0;
-	}
-	if (c->idx >= c->end || want == 0)
-		return 0;
-	*seg = &c->segs[c->idx];
-	*off = c->off;
-	n = (*seg)->len - c->off;
-	if (n > want)
-		n = (size_t)want;
-	c->off += n;
-	return n;
-}
+/* ---- byte ranges across segments (blk_stage.c walks them) ---- */
 
 static void gather(const struct ramdev_virtq_elem *e, unsigned first,
 		   unsigned count, uint64_t skip, void *buf, size_t len)
 {
 	const struct ramdev_dma_seg *seg;
-	struct seg_cursor c;
+	struct blk_cursor c;
 	uint8_t *p = buf;
 	size_t off, n;
 
-	cursor_init(&c, e, first, count, skip);
-	while ((n = cursor_next(&c, len, &seg, &off)) > 0) {
-		if (seg_copy_in(p, seg, off, n))
+	ramdev_blk_cursor_init(&c, e, first, count, skip);
+	while ((n = ramdev_blk_cursor_next(&c, len, &seg, &off)) > 0) {
+		if (ramdev_blk_seg_copy_in(p, seg, off, n))
 			memset(p, 0xff, n); /* as an unassigned read */
 		p += n;
 		len -= n;
@@ -417,12 +337,12 @@ static void scatter(const struct ramdev_virtq_elem *e, unsigned first,
 {
 	const struct ramdev_dma_seg *seg;
 	const uint8_t *p = buf;
-	struct seg_cursor c;
+	struct blk_cursor c;
 	size_t off, n;
 
-	cursor_init(&c, e, first, count, skip);
-	while ((n = cursor_next(&c, len, &seg, &off)) > 0) {
-		(void)seg_copy_out(seg, off, p, n);
+	ramdev_blk_cursor_init(&c, e, first, count, skip);
+	while ((n = ramdev_blk_cursor_next(&c, len, &seg, &off)) > 0) {
+		(void)ramdev_blk_seg_copy_out(seg, off, p, n);
 		p += n;
 		len -= n;
 	}
@@ -474,55 +394,13 @@ static enum ramdev_blk_err req_fail(struct blk_req *req, enum ramdev_blk_err err
 	return err;
 }
 
-/*
- * Build req->iov for @len data bytes of @count segments from @first, @skip
- * bytes in.  DEV pieces point into req->stage and are listed in req->dev.
- */
-static enum ramdev_blk_err build_iov(struct blk_req *req, unsigned first,
-				     unsigned count, uint64_t skip, uint64_t len)
-{
-	const struct ramdev_dma_seg *seg;
-	struct seg_cursor c;
-	size_t off, n, staged = 0;
-
-	cursor_init(&c, req->elem, first, count, skip);
-	for (uint64_t left = len; (n = cursor_next(&c, left, &seg, &off)); left -= n)
-		if (seg->kind != RAMDEV_SEG_RAM)
-			staged += n;
-	if (staged > req->stage_cap) {
-		/* A cached request may bring a buffer big enough already. */
-		free(req->stage);
-		req->stage_cap = 0;
-		req->stage = malloc(staged);
-		if (!req->stage)
-			return RAMDEV_BLK_NOMEM;
-		req->stage_cap = staged;
-	}
-	req->stage_len = staged;
-	staged = 0;
-	cursor_init(&c, req->elem, first, count, skip);
-	for (uint64_t left = len; (n = cursor_next(&c, left, &seg, &off)); left -= n) {
-		uint8_t *p = (uint8_t *)seg->base + off;
-
-		if (seg->kind != RAMDEV_SEG_RAM) {
-			req->dev[req->ndev++] =
-				(struct blk_stage){ seg, off, n, staged };
-			p = req->stage + staged;
-			staged += n;
-		}
-		req->iov[req->iovcnt++] = (struct iovec){ p, n };
-	}
-	req->len = len;
-	return RAMDEV_BLK_OK;
-}
-
 static enum ramdev_blk_err parse_rw(struct blk_req *req, uint64_t sector)
 {
 	struct ramdev_blk *blk = req->blk;
 	struct ramdev_virtq_elem *e = req->elem;
 	uint64_t out_data = e->out_len - BLK_HDR_LEN, in_data = e->in_len - 1;
 	bool is_in = req->type == RAMDEV_BLK_T_IN;
-	uint64_t len = is_in ? in_data : out_data;
+	uint64_t len = is_in ? in_data : out_data, a = 0, b = 0;
 	enum ramdev_blk_err err;
 
 	if (is_in ? out_data != 0 : in_data != 0)
@@ -537,18 +415,14 @@ static enum ramdev_blk_err parse_rw(struct blk_req *req, uint64_t sector)
 	if (len == 0)
 		return RAMDEV_BLK_OK; /* nothing to move: OK */
 	if (is_in)
-		err = build_iov(req, e->out_num, e->in_num, 0, len);
+		err = ramdev_blk_plan_data(req, e->out_num, e->in_num, 0, len,
+					   &a, &b);
 	else
-		err = build_iov(req, 0, e->out_num, BLK_HDR_LEN, len);
+		err = ramdev_blk_plan_data(req, 0, e->out_num, BLK_HDR_LEN, len,
+					   &a, &b);
 	if (err)
-		return req_fail(req, err, sector, len);
-	if (!is_in)
-		for (unsigned i = 0; i < req->ndev; i++)
-			if (seg_copy_in(req->stage + req->dev[i].off,
-					req->dev[i].seg, req->dev[i].seg_off,
-					req->dev[i].len))
-				return req_fail(req, RAMDEV_BLK_IO, sector, len);
-	blk->stats.bytes_staged += req->stage_len;
+		return req_fail(req, err, a, b);
+	/* Staging (if any) is set up when the request starts (blk_stage.c). */
 	req->op = is_in ? BLK_OP_READ : BLK_OP_WRITE;
 	req->counts_as_write = !is_in;
 	return RAMDEV_BLK_OK;
@@ -728,7 +602,7 @@ uint32_t ramdev_blk_elem_ioerr(struct ramdev_virtq_elem *e)
 	seg = &e->segs[e->out_num + e->in_num - 1];
 	if (seg->len == 0)
 		return 0;
-	(void)seg_copy_out(seg, seg->len - 1, &st, 1);
+	(void)ramdev_blk_seg_copy_out(seg, seg->len - 1, &st, 1);
 	return e->in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)e->in_len;
 }
 
@@ -742,12 +616,9 @@ void ramdev_blk_req_finish(struct blk_req *req, uint32_t *written)
 	struct ramdev_blk *blk = req->blk;
 	struct ramdev_virtq_elem *e = req->elem;
 
-	if (req->op == BLK_OP_READ && req->status == RAMDEV_BLK_S_OK)
-		for (unsigned i = 0; i < req->ndev; i++)
-			if (seg_copy_out(req->dev[i].seg, req->dev[i].seg_off,
-					 req->stage + req->dev[i].off,
-					 req->dev[i].len))
-				req->status = RAMDEV_BLK_S_IOERR;
+	if (req->op == BLK_OP_READ && req->status == RAMDEV_BLK_S_OK &&
+	    !ramdev_blk_stage_copy_out(req))
+		req->status = RAMDEV_BLK_S_IOERR; /* the last window's */
 	if (req->status == RAMDEV_BLK_S_OK) {
 		if (req->op == BLK_OP_READ)
 			blk->stats.bytes_read += req->len;
@@ -759,8 +630,8 @@ void ramdev_blk_req_finish(struct blk_req *req, uint32_t *written)
 		*written = 0;
 		return;
 	}
-	(void)seg_copy_out(&e->segs[req->status_seg], req->status_off,
-			   &req->status, 1);
+	(void)ramdev_blk_seg_copy_out(&e->segs[req->status_seg], req->status_off,
+				      &req->status, 1);
 	blk->stats.status[req->status]++;
 	*written = e->in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)e->in_len;
 }
@@ -774,6 +645,7 @@ void ramdev_blk_req_free(struct blk_req *req)
 {
 	struct ramdev_blk *blk = req->blk;
 
+	ramdev_blk_stage_release(req);
 	free(req->ranges);
 	if (blk->req_cached >= BLK_REQ_CACHE || req->stage_cap > BLK_STAGE_KEEP) {
 		free(req->stage);

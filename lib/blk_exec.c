@@ -60,10 +60,10 @@ void ramdev_blk_wb_fail(struct ramdev_blk *blk, int err)
 		       "until reset", strerror(err));
 }
 
-/* The iovec list of req->iov without its first req->done bytes. */
+/* The window's iovec list without the bytes done of it. */
 static unsigned iov_rest(struct blk_req *req)
 {
-	uint64_t skip = req->done;
+	uint64_t skip = req->done - req->win_start;
 	unsigned i = 0, n = 0;
 
 	while (i < req->iovcnt && skip >= req->iov[i].iov_len)
@@ -164,11 +164,15 @@ void ramdev_blk_req_next(struct blk_req *req, struct blk_step *st)
 	switch (req->op) {
 	case BLK_OP_READ:
 	case BLK_OP_WRITE:
+		/* A request staging more than its reservation: next window. */
+		if (req->done >= req->win_end && req->done < req->len &&
+		    !ramdev_blk_stage_window(req))
+			break;
 		if (req->done >= req->len)
 			break;
 		st->kind = req->op == BLK_OP_READ ? BLK_STEP_READV
 						  : BLK_STEP_WRITEV;
-		if (req->done == 0 && req->iovcnt <= IOV_MAX) {
+		if (req->done == req->win_start && req->iovcnt <= IOV_MAX) {
 			st->iov = req->iov; /* the first try: the whole list */
 			st->iovcnt = req->iovcnt;
 		} else {
@@ -176,7 +180,7 @@ void ramdev_blk_req_next(struct blk_req *req, struct blk_step *st)
 			st->iovcnt = iov_rest(req);
 		}
 		st->off = req->off + req->done;
-		st->len = req->len - req->done;
+		st->len = req->win_end - req->done;
 		break;
 	case BLK_OP_FLUSH:
 		if (req->blk->wb_err) {

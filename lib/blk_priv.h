@@ -62,7 +62,6 @@ enum blk_op {
 	BLK_OP_WZ,      /* write zeroes (per range: may deallocate or not) */
 };
 
-/* A piece of device memory staged through the request's RAM buffer. */
 /* A piece of a segment the kernel may not touch (DEV or MMIO), staged. */
 struct blk_stage {
 	const struct ramdev_dma_seg *seg;
@@ -120,19 +119,24 @@ struct blk_req {
 	unsigned status_seg;
 	size_t status_off;
 
-	/* IN/OUT data, and progress of the current step */
-	struct iovec *iov;
+	/* IN/OUT data: where it lies in elem, and progress of the current step */
+	unsigned data_first, data_count;
+	uint64_t data_skip;
+	struct iovec *iov;          /* the current window's pieces */
 	unsigned iovcnt;
 	struct iovec *rest;         /* scratch: what remains after @done */
 	unsigned rest_max;
 	uint64_t off;               /* image offset of the data */
 	uint64_t len;               /* data bytes */
 	uint64_t done;              /* bytes done (of the data or the range) */
+	uint64_t win_start, win_end; /* the window of the data iov covers */
 
 	uint8_t *stage;
-	size_t stage_len;           /* bytes staged by this request */
+	size_t stage_len;           /* bytes staged in the current window */
 	size_t stage_cap;           /* bytes allocated at stage */
-	struct blk_stage *dev;
+	uint64_t stage_need;        /* bytes the whole request stages */
+	uint64_t stage_res;         /* of blk->stage_budget, held */
+	struct blk_stage *dev;      /* the current window's staged pieces */
 	unsigned ndev;
 
 	struct blk_range *ranges;
@@ -205,6 +209,9 @@ struct ramdev_blk {
 	unsigned wgen_count[2];     /* writes in flight of gen wgen, wgen - 1 */
 	struct blk_req *flush_head, *flush_tail; /* FLUSHes waiting for writes */
 	struct blk_req *sub_head;   /* the requests in the engine (submitted) */
+	struct blk_req *stage_head, *stage_tail; /* waiting for staging space */
+	uint64_t stage_budget;      /* options.stage_budget */
+	uint64_t stage_used;        /* reserved by requests (stage_res) */
 	struct blk_req *req_cache;  /* finished requests kept for reuse */
 	unsigned req_cached;
 	uint64_t stopped;           /* queues to resume (bit per queue) */
@@ -229,6 +236,30 @@ struct ramdev_blk {
 #define RAMDEV_BLK_LOG_PER_SEC 16u
 #define BLK_DRAIN_TRIES 50u   /* failed reaps in a row before drain gives up */
 #define BLK_DRAIN_PAUSE_US 1000u /* between them */
+
+/* blk_stage.c */
+struct blk_cursor {
+	const struct ramdev_dma_seg *segs;
+	unsigned idx, end;
+	size_t off;
+};
+
+int ramdev_blk_seg_copy_in(void *ram, const struct ramdev_dma_seg *seg,
+			   size_t off, size_t n);
+int ramdev_blk_seg_copy_out(const struct ramdev_dma_seg *seg, size_t off,
+			    const void *ram, size_t n);
+void ramdev_blk_cursor_init(struct blk_cursor *c,
+			    const struct ramdev_virtq_elem *e, unsigned first,
+			    unsigned count, uint64_t skip);
+size_t ramdev_blk_cursor_next(struct blk_cursor *c, uint64_t want,
+			      const struct ramdev_dma_seg **seg, size_t *off);
+enum ramdev_blk_err ramdev_blk_plan_data(struct blk_req *req, unsigned first,
+					 unsigned count, uint64_t skip,
+					 uint64_t len, uint64_t *a, uint64_t *b);
+bool ramdev_blk_stage_begin(struct blk_req *req);
+bool ramdev_blk_stage_window(struct blk_req *req);
+bool ramdev_blk_stage_copy_out(struct blk_req *req);
+void ramdev_blk_stage_release(struct blk_req *req);
 
 /* blk.c */
 __attribute__((format(printf, 3, 4)))

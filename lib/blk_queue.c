@@ -16,8 +16,10 @@
  * wait for.  At most two generations are ever in flight (wgen - 1 and wgen),
  * counted in wgen_count[gen & 1].
  *
- * A queue stops when the depth is reached or the DMA bounce pool is busy
- * (-EAGAIN from pop); ramdev_blk_complete() resumes it.
+ * A queue stops when the depth is reached, the DMA bounce pool is busy
+ * (-EAGAIN from pop), or a request waits for staging space (blk_stage.c:
+ * then every queue stops popping, so at most one request waits and it is
+ * the next to start); ramdev_blk_complete() resumes it.
  *
  * Quiescing: drain (and so detach, reset, close) waits for the requests in
  * flight only.  Meanwhile completions resume no queue, so a driver that
@@ -208,6 +210,19 @@ static void wait_bounce(struct ramdev_blk *blk, struct ramdev_blk_queue *q)
 	}
 }
 
+/* Start the requests waiting for staging space, in order, while it lasts. */
+static void stage_resume(struct ramdev_blk *blk)
+{
+	while (blk->stage_head && ramdev_blk_stage_begin(blk->stage_head)) {
+		struct blk_req *req = blk->stage_head;
+
+		blk->stage_head = req->next;
+		if (!blk->stage_head)
+			blk->stage_tail = NULL;
+		req_start(blk, req);
+	}
+}
+
 /* Take one chain from @q and start it.  1 popped, 0 empty, -errno. */
 static int pop_one(struct ramdev_blk *blk, struct ramdev_blk_queue *q)
 {
@@ -247,6 +262,17 @@ static int pop_one(struct ramdev_blk *blk, struct ramdev_blk_queue *q)
 		flush_progress(blk);
 		return 1;
 	}
+	if (req->stage_need && (blk->stage_head || !ramdev_blk_stage_begin(req))) {
+		/* Not enough staging space free: wait for completions. */
+		blk->stats.stage_waits++;
+		req->next = NULL;
+		if (blk->stage_tail)
+			blk->stage_tail->next = req;
+		else
+			blk->stage_head = req;
+		blk->stage_tail = req;
+		return 1;
+	}
 	req_start(blk, req);
 	return 1;
 }
@@ -266,8 +292,9 @@ RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
 	/* No kicks while we pop anyway (VIRTIO 1.2 2.7.10). */
 	if (q->ops->set_notify)
 		q->ops->set_notify(q->q, false);
+	stage_resume(blk);
 	while (!blk->broken) {
-		if (blk->inflight >= blk->depth) {
+		if (blk->inflight >= blk->depth || blk->stage_head) {
 			blk->stopped |= 1ull << idx; /* resumed by complete() */
 			break;
 		}
@@ -332,6 +359,14 @@ static int complete(struct ramdev_blk *blk, int timeout_ms, uint64_t *notify,
 		ramdev_blk_log(blk, LOG_ERR, "virtio-blk: engine %s failed (%d)",
 			       blk->engine->name, ret);
 	}
+	/* Requests popped and waiting for staging space are in flight: they
+	 * start even while quiescing. */
+	if (blk->stage_head) {
+		stage_resume(blk);
+		if (blk->engine->kick(blk->engine_opaque, blk) < 0 &&
+		    !blk->broken)
+			blk->broken = RAMDEV_BLK_IO;
+	}
 	stopped = blk->stopped;
 	if (stopped && blk->inflight < blk->depth && !blk->broken &&
 	    !blk->quiescing) {
@@ -383,7 +418,7 @@ RAMDEV_EXPORT int ramdev_blk_drain(struct ramdev_blk *blk, uint64_t *notify)
 	blk->quiescing++;
 	/* An engine that failed (the device is broken) may still finish
 	 * what it holds: keep reaping while it does. */
-	while (blk->submitted || blk->flush_head) {
+	while (blk->submitted || blk->flush_head || blk->stage_head) {
 		int reaped, n = complete(blk, -1, notify, &reaped);
 
 		total += n;
@@ -544,6 +579,8 @@ void ramdev_blk_cancel(struct ramdev_blk *blk)
 		dead_submit(NULL, blk, req);
 	}
 	/* FLUSHes waiting for those writes were started (and failed) as
-	 * the writes finished. */
-	assert(!blk->flush_head);
+	 * the writes finished; requests waiting for staging start (and
+	 * fail) now that no space is reserved. */
+	stage_resume(blk);
+	assert(!blk->flush_head && !blk->stage_head);
 }

@@ -96,5 +96,7 @@ int setup_uring_inline(void **state);
 int test_blk_ring_run(void);
 /* The fault tests (test_blk_faults.c): 0 or the number of failures. */
 int test_blk_faults_run(void);
+/* The staging tests (test_blk_stage.c). */
+int test_blk_stage_run(void);
 
 #endif

@@ -648,5 +648,6 @@ int main(void)
 					     uring_inline_tests, NULL, NULL);
 	fails += test_blk_ring_run();
 	fails += test_blk_faults_run();
+	fails += test_blk_stage_run();
 	return fails ? 1 : 0;
 }

@@ -22,8 +22,14 @@
  * segments are handed to the kernel (preadv/pwritev, io_uring) directly;
  * device-memory (RAMDEV_SEG_DEV) segments never are: each request stages
  * them through a buffer of its own, copied with the access core, so the
- * device side sees only exact-width accesses, and the staging is not bounded
- * by the DMA layer's bounce pool.
+ * device side sees only exact-width accesses.  Staging is not bounded by
+ * the DMA layer's bounce pool but by the device's own budget
+ * (ramdev_blk_options.stage_budget, 64 MiB by default): a request that
+ * needs more than is free waits (the queues stop popping until completions
+ * free space), and one that stages more than the whole budget is carried
+ * out in pieces of the budget (stage, read or write, copy back, next).  The
+ * advertised seg_max and size_max are enforced on IN/OUT data
+ * (RAMDEV_BLK_SEG_MAX, RAMDEV_BLK_SIZE_MAX).
  *
  * Engines: io_uring (liburing) when the kernel allows it, otherwise
  * preadv/pwritev run inline.  Several requests are in flight at once with
@@ -113,6 +119,8 @@ enum ramdev_blk_err {
 	RAMDEV_BLK_IO,            /* the host I/O failed (errno logged): IOERR */
 	RAMDEV_BLK_NOMEM,         /* host out of memory for the request: IOERR */
 	RAMDEV_BLK_WRITEBACK,     /* FLUSH after a failed fdatasync or write: IOERR */
+	RAMDEV_BLK_SEG_MAX,       /* more IN/OUT data segments than seg_max: IOERR */
+	RAMDEV_BLK_SIZE_MAX,      /* a data segment above size_max (if set): IOERR */
 	RAMDEV_BLK_ERR_COUNT
 };
 
@@ -143,6 +151,10 @@ enum ramdev_blk_engine {
  *              1 << 22, i.e. 2 GiB); @max_discard_seg, @max_write_zeroes_seg:
  *              ranges per request (default 1).
  * @depth:      requests in flight per device (default 128).
+ * @stage_budget: bytes of staging buffers for device-memory and MMIO data
+ *              per device (default RAMDEV_BLK_STAGE_BUDGET, 64 MiB; at
+ *              least RAMDEV_BLK_STAGE_MIN).  Finished requests keep up to
+ *              128 KiB each for reuse (at most 64 of them) on top of it.
  * @uring_offload_writes: io_uring engine, image in the page cache (no
  *              O_DIRECT) on a file system that cannot start a buffered
  *              write without blocking (ext4, tmpfs: pwritev2(RWF_NOWAIT)
@@ -174,7 +186,11 @@ struct ramdev_blk_options {
 	uint32_t max_write_zeroes_seg;
 	unsigned depth;
 	bool uring_offload_writes;
+	size_t stage_budget;
 };
+
+#define RAMDEV_BLK_STAGE_BUDGET ((size_t)64 << 20)
+#define RAMDEV_BLK_STAGE_MIN ((size_t)4096)
 
 /**
  * struct ramdev_blk_config - the device configuration space, byte for byte
@@ -219,6 +235,8 @@ struct ramdev_blk_stats {
 	uint64_t flushes;                       /* fdatasync calls */
 	uint64_t flush_waits;                   /* FLUSHes that waited for writes */
 	uint64_t retries;                       /* short or interrupted I/O resumed */
+	uint64_t stage_waits;                   /* requests that waited for staging */
+	uint64_t stage_peak;                    /* most staging bytes reserved at once */
 };
 
 /**
