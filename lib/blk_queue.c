@@ -298,6 +298,16 @@ RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
 			blk->stopped |= 1ull << idx; /* resumed by complete() */
 			break;
 		}
+		/* A guest that refills its ring as fast as we finish requests
+		 * (always possible with the sync engine, which finishes them
+		 * inline) must not hold this thread: after a bounded batch,
+		 * yield to the event loop, with event_fd readable so its next
+		 * ramdev_blk_complete() carries on. */
+		if (n >= RAMDEV_BLK_PROCESS_BATCH) {
+			blk->stopped |= 1ull << idx;
+			ramdev_blk_signal(blk);
+			break;
+		}
 		ret = pop_one(blk, q);
 		if (ret == -EAGAIN) {
 			wait_bounce(blk, q);

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <endian.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -433,6 +434,60 @@ static void test_ramdev_blk_reset_ring_guest_refills(void **state)
 	ramdev_virtq_free(vq);
 }
 
+/*
+ * With the sync engine every request finishes inside ramdev_blk_process(),
+ * so the depth limit never stops a guest that refills its ring as fast as
+ * requests finish: one call used to run for as long as the guest kept going.
+ * It now returns after RAMDEV_BLK_PROCESS_BATCH requests with event_fd
+ * readable, and ramdev_blk_complete() carries on.
+ */
+static void test_ramdev_blk_process_ring_guest_refills_bounded(void **state)
+{
+	struct ramdev_virtq_config qc = {
+		.size = LL_SIZE, .desc = 0, .avail = 0x1000, .used = 0x2000,
+		.indirect = true,
+	};
+	struct vring_drv_config dc = {
+		.size = LL_SIZE, .desc = 0, .avail = 0x1000, .used = 0x2000,
+		.indirect_gpa = 0x10000, .indirect_max = 4,
+	};
+	struct ring_fix *f = ring_get(state);
+	struct refill r = { .g = f->g };
+	struct ramdev_virtq *vq;
+	struct pollfd pfd;
+	pthread_t th;
+	int n, full = 0;
+
+	assert_int_equal(0, ramdev_blk_detach_queue(f->blk, 0));
+	assert_int_equal(0, ramdev_virtq_new(&vq, f->g->dma, &qc));
+	assert_int_equal(0, vring_drv_new(&r.drv, f->g->as, &dc));
+	assert_int_equal(0, ramdev_blk_attach_queue(f->blk, 0, vq, f->g->dma));
+	assert_int_equal(0, pthread_create(&th, NULL, refill_guest, &r));
+	while (!atomic_load(&r.started))
+		;
+	for (int round = 0; round < 20; round++) {
+		n = ramdev_blk_process(f->blk, 0, NULL);
+		assert_true(n >= 0 && n <= RAMDEV_BLK_PROCESS_BATCH);
+		if (n == RAMDEV_BLK_PROCESS_BATCH) {
+			full++;
+			pfd = (struct pollfd){ .fd = ramdev_blk_event_fd(f->blk),
+					       .events = POLLIN };
+			assert_int_equal(1, poll(&pfd, 1, 0));
+			assert_true(ramdev_blk_complete(f->blk, NULL) >= 0);
+		}
+	}
+	atomic_store(&r.stop, true);
+	assert_int_equal(0, pthread_join(th, NULL));
+	assert_int_equal(0, r.err);
+	print_message("%d of 20 calls stopped at the batch limit\n", full);
+	assert_true(full >= 1); /* the guest did outpace the device */
+	assert_int_equal(0, ramdev_blk_drain(f->blk, NULL));
+	assert_int_equal(0, ramdev_blk_detach_queue(f->blk, 0));
+	assert_int_equal(0, ramdev_blk_attach_queue(f->blk, 0, f->vq, f->g->dma));
+	vring_drv_free(r.drv);
+	ramdev_virtq_free(vq);
+}
+
 static long peak_rss_mib(void)
 {
 	struct rusage u;
@@ -521,6 +576,8 @@ int test_blk_ring_run(void)
 		R(test_ramdev_blk_process_ring_ram_only, setup_bounce_uring),
 		R(test_ramdev_blk_process_ring_ram_only, setup_bounce_sync),
 		R(test_ramdev_blk_reset_ring_guest_refills, setup_direct_uring),
+		R(test_ramdev_blk_process_ring_guest_refills_bounded,
+		  setup_direct_sync),
 		R(test_ramdev_blk_process_ring_stage_bounded, setup_direct_sync),
 		R(test_ramdev_blk_process_ring_stage_bounded, setup_direct_uring),
 	};

@@ -322,8 +322,13 @@ RAMDEV_EXPORT int ramdev_blk_detach_queue(struct ramdev_blk *blk, unsigned idx);
  * space: the queue is now broken, "virtio: bogus descriptor or out of
  * resources"); -ENOMEM.  Requests popped before an error are carried on.
  * A queue that is stopped for a moment (depth reached, bounce space busy)
- * is resumed by ramdev_blk_complete().
+ * is resumed by ramdev_blk_complete().  At most RAMDEV_BLK_PROCESS_BATCH
+ * requests are popped per call, so a guest that keeps its ring full cannot
+ * hold the calling thread; the queue is then resumed the same way, and
+ * event_fd is made readable so the event loop comes back.
  */
+#define RAMDEV_BLK_PROCESS_BATCH 256
+
 RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
 				     uint64_t *notify);
 
