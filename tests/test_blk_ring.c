@@ -164,6 +164,21 @@ static int add_req(struct ring_fix *f, uint32_t type, uint64_t sector,
 	return head;
 }
 
+/* Drain the device and reap used elements until @want are back (bounded). */
+static unsigned drain_used(struct ring_fix *f, unsigned want)
+{
+	unsigned used = 0;
+	uint32_t len;
+	uint16_t id;
+
+	for (int i = 0; i < 100 && used < want; i++) {
+		assert_true(ramdev_blk_drain(f->blk, NULL) >= 0);
+		while (vring_drv_get_used(f->drv, &id, &len) == 1)
+			used++;
+	}
+	return used;
+}
+
 static uint8_t status_at(struct ring_fix *f, unsigned slot)
 {
 	uint8_t st = 0xee;
@@ -224,9 +239,6 @@ static void test_ramdev_blk_process_ring_mmio_bounce_wait(void **state)
 	uint8_t src[4096], back[4096];
 	struct ramdev_blk_stats s;
 	struct ramdev_dma_stats ds;
-	unsigned used = 0;
-	uint32_t len;
-	uint16_t id;
 
 	for (unsigned i = 0; i < sizeof(src); i++)
 		src[i] = (uint8_t)(i ^ 0x5a);
@@ -236,12 +248,7 @@ static void test_ramdev_blk_process_ring_mmio_bounce_wait(void **state)
 	add_req(f, RAMDEV_BLK_T_IN, 16, &b, 1, false);
 	vring_drv_publish(f->drv);
 	assert_true(ramdev_blk_process(f->blk, 0, NULL) >= 1);
-	for (int i = 0; i < 100 && used < 2; i++) {
-		assert_true(ramdev_blk_drain(f->blk, NULL) >= 0);
-		while (vring_drv_get_used(f->drv, &id, &len) == 1)
-			used++;
-	}
-	assert_int_equal(2, used);
+	assert_int_equal(2, drain_used(f, 2));
 	assert_int_equal(RAMDEV_BLK_S_OK, status_at(f, 0));
 	assert_int_equal(RAMDEV_BLK_S_OK, status_at(f, 1));
 	assert_int_equal(0, ramdev_as_read(f->g->as, a.gpa, back, 4096));
@@ -270,9 +277,6 @@ static void test_ramdev_blk_process_ring_mmio_larger_than_pool(void **state)
 	struct vring_drv_buf in = { TEST_GUEST_MMIO_GPA, 32768 };
 	struct vring_drv_buf out = { TEST_GUEST_MMIO_GPA + 32768, 32768 };
 	static uint8_t src[32768], back[32768];
-	unsigned used = 0;
-	uint32_t len;
-	uint16_t id;
 
 	for (unsigned i = 0; i < sizeof(src); i++)
 		src[i] = (uint8_t)(i * 7 + 1);
@@ -282,12 +286,7 @@ static void test_ramdev_blk_process_ring_mmio_larger_than_pool(void **state)
 	add_req(f, RAMDEV_BLK_T_OUT, 128, &out, 1, false);
 	vring_drv_publish(f->drv);
 	assert_true(ramdev_blk_process(f->blk, 0, NULL) >= 1);
-	for (int i = 0; i < 100 && used < 2; i++) {
-		assert_true(ramdev_blk_drain(f->blk, NULL) >= 0);
-		while (vring_drv_get_used(f->drv, &id, &len) == 1)
-			used++;
-	}
-	assert_int_equal(2, used);
+	assert_int_equal(2, drain_used(f, 2));
 	assert_int_equal(RAMDEV_BLK_S_OK, status_at(f, 0));
 	assert_int_equal(RAMDEV_BLK_S_OK, status_at(f, 1));
 	assert_memory_equal(src, f->g->mmio_mem, 32768);
