@@ -407,6 +407,61 @@ static ALWAYS_INLINE void wide_step(enum mode mode, uint8_t *d,
 	}
 }
 
+/*
+ * Non-temporal body for large wide copies (x86_64): the same aligned
+ * cap-wide accesses, with the stores made non-temporal (movntdq of 16, 32
+ * or 64 bytes), so a span larger than the caches is not first read for
+ * ownership.  Writes: the device stores are the streaming ones.  Reads: the
+ * RAM side's (free, S6), only when the RAM side is cap-aligned: streaming
+ * stores need it, and 8-byte movnti into unaligned RAM measured slower than
+ * plain stores (64 MiB: 4.9 vs 7.7 GB/s).  The caller fences.
+ */
+#if defined(__x86_64__)
+#define HAVE_WIDE_NT 1
+
+#define DEFINE_WIDE_NT(cap, target, stream, vtype)                           \
+	target static void wide_nt_##cap(int read, uint8_t *d,               \
+					 const uint8_t *s, size_t blocks)     \
+	{                                                                    \
+		for (; blocks; blocks--, d += cap, s += cap) {               \
+			vec##cap v;                                          \
+			if (read)                                            \
+				v = *(const volatile vec##cap *)s;           \
+			else                                                 \
+				__builtin_memcpy(&v, s, cap);                \
+			stream((vtype *)d, (vtype)v);                        \
+		}                                                            \
+	}
+
+DEFINE_WIDE_NT(16, , _mm_stream_si128, __m128i)
+DEFINE_WIDE_NT(32, __attribute__((target("avx2"))), _mm256_stream_si256,
+	       __m256i)
+DEFINE_WIDE_NT(64, __attribute__((target("avx512f"))), _mm512_stream_si512,
+	       __m512i)
+
+/* Bytes moved (a multiple of cap), or 0 when the streaming body does not
+ * apply: too short, or a read whose RAM side is not cap-aligned. */
+static ALWAYS_INLINE size_t wide_body_nt(enum mode mode, uint8_t *d,
+					 const uint8_t *s, size_t n, size_t cap)
+{
+	size_t blocks = n / cap;
+
+	if (n < nt_threshold() ||
+	    (mode == MODE_READ && ((uintptr_t)d & (cap - 1))))
+		return 0;
+	if (cap == 64)
+		wide_nt_64(mode == MODE_READ, d, s, blocks);
+	else if (cap == 32)
+		wide_nt_32(mode == MODE_READ, d, s, blocks);
+	else
+		wide_nt_16(mode == MODE_READ, d, s, blocks);
+	_mm_sfence();
+	return blocks * cap;
+}
+#else
+#define HAVE_WIDE_NT 0
+#endif
+
 /* Ascending walk with cap 16, 32 or 64: same shape as walk_up(). */
 static ALWAYS_INLINE void wide_walk(enum mode mode, uint8_t *d,
 				    const uint8_t *s, size_t n, size_t cap)
@@ -426,6 +481,10 @@ static ALWAYS_INLINE void wide_walk(enum mode mode, uint8_t *d,
 			d += w, s += w, n -= w;
 		}
 	}
+#if HAVE_WIDE_NT
+	w = wide_body_nt(mode, d, s, n, cap);
+	d += w, s += w, n -= w;
+#endif
 	/* 4x unrolled: with 2x the loop overhead kept the store port idle
 	 * (4 KiB at 64 bytes: 27 ns at 2x, 17 ns at 4x, memcpy 20 ns). */
 	for (; n >= 4 * cap; d += 4 * cap, s += 4 * cap, n -= 4 * cap) {

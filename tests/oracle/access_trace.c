@@ -241,6 +241,16 @@ static void grid_nt(void)
 			for (size_t n = 200; n < 300; n += 7)
 				run(K_WRITE, region + SPAN_A + dev_offs[d],
 				    ram + ram_offs[r], n, 0);
+			/* The streaming wide body: device stores (write),
+			 * RAM stores when the RAM side is aligned (read). */
+			for (size_t n = 256; n < 1200; n += 151) {
+				run(K_WRITE_WIDE, region + SPAN_A + dev_offs[d],
+				    ram + ram_offs[r], n, 32);
+				run(K_READ_WIDE, ram + ram_offs[r],
+				    region + SPAN_A + dev_offs[d], n, 32);
+				run(K_WRITE_WIDE, region + SPAN_A + dev_offs[d],
+				    ram + ram_offs[r], n, 16);
+			}
 		}
 	}
 }
