@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "blk_priv.h"
+#include "log.h"
 
 #define BLK_HDR_LEN 16u
 #define BLK_DWZ_LEN 16u
@@ -83,10 +84,7 @@ void ramdev_blk_log(struct ramdev_blk *blk, int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (blk->log_fn)
-		blk->log_fn(blk->log_opaque, level, msg);
-	else if (level <= LOG_WARNING)
-		fprintf(stderr, "ramdev: %s\n", msg);
+	ramdev_log_emit(blk->log_fn, blk->log_opaque, level, msg);
 	errno = saved;
 }
 

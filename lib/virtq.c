@@ -18,6 +18,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "log.h"
 #include "virtq_priv.h"
 
 static const char *const err_names[RAMDEV_VIRTQ_ERR_COUNT] = {
@@ -54,10 +55,7 @@ RAMDEV_EXPORT const char *ramdev_virtq_strerror(enum ramdev_virtq_err err)
 
 static void emit(struct ramdev_virtq *vq, int level, const char *msg)
 {
-	if (vq->log_fn)
-		vq->log_fn(vq->log_opaque, level, msg);
-	else if (level <= LOG_WARNING)
-		fprintf(stderr, "ramdev: %s\n", msg);
+	ramdev_log_emit(vq->log_fn, vq->log_opaque, level, msg);
 }
 
 static void __attribute__((format(printf, 3, 0)))

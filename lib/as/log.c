@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "as_priv.h"
+#include "../log.h"
 
 #define AS_LOG_MAX 512
 /* At most one guest-triggered message per interval, per address space. */
@@ -26,10 +27,7 @@ static void as_emit(struct ramdev_as *as, int level, const char *msg)
 		fn = __atomic_load_n(&as->log_fn, __ATOMIC_ACQUIRE);
 		opaque = __atomic_load_n(&as->log_opaque, __ATOMIC_ACQUIRE);
 	}
-	if (fn)
-		fn(opaque, level, msg);
-	else if (level <= LOG_WARNING)
-		fprintf(stderr, "ramdev: %s\n", msg);
+	ramdev_log_emit(fn, opaque, level, msg);
 }
 
 static void __attribute__((format(printf, 3, 0)))
