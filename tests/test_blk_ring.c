@@ -381,6 +381,16 @@ static void *refill_guest(void *arg)
 	return NULL;
 }
 
+/* The refilling guest's ring: its own queue and driver, LL_SIZE entries. */
+static const struct ramdev_virtq_config ll_qc = {
+	.size = LL_SIZE, .desc = 0, .avail = 0x1000, .used = 0x2000,
+	.indirect = true,
+};
+static const struct vring_drv_config ll_dc = {
+	.size = LL_SIZE, .desc = 0, .avail = 0x1000, .used = 0x2000,
+	.indirect_gpa = 0x10000, .indirect_max = 4,
+};
+
 /*
  * The review's livelock: at depth 2 the queue stops, and the reset's drain
  * used to resume it on every completion, popping new requests for as long
@@ -389,14 +399,6 @@ static void *refill_guest(void *arg)
  */
 static void test_ramdev_blk_reset_ring_guest_refills(void **state)
 {
-	struct ramdev_virtq_config qc = {
-		.size = LL_SIZE, .desc = 0, .avail = 0x1000, .used = 0x2000,
-		.indirect = true,
-	};
-	struct vring_drv_config dc = {
-		.size = LL_SIZE, .desc = 0, .avail = 0x1000, .used = 0x2000,
-		.indirect_gpa = 0x10000, .indirect_max = 4,
-	};
 	struct ring_fix *f = ring_get(state);
 	struct ramdev_blk_options o = { .fd = f->img, .engine = f->engine,
 					.depth = 2 };
@@ -409,8 +411,8 @@ static void test_ramdev_blk_reset_ring_guest_refills(void **state)
 	assert_int_equal(0, ramdev_blk_detach_queue(f->blk, 0));
 	ramdev_blk_close(f->blk);
 	assert_int_equal(0, ramdev_blk_open(&f->blk, &o));
-	assert_int_equal(0, ramdev_virtq_new(&vq, f->g->dma, &qc));
-	assert_int_equal(0, vring_drv_new(&r.drv, f->g->as, &dc));
+	assert_int_equal(0, ramdev_virtq_new(&vq, f->g->dma, &ll_qc));
+	assert_int_equal(0, vring_drv_new(&r.drv, f->g->as, &ll_dc));
 	assert_int_equal(0, ramdev_blk_attach_queue(f->blk, 0, vq, f->g->dma));
 	assert_int_equal(0, pthread_create(&th, NULL, refill_guest, &r));
 	while (!atomic_load(&r.started))
@@ -442,14 +444,6 @@ static void test_ramdev_blk_reset_ring_guest_refills(void **state)
  */
 static void test_ramdev_blk_process_ring_guest_refills_bounded(void **state)
 {
-	struct ramdev_virtq_config qc = {
-		.size = LL_SIZE, .desc = 0, .avail = 0x1000, .used = 0x2000,
-		.indirect = true,
-	};
-	struct vring_drv_config dc = {
-		.size = LL_SIZE, .desc = 0, .avail = 0x1000, .used = 0x2000,
-		.indirect_gpa = 0x10000, .indirect_max = 4,
-	};
 	struct ring_fix *f = ring_get(state);
 	struct refill r = { .g = f->g };
 	struct ramdev_virtq *vq;
@@ -458,8 +452,8 @@ static void test_ramdev_blk_process_ring_guest_refills_bounded(void **state)
 	int n, full = 0;
 
 	assert_int_equal(0, ramdev_blk_detach_queue(f->blk, 0));
-	assert_int_equal(0, ramdev_virtq_new(&vq, f->g->dma, &qc));
-	assert_int_equal(0, vring_drv_new(&r.drv, f->g->as, &dc));
+	assert_int_equal(0, ramdev_virtq_new(&vq, f->g->dma, &ll_qc));
+	assert_int_equal(0, vring_drv_new(&r.drv, f->g->as, &ll_dc));
 	assert_int_equal(0, ramdev_blk_attach_queue(f->blk, 0, vq, f->g->dma));
 	assert_int_equal(0, pthread_create(&th, NULL, refill_guest, &r));
 	while (!atomic_load(&r.started))
