@@ -33,7 +33,6 @@ struct ramdev_blk_queue_ops {
 	/* optional: as ramdev_virtq_set_notify(): true if more arrived */
 	bool (*set_notify)(void *q, bool on);
 	/* optional: call @fn(@opaque) once when bounce space frees */
-	int (*on_free)(struct ramdev_dma *dma, void (*fn)(void *), void *opaque);
 };
 
 struct ramdev_blk_queue {
@@ -43,7 +42,6 @@ struct ramdev_blk_queue {
 	struct ramdev_blk *blk;
 	unsigned idx;
 	unsigned inflight;
-	bool waiting_bounce; /* an on_free callback is registered */
 };
 
 /* Attach through any ops table (ramdev_blk_attach_queue() uses virtq's). */
@@ -113,6 +111,7 @@ struct blk_req {
 	enum ramdev_blk_err err;
 	enum blk_op op;
 	bool counts_as_write;       /* in blk->writes_inflight */
+	bool lost;                  /* the kernel may still use its memory */
 	uint64_t gen;               /* write generation (FLUSH ordering) */
 
 	/* status byte: segment index in elem->segs, offset inside it */
@@ -216,7 +215,6 @@ struct ramdev_blk {
 	unsigned req_cached;
 	uint64_t stopped;           /* queues to resume (bit per queue) */
 	uint64_t pushed;            /* queues pushed to since the last notify check */
-	uint64_t bounce_freed;      /* set from the DMA on_free callback */
 	unsigned quiescing;         /* in drain: completions pop no new work */
 	bool kernel_signals;        /* the engine registered event_fd (io_uring) */
 	bool signalled;             /* ramdev_blk_signal() wrote event_fd (atomic) */

@@ -78,6 +78,15 @@ static void req_push(struct blk_req *req)
 
 	/* Detach and reset refuse a queue with requests in flight. */
 	assert(q->ops);
+	if (req->lost) {
+		/* An engine we could not stop may still read or write its
+		 * buffers: pushing would unmap them (bounce buffers back to
+		 * the pool, region references dropped).  Leak the request,
+		 * its element and their mappings instead (close only). */
+		q->inflight--;
+		blk->inflight--;
+		return;
+	}
 	ramdev_blk_req_finish(req, &written);
 	ret = q->ops->push(q->q, req->elem, written);
 	if (ret < 0)
@@ -188,26 +197,18 @@ static void collect_notify(struct ramdev_blk *blk, uint64_t *notify)
 	}
 }
 
-static void bounce_freed(void *opaque)
+/*
+ * pop could not take a chain now (-EAGAIN: the DMA layer asks to wait;
+ * -ENOMEM): the chain stays available.  Stop the queue; our own completions
+ * resume it, or, with none in flight, event_fd made readable brings the
+ * event loop back to ramdev_blk_complete(), which retries.  Kicks are off
+ * while popping, so without this the queue would wait for an unrelated kick.
+ */
+static void stop_and_retry(struct ramdev_blk *blk, unsigned idx)
 {
-	struct ramdev_blk_queue *q = opaque;
-
-	__atomic_store_n(&q->waiting_bounce, false, __ATOMIC_RELEASE);
-	ramdev_blk_signal(q->blk);
-}
-
-/* pop said -EAGAIN: come back when bounce space frees. */
-static void wait_bounce(struct ramdev_blk *blk, struct ramdev_blk_queue *q)
-{
-	blk->stopped |= 1ull << q->idx;
-	if (blk->submitted)
-		return; /* our own completions will free space */
-	if (q->dma && q->ops->on_free &&
-	    !__atomic_load_n(&q->waiting_bounce, __ATOMIC_ACQUIRE)) {
-		q->waiting_bounce = true;
-		if (q->ops->on_free(q->dma, bounce_freed, q) < 0)
-			q->waiting_bounce = false;
-	}
+	blk->stopped |= 1ull << idx;
+	if (!blk->submitted)
+		ramdev_blk_signal(blk);
 }
 
 /* Start the requests waiting for staging space, in order, while it lasts. */
@@ -309,9 +310,10 @@ RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
 			break;
 		}
 		ret = pop_one(blk, q);
-		if (ret == -EAGAIN) {
-			wait_bounce(blk, q);
-			ret = 0;
+		if (ret == -EAGAIN || ret == -ENOMEM) {
+			stop_and_retry(blk, idx);
+			if (ret == -EAGAIN)
+				ret = 0; /* not an error: it will be retried */
 			break;
 		}
 		if (ret < 0)
@@ -383,8 +385,7 @@ static int complete(struct ramdev_blk *blk, int timeout_ms, uint64_t *notify,
 		for (unsigned i = 0; stopped; i++, stopped >>= 1) {
 			struct ramdev_blk_queue *q = &blk->queues[i];
 
-			if ((stopped & 1) && q->ops &&
-			    !__atomic_load_n(&q->waiting_bounce, __ATOMIC_ACQUIRE))
+			if ((stopped & 1) && q->ops)
 				(void)ramdev_blk_process(blk, i, notify);
 		}
 	}
@@ -560,32 +561,35 @@ static const struct ramdev_blk_engine_ops blk_engine_dead = {
 /*
  * close() with requests the engine cannot finish: stop the engine, then
  * fail every request in flight with IOERR and push it, so no element and
- * no region reference is lost.  Staging buffers the kernel might still
- * write are leaked on purpose (a bounded loss, not a use after free).
+ * no region reference is lost.  When the engine could not confirm that the
+ * kernel is done with their buffers, the requests are not pushed: their
+ * elements, mappings and staging buffers are leaked on purpose (a bounded
+ * loss, not a kernel write into memory reused or released meanwhile).
  */
 void ramdev_blk_cancel(struct ramdev_blk *blk)
 {
 	const struct ramdev_blk_engine_ops *e = blk->engine;
 	bool safe = false;
 
-	if (e->cancel)
+	if (e->cancel) {
 		safe = e->cancel(blk->engine_opaque, blk);
-	else
+	} else {
+		/* Without a cancel op, fini stops the engine synchronously:
+		 * nothing of it runs once it returns. */
 		e->fini(blk->engine_opaque, blk);
+		safe = true;
+	}
 	blk->engine = &blk_engine_dead;
 	blk->engine_opaque = NULL;
 	ramdev_blk_log(blk, LOG_ERR,
 		       "virtio-blk: engine %s stopped with %u requests in "
 		       "flight: they fail with IOERR%s", e->name, blk->inflight,
-		       safe ? "" : " (their staging buffers are leaked: the "
-		       "kernel may still write them)");
+		       safe ? "" : " (not pushed, their buffers leaked: the "
+		       "kernel may still use them)");
 	while (blk->sub_head) {
 		struct blk_req *req = blk->sub_head;
 
-		if (!safe) {
-			req->stage = NULL;
-			req->stage_cap = 0;
-		}
+		req->lost = !safe;
 		dead_submit(NULL, blk, req);
 	}
 	/* FLUSHes waiting for those writes were started (and failed) as

@@ -28,17 +28,16 @@
 
 /* ---- copies with the access a segment's kind requires ---- */
 
+/* (An MMIO segment's base is NULL: no pointer arithmetic on it.) */
 int ramdev_blk_seg_copy_in(void *ram, const struct ramdev_dma_seg *seg,
 			   size_t off, size_t n)
 {
-	const uint8_t *p = (const uint8_t *)seg->base + off;
-
 	switch (seg->kind) {
 	case RAMDEV_SEG_RAM:
-		memcpy(ram, p, n);
+		memcpy(ram, (const uint8_t *)seg->base + off, n);
 		return 0;
 	case RAMDEV_SEG_DEV:
-		ramdev_read(ram, p, n);
+		ramdev_read(ram, (const uint8_t *)seg->base + off, n);
 		return 0;
 	default:
 		return ramdev_dma_seg_read(seg, off, ram, n);
@@ -48,14 +47,12 @@ int ramdev_blk_seg_copy_in(void *ram, const struct ramdev_dma_seg *seg,
 int ramdev_blk_seg_copy_out(const struct ramdev_dma_seg *seg, size_t off,
 			    const void *ram, size_t n)
 {
-	uint8_t *p = (uint8_t *)seg->base + off;
-
 	switch (seg->kind) {
 	case RAMDEV_SEG_RAM:
-		memcpy(p, ram, n);
+		memcpy((uint8_t *)seg->base + off, ram, n);
 		return 0;
 	case RAMDEV_SEG_DEV:
-		ramdev_write(p, ram, n);
+		ramdev_write((uint8_t *)seg->base + off, ram, n);
 		return 0;
 	default:
 		return ramdev_dma_seg_write(seg, off, ram, n);
@@ -256,9 +253,11 @@ bool ramdev_blk_stage_window(struct blk_req *req)
 	req->ndev = 0;
 	data_cursor(req, &c, pos);
 	while ((n = ramdev_blk_cursor_next(&c, end - pos, &seg, &off))) {
-		uint8_t *p = (uint8_t *)seg->base + off;
+		uint8_t *p;
 
-		if (seg->kind != RAMDEV_SEG_RAM) {
+		if (seg->kind == RAMDEV_SEG_RAM) {
+			p = (uint8_t *)seg->base + off;
+		} else {
 			req->dev[req->ndev++] =
 				(struct blk_stage){ seg, off, n, staged };
 			p = req->stage + staged;

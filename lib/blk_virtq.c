@@ -24,17 +24,11 @@ static bool vq_set_notify(void *q, bool on)
 	return ramdev_virtq_set_notify(q, on);
 }
 
-static int vq_on_free(struct ramdev_dma *dma, void (*fn)(void *), void *opaque)
-{
-	return ramdev_dma_on_free(dma, fn, opaque);
-}
-
 static const struct ramdev_blk_queue_ops virtq_ops = {
 	.pop = vq_pop,
 	.push = vq_push,
 	.should_notify = vq_should_notify,
 	.set_notify = vq_set_notify,
-	.on_free = vq_on_free,
 };
 
 RAMDEV_EXPORT int ramdev_blk_attach_queue(struct ramdev_blk *blk, unsigned idx,

@@ -196,8 +196,9 @@ static int bounce_fill(struct ramdev_dma *dma, struct ramdev_dma_seg *seg)
 	return ret > 0 ? -EFAULT : ret;
 }
 
+/* @whole: all of the range or nothing (-EAGAIN), see map_one(). */
 static int map_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
-		      const struct ramdev_xlate *x)
+		      const struct ramdev_xlate *x, bool whole)
 {
 	size_t want = x->len > SIZE_MAX ? SIZE_MAX : (size_t)x->len;
 	void *buf;
@@ -209,6 +210,10 @@ static int map_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 		count(dma, DMA_ST_FAILURES, 1);
 	if (ret)
 		return ret;
+	if (whole && seg->len < want) {
+		ramdev_dma_pool_put(&dma->pool, buf, tag);
+		return -EAGAIN;
+	}
 	seg->base = buf;
 	seg->kind = RAMDEV_SEG_RAM;
 	seg->bounce = tag;
@@ -306,9 +311,15 @@ static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 	}
 	seg->region_offset = x.offset;
 	if (needs_bounce(dma, x.kind)) {
-		ret = map_bounce(dma, seg, &x);
-		if (ret == -EAGAIN && in_sg &&
-		    dma->policy == RAMDEV_DMA_DIRECT) {
+		/* Deferring (map_sg, DIRECT): bounce a piece only whole.  A
+		 * piece split between bounce and callbacks would reach the
+		 * device in two orders (bounce at unmap, callbacks at once)
+		 * and a fragmented pool could cut it into dozens of segments
+		 * (review finding). */
+		bool defer = in_sg && dma->policy == RAMDEV_DMA_DIRECT;
+
+		ret = map_bounce(dma, seg, &x, defer);
+		if (ret == -EAGAIN && defer) {
 			map_indirect(dma, seg, &x);
 			ret = 0;
 		}
@@ -624,7 +635,9 @@ int ramdev_dma_seg_read(const struct ramdev_dma_seg *seg, size_t off,
 	if (ret || !n)
 		return ret;
 	if (seg->kind == RAMDEV_SEG_MMIO)
-		return ramdev_dma_read(seg->owner, seg->gpa + off, buf, n);
+		return ramdev_as_region_mmio(seg->owner->as, seg->region,
+					     seg->region_offset + off, buf, n,
+					     false);
 	if (seg->kind == RAMDEV_SEG_DEV)
 		ramdev_read(buf, (const uint8_t *)seg->base + off, n);
 	else
@@ -639,8 +652,10 @@ int ramdev_dma_seg_write(const struct ramdev_dma_seg *seg, size_t off,
 
 	if (ret || !n)
 		return ret;
-	if (seg->kind == RAMDEV_SEG_MMIO)
-		return ramdev_dma_write(seg->owner, seg->gpa + off, buf, n);
+	if (seg->kind == RAMDEV_SEG_MMIO) /* the write path only reads buf */
+		return ramdev_as_region_mmio(seg->owner->as, seg->region,
+					     seg->region_offset + off,
+					     (void *)(uintptr_t)buf, n, true);
 	if (seg->kind == RAMDEV_SEG_DEV)
 		ramdev_write((uint8_t *)seg->base + off, buf, n);
 	else

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <endian.h>
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -577,6 +578,11 @@ static void test_ramdev_blk_process_pop_error(void **state)
 	assert_int_equal(-ENOBUFS, ramdev_blk_process(f->blk, 0, NULL));
 	f->q.pop_err = -EAGAIN; /* bounce pool busy: stop, resume later */
 	assert_int_equal(0, ramdev_blk_process(f->blk, 0, NULL));
+	f->q.pop_err = -ENOMEM; /* host memory: reported, and retried */
+	assert_int_equal(-ENOMEM, ramdev_blk_process(f->blk, 0, NULL));
+	/* Nothing in flight: event_fd brings the event loop back. */
+	assert_int_equal(1, poll(&(struct pollfd){
+		.fd = ramdev_blk_event_fd(f->blk), .events = POLLIN }, 1, 0));
 	f->q.pop_err = 0;
 	assert_true(ramdev_blk_complete(f->blk, NULL) >= 0);
 	assert_true(ramdev_blk_drain(f->blk, NULL) >= 0);

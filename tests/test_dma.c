@@ -242,32 +242,38 @@ static void test_dma_map_sg_pool_busy(void **state)
 	struct fx *f = *state;
 	struct ramdev_dma *direct = new_dma(f, RAMDEV_DMA_DIRECT, 256);
 	struct ramdev_dma *qemu = new_dma(f, RAMDEV_DMA_QEMU_BOUNCE, 0);
-	/* 512 bytes of MMIO need two bounce segments: more than either pool. */
-	struct ramdev_sg sg[] = { { RAM_BASE, 64 }, { MMIO_BASE, 512 } };
+	/* 512 bytes of MMIO: more than either pool holds. */
+	struct ramdev_sg sg[] = { { RAM_BASE, 64 }, { MMIO_BASE, 512 },
+				  { MMIO_BASE + 1024, 128 } };
 	struct ramdev_sg sg2[] = { { RAMD_BASE, 64 }, { MMIO_BASE, 16 } };
 	struct ramdev_dma_seg segs[8];
 
 	struct ramdev_dma_stats st;
 	uint8_t buf[512];
 
-	/* DIRECT never waits: what the pool cannot hold stays MMIO, reached
-	 * through the callbacks (a list larger than the whole pool would
-	 * otherwise wait forever). */
+	/* DIRECT never waits: a piece the pool cannot hold whole stays MMIO,
+	 * reached through the callbacks (a list larger than the whole pool
+	 * would otherwise wait forever); one that fits is bounced.  A piece
+	 * is never split between the two (review finding: two orders). */
 	memset(f->dev.mem, 0x3c, 512);
-	assert_int_equal(3, ramdev_dma_map_sg(direct, sg, 2,
+	memset(f->dev.mem + 1024, 0x4d, 128);
+	assert_int_equal(3, ramdev_dma_map_sg(direct, sg, 3,
 					      RAMDEV_DMA_TO_DEVICE, segs, 8));
 	assert_int_equal(RAMDEV_SEG_RAM, segs[0].kind);
-	assert_int_equal(RAMDEV_SEG_RAM, segs[1].kind); /* bounced */
-	assert_int_equal(256, segs[1].len);
-	assert_int_equal(RAMDEV_SEG_MMIO, segs[2].kind);
-	assert_null(segs[2].base);
-	assert_int_equal(256, segs[2].len);
-	assert_int_equal(0, ramdev_dma_seg_read(&segs[2], 0, buf, 256));
+	assert_int_equal(RAMDEV_SEG_MMIO, segs[1].kind);
+	assert_null(segs[1].base);
+	assert_int_equal(512, segs[1].len);
+	assert_int_equal(RAMDEV_SEG_RAM, segs[2].kind); /* bounced, whole */
+	assert_int_equal(128, segs[2].len);
+	assert_int_equal(0, ramdev_dma_seg_read(&segs[1], 0, buf, 512));
 	assert_int_equal(0x3c, buf[0]);
-	assert_int_equal(0x3c, buf[255]);
-	assert_int_equal(-EINVAL, ramdev_dma_seg_read(&segs[2], 1, buf, 256));
+	assert_int_equal(0x3c, buf[511]);
+	assert_int_equal(-EINVAL, ramdev_dma_seg_read(&segs[1], 1, buf, 512));
+	assert_int_equal(0, ramdev_dma_seg_read(&segs[2], 0, buf, 128));
+	assert_int_equal(0x4d, buf[127]);
 	ramdev_dma_get_stats(direct, &st);
 	assert_int_equal(1, st.maps_indirect);
+	assert_int_equal(1, st.maps_bounced);
 	assert_int_equal(0, st.bounce_retries);
 	ramdev_dma_unmap_sg(direct, segs, 3, 0);
 	assert_pool_free(direct, 256);
@@ -285,6 +291,45 @@ static void test_dma_map_sg_pool_busy(void **state)
 	assert_pool_free(qemu, 4096);
 	ramdev_dma_free(direct);
 	ramdev_dma_free(qemu);
+}
+
+/*
+ * An MMIO segment keeps reaching the region it was mapped from: a guest
+ * that covers the window with RAM meanwhile must not split one buffer
+ * between two devices (review finding).
+ */
+static void test_dma_seg_mmio_follows_its_region(void **state)
+{
+	struct fx *f = *state;
+	struct ramdev_dma *direct = new_dma(f, RAMDEV_DMA_DIRECT, 64);
+	struct ramdev_sg sg[] = { { MMIO_BASE, 512 } };
+	struct ramdev_region *over;
+	struct ramdev_dma_seg seg;
+	uint8_t *mem = calloc(1, 4096), buf[512];
+	unsigned long reads;
+
+	assert_non_null(mem);
+	memset(mem, 0x55, 4096);
+	memset(f->dev.mem, 0xaa, 512);
+	assert_int_equal(1, ramdev_dma_map_sg(direct, sg, 1,
+					      RAMDEV_DMA_BIDIR, &seg, 1));
+	assert_int_equal(RAMDEV_SEG_MMIO, seg.kind);
+	assert_int_equal(0, ramdev_region_new_ram(&over, "over", mem, 4096));
+	ramdev_region_set_release(over, free, mem);
+	assert_int_equal(0, ramdev_region_add(ramdev_as_root(f->as), MMIO_BASE,
+					      over, 10));
+	reads = f->dev.reads;
+	assert_int_equal(0, ramdev_dma_seg_read(&seg, 0, buf, 512));
+	assert_int_equal(0xaa, buf[0]);
+	assert_int_equal(0xaa, buf[511]);
+	assert_true(f->dev.reads > reads);
+	assert_int_equal(0, ramdev_dma_seg_write(&seg, 0, "\x11", 1));
+	assert_int_equal(0x11, f->dev.mem[0]);
+	assert_int_equal(0x55, mem[0]); /* the RAM over it is untouched */
+	ramdev_dma_unmap_sg(direct, &seg, 1, 1);
+	assert_int_equal(0, ramdev_region_del(ramdev_as_root(f->as), over));
+	ramdev_region_unref(over);
+	ramdev_dma_free(direct);
 }
 
 static void test_dma_unmap_sg_written_spans_segments(void **state)
@@ -523,6 +568,7 @@ int main(void)
 		T(test_dma_map_sg_crosses_regions),
 		T(test_dma_map_sg_e2big),
 		T(test_dma_map_sg_pool_busy),
+		T(test_dma_seg_mmio_follows_its_region),
 		T(test_dma_unmap_sg_written_spans_segments),
 		T(test_dma_unmap_marks_dirty),
 		T(test_dma_map_bad_args),

@@ -118,6 +118,15 @@ int ramdev_as_read_indirect(struct ramdev_as *as, uint64_t gpa, void *buf,
 int ramdev_as_write_indirect(struct ramdev_as *as, uint64_t gpa,
 			     const void *buf, size_t len);
 
+/*
+ * ramdev_as_region_mmio - [@off, @off + @n) of MMIO region @r, through its
+ * callbacks under its valid/impl rules, as ramdev_as_read/_write would.
+ * For DMA segments that hold a reference on @r.  Returns 0, -EINVAL (not
+ * MMIO, or out of the region), or a callback's or valid rule's error.
+ */
+int ramdev_as_region_mmio(struct ramdev_as *as, const struct ramdev_region *r,
+			  uint64_t off, void *buf, uint64_t n, bool write);
+
 /* Per-thread count of RAM-device accesses made through that ops table
  * (QEMU's trace_memory_region_ram_device_read/write points): for tests
  * and benchmarks. */

@@ -47,6 +47,25 @@ static int mmio_span(struct ramdev_as *as, const struct ramdev_region *r,
 	return 0;
 }
 
+/*
+ * The DMA layer's RAMDEV_SEG_MMIO segments: the region the segment holds a
+ * reference on, at an offset inside it, not whatever the guest address maps
+ * now (a guest that moves a BAR under an in-flight request must not split
+ * one buffer between two devices).  As RAM and RAMD segments keep using the
+ * memory they mapped, this keeps calling the callbacks of a region removed
+ * meanwhile, as QEMU does for a referenced MemoryRegion.
+ */
+int ramdev_as_region_mmio(struct ramdev_as *as, const struct ramdev_region *r,
+			  uint64_t off, void *buf, uint64_t n, bool write)
+{
+	if (!n)
+		return 0;
+	if (r->kind != RAMDEV_REGION_MMIO || n - 1 > r->last ||
+	    off > r->last - (n - 1))
+		return -EINVAL;
+	return mmio_span(as, r, off, buf, n, write);
+}
+
 static int span_piece(struct ramdev_as *as, const struct ramdev_xlate *x,
 		      uint8_t *buf, bool write, bool indirect)
 {
