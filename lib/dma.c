@@ -535,25 +535,6 @@ void ramdev_dma_unmap_sg(struct ramdev_dma *dma, struct ramdev_dma_seg *segs,
 
 /* ---- copies without bounce space ---- */
 
-/*
- * Bytes from @gpa that stay in one region, or -EFAULT for a hole.  The
- * piece is then copied by the address space's dispatch, which takes its own
- * read lock: a region changing in between is handled there.
- */
-static int64_t piece(struct ramdev_dma *dma, uint64_t gpa, uint64_t len)
-{
-	struct ramdev_xlate x;
-	int ret;
-
-	ramdev_as_rdlock();
-	ret = ramdev_as_translate(dma->as, gpa, len, &x);
-	ramdev_as_rdunlock();
-	if (ret == -EFAULT)
-		dma_guest_log(dma, "copy: gpa 0x%llx unassigned",
-			(unsigned long long)gpa);
-	return ret ? ret : (int64_t)x.len;
-}
-
 static int copy_check(struct ramdev_dma *dma, uint64_t gpa, const void *buf,
 		      size_t len)
 {
@@ -567,46 +548,35 @@ static int copy_check(struct ramdev_dma *dma, uint64_t gpa, const void *buf,
 	return 0;
 }
 
+/* The address space checks the whole span in one view, then copies. */
+static int copy_result(struct ramdev_dma *dma, uint64_t gpa, int ret)
+{
+	if (ret == -EFAULT)
+		dma_guest_log(dma, "copy: gpa 0x%llx: unassigned bytes",
+			(unsigned long long)gpa);
+	return ret > 0 ? -EFAULT : ret;
+}
+
 int ramdev_dma_read(struct ramdev_dma *dma, uint64_t gpa, void *buf,
 		    size_t len)
 {
-	uint8_t *p = buf;
 	int ret = copy_check(dma, gpa, buf, len);
 
-	for (size_t done = 0; !ret && done < len;) {
-		int64_t n = piece(dma, gpa + done, len - done);
-
-		if (n < 0)
-			return (int)n;
-		ret = ramdev_as_read(dma->as, gpa + done, p + done, (size_t)n);
-		done += (size_t)n;
-	}
-	return ret > 0 ? -EFAULT : ret;
+	if (ret || !len)
+		return ret;
+	return copy_result(dma, gpa,
+			   ramdev_as_read_strict(dma->as, gpa, buf, len));
 }
 
 int ramdev_dma_write(struct ramdev_dma *dma, uint64_t gpa, const void *buf,
 		     size_t len)
 {
-	const uint8_t *p = buf;
 	int ret = copy_check(dma, gpa, buf, len);
 
-	/* First prove every byte is assigned: on -EFAULT nothing is written. */
-	for (size_t done = 0; !ret && done < len;) {
-		int64_t n = piece(dma, gpa + done, len - done);
-
-		if (n < 0)
-			return (int)n;
-		done += (size_t)n;
-	}
-	for (size_t done = 0; !ret && done < len;) {
-		int64_t n = piece(dma, gpa + done, len - done);
-
-		if (n < 0)
-			return (int)n;
-		ret = ramdev_as_write(dma->as, gpa + done, p + done, (size_t)n);
-		done += (size_t)n;
-	}
-	return ret > 0 ? -EFAULT : ret;
+	if (ret || !len)
+		return ret;
+	return copy_result(dma, gpa,
+			   ramdev_as_write_strict(dma->as, gpa, buf, len));
 }
 
 /* ---- access through a segment ---- */

@@ -175,8 +175,9 @@ RAMDEV_EXPORT int ramdev_dma_on_free(struct ramdev_dma *dma,
  * ramdev_dma_read / ramdev_dma_write - copy between guest memory and @buf,
  * across regions, without bounce space: RAMD exactly through the access core,
  * MMIO through its callbacks, RAM by memcpy.  Writes mark the dirty log.
- * Returns: 0, -EOVERFLOW, -EFAULT (any byte unassigned: nothing is written
- * for a write; a read fills @buf up to that point), an MMIO error.
+ * Returns: 0, -EOVERFLOW, -EFAULT (some byte unassigned: nothing of guest
+ * memory is accessed, @buf is left as it was; checked and copied in one
+ * view of the address space), an MMIO error.
  */
 RAMDEV_EXPORT int ramdev_dma_read(struct ramdev_dma *dma, uint64_t gpa,
 				  void *buf, size_t len);

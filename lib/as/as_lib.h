@@ -119,6 +119,17 @@ int ramdev_as_write_indirect(struct ramdev_as *as, uint64_t gpa,
 			     const void *buf, size_t len);
 
 /*
+ * ramdev_as_read_strict / _write_strict - ramdev_as_read/_write, except
+ * that a span with any unassigned byte is -EFAULT and nothing of it is
+ * accessed: the whole span is checked first, in the same view that the
+ * access then uses.  For the DMA layer's ramdev_dma_read/_write.
+ */
+int ramdev_as_read_strict(struct ramdev_as *as, uint64_t gpa, void *buf,
+			  size_t len);
+int ramdev_as_write_strict(struct ramdev_as *as, uint64_t gpa,
+			   const void *buf, size_t len);
+
+/*
  * ramdev_as_region_mmio - [@off, @off + @n) of MMIO region @r, through its
  * callbacks under its valid/impl rules, as ramdev_as_read/_write would.
  * For DMA segments that hold a reference on @r.  Returns 0, -EINVAL (not

@@ -109,9 +109,30 @@ static void report_unassigned(struct ramdev_as *as, const char *what,
 			     as->name);
 }
 
-static int as_span(struct ramdev_as *as, uint64_t gpa, uint8_t *buf,
-		   size_t len, bool write, bool indirect)
+enum span_flags {
+	SPAN_WRITE = 1,
+	SPAN_INDIRECT = 2, /* RAMD through its ops table (QEMU_BOUNCE) */
+	SPAN_STRICT = 4,   /* a hole is -EFAULT, found before any access */
+};
+
+/* In one view: -EFAULT when some byte of [gpa, gpa + len) is unassigned. */
+static int span_assigned(const struct as_view *v, uint64_t gpa, size_t len)
 {
+	struct ramdev_xlate x;
+
+	while (len) {
+		if (ramdev_as_view_xlate(v, gpa, len, &x))
+			return -EFAULT;
+		len -= x.len;
+		gpa += x.len;
+	}
+	return 0;
+}
+
+static int as_span(struct ramdev_as *as, uint64_t gpa, uint8_t *buf,
+		   size_t len, unsigned flags)
+{
+	bool write = flags & SPAN_WRITE;
 	const struct as_view *v;
 	struct ramdev_xlate x;
 	uint64_t last;
@@ -125,9 +146,18 @@ static int as_span(struct ramdev_as *as, uint64_t gpa, uint8_t *buf,
 		return -EOVERFLOW;
 	ramdev_as_rdlock();
 	v = AS_RCU_DEREF(as->view);
+	/* Strict: check the whole span in this same view first, so a hole
+	 * means nothing was accessed (no partial write, no MMIO side
+	 * effects before it). */
+	if ((flags & SPAN_STRICT) && span_assigned(v, gpa, len)) {
+		report_unassigned(as, write ? "write" : "read", gpa, len);
+		ramdev_as_rdunlock();
+		return -EFAULT;
+	}
 	while (len) {
 		if (ramdev_as_view_xlate(v, gpa, len, &x) == 0) {
-			rc = span_piece(as, &x, buf, write, indirect);
+			rc = span_piece(as, &x, buf, write,
+					flags & SPAN_INDIRECT);
 			if (rc)
 				break;
 		} else {
@@ -147,26 +177,40 @@ static int as_span(struct ramdev_as *as, uint64_t gpa, uint8_t *buf,
 
 int ramdev_as_read(struct ramdev_as *as, uint64_t gpa, void *buf, size_t len)
 {
-	return as_span(as, gpa, buf, len, false, false);
+	return as_span(as, gpa, buf, len, 0);
 }
 
 int ramdev_as_write(struct ramdev_as *as, uint64_t gpa, const void *buf,
 		    size_t len)
 {
 	/* The buffer is only read on this path. */
-	return as_span(as, gpa, (uint8_t *)(uintptr_t)buf, len, true, false);
+	return as_span(as, gpa, (uint8_t *)(uintptr_t)buf, len, SPAN_WRITE);
 }
 
 int ramdev_as_read_indirect(struct ramdev_as *as, uint64_t gpa, void *buf,
 			    size_t len)
 {
-	return as_span(as, gpa, buf, len, false, true);
+	return as_span(as, gpa, buf, len, SPAN_INDIRECT);
 }
 
 int ramdev_as_write_indirect(struct ramdev_as *as, uint64_t gpa,
 			     const void *buf, size_t len)
 {
-	return as_span(as, gpa, (uint8_t *)(uintptr_t)buf, len, true, true);
+	return as_span(as, gpa, (uint8_t *)(uintptr_t)buf, len,
+		       SPAN_WRITE | SPAN_INDIRECT);
+}
+
+int ramdev_as_read_strict(struct ramdev_as *as, uint64_t gpa, void *buf,
+			  size_t len)
+{
+	return as_span(as, gpa, buf, len, SPAN_STRICT);
+}
+
+int ramdev_as_write_strict(struct ramdev_as *as, uint64_t gpa,
+			   const void *buf, size_t len)
+{
+	return as_span(as, gpa, (uint8_t *)(uintptr_t)buf, len,
+		       SPAN_WRITE | SPAN_STRICT);
 }
 
 /* Host-order value <-> @size bytes of ordinary memory. */
