@@ -32,7 +32,6 @@ struct ramdev_blk_queue_ops {
 	bool (*should_notify)(void *q);
 	/* optional: as ramdev_virtq_set_notify(): true if more arrived */
 	bool (*set_notify)(void *q, bool on);
-	/* optional: call @fn(@opaque) once when bounce space frees */
 };
 
 struct ramdev_blk_queue {

@@ -291,8 +291,8 @@ ramdev_blk_engine(const struct ramdev_blk *blk);
 
 /**
  * ramdev_blk_attach_queue - serve request queue @idx from @vq.
- * @dma: the context @vq maps through, used to wait for bounce space; may be
- *       NULL (then the device retries after its own completions).
+ * @dma: the context @vq maps through; may be NULL.  (The device no longer
+ *       waits for bounce space: the DMA layer never makes a queue wait.)
  * The queue stays the caller's; detach it before freeing it.
  * Returns: 0, -EINVAL (NULL @vq, @idx >= num_queues), -EBUSY (attached).
  */
@@ -321,8 +321,8 @@ RAMDEV_EXPORT int ramdev_blk_detach_queue(struct ramdev_blk *blk, unsigned idx);
  * ramdev_virtq_error()); -ENOBUFS (DMA policy QEMU_BOUNCE ran out of bounce
  * space: the queue is now broken, "virtio: bogus descriptor or out of
  * resources"); -ENOMEM.  Requests popped before an error are carried on.
- * A queue that is stopped for a moment (depth reached, bounce space busy)
- * is resumed by ramdev_blk_complete().  At most RAMDEV_BLK_PROCESS_BATCH
+ * A queue that is stopped for a moment (depth reached, staging space busy,
+ * pop out of memory) is resumed by ramdev_blk_complete().  At most RAMDEV_BLK_PROCESS_BATCH
  * requests are popped per call, so a guest that keeps its ring full cannot
  * hold the calling thread; the queue is then resumed the same way, and
  * event_fd is made readable so the event loop comes back.
