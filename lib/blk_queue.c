@@ -16,11 +16,11 @@
  * wait for.  At most two generations are ever in flight (wgen - 1 and wgen),
  * counted in wgen_count[gen & 1].
  *
- * A queue stops when the depth is reached, pop cannot take a chain now
- * (-EAGAIN, -ENOMEM: stop_and_retry()), or a request waits for staging
- * space (blk_stage.c:
- * then every queue stops popping, so at most one request waits and it is
- * the next to start); ramdev_blk_complete() resumes it.
+ * A queue stops when the depth is reached, when pop cannot take a chain
+ * now (-EAGAIN, -ENOMEM: stop_and_retry()), after a batch, or when a
+ * request waits for staging space (blk_stage.c: then every queue stops
+ * popping, so at most one request waits and it is the next to start);
+ * ramdev_blk_complete() resumes it.
  *
  * Quiescing: drain (and so detach, reset, close) waits for the requests in
  * flight only.  Meanwhile completions resume no queue, so a driver that
