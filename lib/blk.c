@@ -69,23 +69,41 @@ RAMDEV_EXPORT const char *ramdev_blk_strerror(enum ramdev_blk_err err)
 
 /* ---- logging (rate-limited: a guest can trigger most messages) ---- */
 
-void ramdev_blk_log(struct ramdev_blk *blk, int level, const char *fmt, ...)
+static void __attribute__((format(printf, 4, 0)))
+blk_vlog(struct ramdev_blk *blk, struct ramdev_ratelimit *rl, int level,
+	 const char *fmt, va_list ap)
 {
 	int saved = errno;
 	char msg[256];
-	va_list ap;
 
 	if (level > LOG_ERR &&
-	    !ramdev_ratelimit_allow(&blk->log_rl, CLOCK_MONOTONIC,
-				    RAMDEV_BLK_LOG_PER_SEC)) {
+	    !ramdev_ratelimit_allow(rl, CLOCK_MONOTONIC, RAMDEV_BLK_LOG_PER_SEC)) {
 		errno = saved;
 		return;
 	}
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	ramdev_log_emit(blk->log_fn, blk->log_opaque, level, msg);
 	errno = saved;
+}
+
+void ramdev_blk_log(struct ramdev_blk *blk, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	blk_vlog(blk, &blk->log_rl, level, fmt, ap);
+	va_end(ap);
+}
+
+void ramdev_blk_req_log(const struct blk_req *req, int level,
+			const char *fmt, ...)
+{
+	struct ramdev_blk *blk = req->blk;
+	va_list ap;
+
+	va_start(ap, fmt);
+	blk_vlog(blk, &blk->queues[req->qidx].log_rl, level, fmt, ap);
+	va_end(ap);
 }
 
 RAMDEV_EXPORT void ramdev_blk_set_log(struct ramdev_blk *blk, ramdev_log_fn *fn,
@@ -382,7 +400,7 @@ static uint8_t err_status(enum ramdev_blk_err err)
 static enum ramdev_blk_err req_fail(struct blk_req *req, enum ramdev_blk_err err,
 				    uint64_t a, uint64_t b)
 {
-	ramdev_blk_log(req->blk, LOG_WARNING,
+	ramdev_blk_req_log(req, LOG_WARNING,
 		       "virtio-blk: head 0x%x type 0x%x: %s (0x%llx, 0x%llx)",
 		       req->elem->head, req->type, ramdev_blk_strerror(err),
 		       (unsigned long long)a, (unsigned long long)b);

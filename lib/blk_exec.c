@@ -36,7 +36,7 @@
 
 static void io_fail(struct blk_req *req, const struct blk_step *st, int err)
 {
-	ramdev_blk_log(req->blk, LOG_WARNING,
+	ramdev_blk_req_log(req, LOG_WARNING,
 		       "virtio-blk: head 0x%x type 0x%x: I/O error at 0x%llx: %s",
 		       req->elem->head, req->type, (unsigned long long)st->off,
 		       strerror(err));

@@ -41,6 +41,7 @@ struct ramdev_blk_queue {
 	struct ramdev_blk *blk;
 	unsigned idx;
 	unsigned inflight;
+	struct ramdev_ratelimit log_rl; /* this queue's requests' messages */
 };
 
 /* Attach through any ops table (ramdev_blk_attach_queue() uses virtq's). */
@@ -221,7 +222,7 @@ struct ramdev_blk {
 
 	ramdev_log_fn *log_fn;
 	void *log_opaque;
-	struct ramdev_ratelimit log_rl; /* messages above LOG_ERR */
+	struct ramdev_ratelimit log_rl; /* device messages above LOG_ERR */
 
 	struct ramdev_blk_stats stats;
 };
@@ -260,7 +261,13 @@ void ramdev_blk_stage_release(struct blk_req *req);
 
 /* blk.c */
 __attribute__((format(printf, 3, 4)))
-void ramdev_blk_log(struct ramdev_blk *blk, int level, const char *fmt, ...);
+void ramdev_blk_log(struct ramdev_blk *blk, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A message about a request, which its guest can trigger: rate-limited per
+ * queue (STYLE rule 9), so one queue's flood cannot hide another's. */
+void ramdev_blk_req_log(const struct blk_req *req, int level,
+			const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 int ramdev_blk_req_parse(struct ramdev_blk *blk, struct ramdev_virtq_elem *elem,
 			 unsigned qidx, struct blk_req **out);
 uint32_t ramdev_blk_elem_ioerr(struct ramdev_virtq_elem *elem);

@@ -212,7 +212,7 @@ static uint64_t window_end(const struct blk_req *req)
 
 static bool stage_fail(struct blk_req *req, enum ramdev_blk_err err)
 {
-	ramdev_blk_log(req->blk, LOG_WARNING,
+	ramdev_blk_req_log(req, LOG_WARNING,
 		       "virtio-blk: head 0x%x type 0x%x: %s at data offset 0x%llx",
 		       req->elem->head, req->type, ramdev_blk_strerror(err),
 		       (unsigned long long)req->done);

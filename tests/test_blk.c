@@ -218,6 +218,54 @@ static void test_ramdev_blk_process_flush_waits(void **state)
  * own queue and on another one are popped at once, and it still completes
  * after every write started before it.
  */
+/* Counts guest-triggered request messages per queue (by the test's heads). */
+struct log_count {
+	unsigned q0, q1;
+};
+
+static void count_log(void *opaque, int level, const char *msg)
+{
+	struct log_count *c = opaque;
+
+	(void)level;
+	if (strstr(msg, "head 0x63 "))
+		c->q1++;
+	else if (strstr(msg, "head 0x"))
+		c->q0++;
+}
+
+/*
+ * STYLE rule 9: request messages are rate-limited per queue, so a guest
+ * flooding one queue with bad requests cannot hide another queue's.
+ */
+static void test_ramdev_blk_req_log_limited_per_queue(void **state)
+{
+	struct fix *f = get(state);
+	struct ramdev_blk_options o = { .num_queues = 2 };
+	struct log_count c = { 0 };
+	struct fakeq q1 = { 0 };
+
+	reopen(f, &o);
+	ramdev_blk_set_log(f->blk, count_log, &c);
+	assert_int_equal(0, ramdev_blk_attach_queue_ops(f->blk, 1, &fq_ops,
+							&q1, NULL));
+	for (unsigned i = 0; i < 40; i++)
+		rw(f, RAMDEV_BLK_T_IN, SECTORS, ram(f->ram, 512)); /* range */
+	rw(f, RAMDEV_BLK_T_IN, SECTORS, ram(f->ram, 512));
+	q1.avail[q1.navail++] = f->q.avail[--f->q.navail];  /* to q1 */
+	q1.avail[0]->head = 0x63;
+	assert_int_equal(40, ramdev_blk_process(f->blk, 0, NULL));
+	assert_int_equal(1, ramdev_blk_process(f->blk, 1, NULL));
+	assert_true(ramdev_blk_drain(f->blk, NULL) >= 0);
+	assert_int_equal(40, f->q.nused);
+	assert_int_equal(1, q1.nused);
+	/* One second's burst for queue 0 (or two, across a second boundary),
+	 * and queue 1's message whatever queue 0 did. */
+	assert_true(c.q0 >= 1 && c.q0 <= 2 * 16);
+	assert_true(c.q0 < 40);
+	assert_int_equal(1, c.q1);
+}
+
 static void test_ramdev_blk_process_flush_stops_no_queue(void **state)
 {
 	struct fix *f = get(state);
@@ -613,6 +661,7 @@ static void test_ramdev_blk_strerror_all(void **state)
 	T(test_ramdev_blk_process_flush),                            \
 	T(test_ramdev_blk_process_flush_waits),                      \
 	T(test_ramdev_blk_process_flush_stops_no_queue),             \
+	T(test_ramdev_blk_req_log_limited_per_queue),                \
 	T(test_ramdev_blk_process_inflight_depth),                   \
 	T(test_ramdev_blk_process_get_id),                           \
 	T(test_ramdev_blk_process_discard),                          \
