@@ -16,7 +16,8 @@ static const struct command commands[] = {
 	{ "demo", cmd_demo,
 	  "[--policy qemu-bounce|direct] [--bar PATH] [--image FILE] ..." },
 	{ "mtree", cmd_mtree, "[--bar PATH]" },
-	{ "bench", cmd_bench, "access|as|blk [--quick] [--json FILE] [--plot FILE.png]" },
+	{ "bench", cmd_bench,
+	  "access|as|blk [--quick] [--json FILE] (access: [--plot FILE.png])" },
 	{ NULL, NULL, NULL },
 };
 
