@@ -37,7 +37,6 @@ struct ramdev_blk_queue_ops {
 struct ramdev_blk_queue {
 	const struct ramdev_blk_queue_ops *ops; /* NULL: not attached */
 	void *q;
-	struct ramdev_dma *dma;
 	struct ramdev_blk *blk;
 	unsigned idx;
 	unsigned inflight;
@@ -46,8 +45,7 @@ struct ramdev_blk_queue {
 
 /* Attach through any ops table (ramdev_blk_attach_queue() uses virtq's). */
 int ramdev_blk_attach_queue_ops(struct ramdev_blk *blk, unsigned idx,
-				const struct ramdev_blk_queue_ops *ops, void *q,
-				struct ramdev_dma *dma);
+				const struct ramdev_blk_queue_ops *ops, void *q);
 
 /* ---- requests ---- */
 

@@ -52,8 +52,7 @@ void ramdev_blk_signal(struct ramdev_blk *blk)
 }
 
 int ramdev_blk_attach_queue_ops(struct ramdev_blk *blk, unsigned idx,
-				const struct ramdev_blk_queue_ops *ops, void *q,
-				struct ramdev_dma *dma)
+				const struct ramdev_blk_queue_ops *ops, void *q)
 {
 	struct ramdev_blk_queue *bq;
 
@@ -63,7 +62,7 @@ int ramdev_blk_attach_queue_ops(struct ramdev_blk *blk, unsigned idx,
 	if (bq->ops)
 		return -EBUSY;
 	*bq = (struct ramdev_blk_queue){
-		.ops = ops, .q = q, .dma = dma, .blk = blk, .idx = idx,
+		.ops = ops, .q = q, .blk = blk, .idx = idx,
 	};
 	return 0;
 }

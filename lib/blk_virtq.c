@@ -35,5 +35,6 @@ RAMDEV_EXPORT int ramdev_blk_attach_queue(struct ramdev_blk *blk, unsigned idx,
 					  struct ramdev_virtq *vq,
 					  struct ramdev_dma *dma)
 {
-	return ramdev_blk_attach_queue_ops(blk, idx, &virtq_ops, vq, dma);
+	(void)dma; /* see blk.h: nothing waits for bounce space any more */
+	return ramdev_blk_attach_queue_ops(blk, idx, &virtq_ops, vq);
 }

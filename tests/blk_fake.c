@@ -238,7 +238,7 @@ static int open_blk(struct fix *f, const struct ramdev_blk_options *extra)
 	ret = ramdev_blk_open(&f->blk, &o);
 	if (ret == 0) {
 		assert_int_equal(0, ramdev_blk_attach_queue_ops(f->blk, 0, &fq_ops,
-								&f->q, NULL));
+								&f->q));
 		f->real = f->blk->engine;
 		f->real_opaque = f->blk->engine_opaque;
 		f->blk->engine = &check_engine;

@@ -72,9 +72,9 @@ static void test_ramdev_blk_open_errors(void **state)
 	assert_int_equal(-EINVAL, ramdev_blk_open(&b, &o));
 	assert_int_equal(-EINVAL, ramdev_blk_open(NULL, &o));
 	assert_int_equal(-EBUSY, ramdev_blk_attach_queue_ops(f->blk, 0, &fq_ops,
-							     &f->q, NULL));
+							     &f->q));
 	assert_int_equal(-EINVAL, ramdev_blk_attach_queue_ops(f->blk, 1, &fq_ops,
-							      &f->q, NULL));
+							      &f->q));
 	assert_int_equal(-EINVAL, ramdev_blk_process(f->blk, 1, NULL));
 }
 
@@ -248,7 +248,7 @@ static void test_ramdev_blk_req_log_limited_per_queue(void **state)
 	reopen(f, &o);
 	ramdev_blk_set_log(f->blk, count_log, &c);
 	assert_int_equal(0, ramdev_blk_attach_queue_ops(f->blk, 1, &fq_ops,
-							&q1, NULL));
+							&q1));
 	for (unsigned i = 0; i < 40; i++)
 		rw(f, RAMDEV_BLK_T_IN, SECTORS, ram(f->ram, 512)); /* range */
 	rw(f, RAMDEV_BLK_T_IN, SECTORS, ram(f->ram, 512));
@@ -277,7 +277,7 @@ static void test_ramdev_blk_process_flush_stops_no_queue(void **state)
 
 	reopen(f, &o);
 	assert_int_equal(0, ramdev_blk_attach_queue_ops(f->blk, 1, &fq_ops,
-							&q1, NULL));
+							&q1));
 	for (unsigned i = 0; i < 8; i++)
 		rw(f, RAMDEV_BLK_T_OUT, i * 128, ram(f->ram + i * 65536, 65536));
 	h = hdr(hdr_buf(f), RAMDEV_BLK_T_FLUSH, 0);
@@ -600,8 +600,7 @@ static void test_ramdev_blk_process_hdr_short(void **state)
 	/* A reset clears it; the queue must be attached again. */
 	assert_int_equal(0, ramdev_blk_reset(f->blk));
 	assert_int_equal(RAMDEV_BLK_OK, ramdev_blk_error(f->blk));
-	assert_int_equal(0, ramdev_blk_attach_queue_ops(f->blk, 0, &fq_ops, &f->q,
-							NULL));
+	assert_int_equal(0, ramdev_blk_attach_queue_ops(f->blk, 0, &fq_ops, &f->q));
 	run(f);
 	expect(f, 1, RAMDEV_BLK_S_OK, RAMDEV_BLK_OK);
 }

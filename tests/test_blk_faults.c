@@ -68,7 +68,7 @@ static void test_ramdev_blk_process_flush_error_sticks(void **state)
 	/* A reset clears it. */
 	assert_int_equal(0, ramdev_blk_reset(f->blk));
 	assert_int_equal(0, ramdev_blk_attach_queue_ops(f->blk, 0, &fq_ops,
-							&f->q, NULL));
+							&f->q));
 	flush_req(f);                                  /* 6 */
 	run(f);
 	expect(f, 6, RAMDEV_BLK_S_OK, RAMDEV_BLK_OK);
