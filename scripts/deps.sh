@@ -8,7 +8,9 @@ want="${1:-test}"
 
 build_pkgs="meson ninja-build pkg-config gcc clang libc6-dev
 libcmocka-dev liburcu-dev liburing-dev python3"
-test_pkgs="valgrind binutils gnuplot-nox linux-perf
+# libclang-rt-14-dev: clang's ThreadSanitizer and libFuzzer runtimes
+# (make test-tsan, make test-fuzz); clang alone does not pull it in.
+test_pkgs="valgrind binutils gnuplot-nox linux-perf libclang-rt-14-dev
 qemu-user-static binfmt-support
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
