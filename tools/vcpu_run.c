@@ -212,6 +212,7 @@ struct demo {
 	struct step_stat st[NSTEPS];
 	unsigned guest_status_reads, guest_intr_writes;
 	bool w1c_ok, r2c_ok;
+	bool canary; /* RAMDEV_VCPU_DEMO_CANARY: prove the checks can fail */
 };
 
 /* Aligned pieces ramdev_read/ramdev_write make of [off, off + n). */
@@ -301,6 +302,8 @@ static bool exit_scratch(struct demo *d, uint64_t gpa, uint8_t *data,
 	}
 	watch_start(&w);
 	rc = ramdev_as_vcpu_access(d->as, gpa, data, len, wr);
+	if (d->canary) /* one extra device read: the counts must show it */
+		(void)ramdev_ld(p, 1);
 	watch_stop(&w, &inside, &outside);
 	*host = (unsigned)inside;
 	ramdev_read(now, p, len);
@@ -524,6 +527,7 @@ static int demo_setup(struct demo *d, const char *bar)
 		return 1;
 	d->md.mem = d->dev;
 	d->r2c_ok = d->w1c_ok = true;
+	d->canary = getenv("RAMDEV_VCPU_DEMO_CANARY") != NULL;
 	if (build_as(d)) {
 		fprintf(stderr, "ramdev vcpu-demo: building the address "
 			"space failed\n");
