@@ -8,20 +8,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <linux/hw_breakpoint.h>
-#include <linux/perf_event.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ramdev/access.h"
 #include "ramdev/as.h"
+#include "hwbp_watch.h"
 #include "vcpu_demo.h"
 
 /* Device page layout (keep in sync with tools/vcpu_guest.S). */
@@ -84,104 +81,6 @@ static const struct ramdev_mmio_ops model_ops = {
 	.valid = { .min_size = 4, .max_size = 4, .unaligned = false },
 	.impl = { .min_size = 4, .max_size = 4, .unaligned = false },
 };
-
-/* ---- hardware breakpoints on device bytes ---- */
-
-static volatile sig_atomic_t stray_traps;
-
-static void on_sigtrap(int sig)
-{
-	(void)sig;
-	stray_traps++;
-}
-
-/* Up to 4 (x86 has four debug registers): the 8-byte blocks the access
- * covers, then the byte below and the byte above it.  One group. */
-struct watch {
-	int fd[4];
-	unsigned n, nblocks;
-};
-
-static int bp_open(const void *addr, unsigned len, int group)
-{
-	struct perf_event_attr attr;
-
-	memset(&attr, 0, sizeof(attr));
-	attr.type = PERF_TYPE_BREAKPOINT;
-	attr.size = sizeof(attr);
-	attr.bp_type = HW_BREAKPOINT_RW; /* x86 has no read-only kind */
-	attr.bp_addr = (uintptr_t)addr;
-	attr.bp_len = len;
-	attr.disabled = group < 0;
-	attr.exclude_kernel = 1;
-	attr.exclude_hv = 1;
-	attr.read_format = PERF_FORMAT_GROUP;
-	return (int)syscall(SYS_perf_event_open, &attr, 0, -1, group, 0);
-}
-
-static void watch_close(struct watch *w)
-{
-	while (w->n)
-		close(w->fd[--w->n]);
-}
-
-static int watch_add(struct watch *w, const void *addr, unsigned len)
-{
-	int fd = bp_open(addr, len, w->n ? w->fd[0] : -1);
-
-	if (fd < 0)
-		return -errno;
-	w->fd[w->n++] = fd;
-	return 0;
-}
-
-/* Watch [p, p + len) of the device page @page (size VCPU_DEV_SIZE). */
-static int watch_open(struct watch *w, uint8_t *page, uint8_t *p,
-		      unsigned len)
-{
-	uintptr_t first = (uintptr_t)p & ~(uintptr_t)7;
-	uintptr_t last = ((uintptr_t)p + len - 1) & ~(uintptr_t)7;
-	int rc;
-
-	w->n = 0;
-	rc = watch_add(w, (void *)first, HW_BREAKPOINT_LEN_8);
-	if (!rc && last != first)
-		rc = watch_add(w, (void *)last, HW_BREAKPOINT_LEN_8);
-	w->nblocks = w->n;
-	if (!rc && p > page)
-		rc = watch_add(w, p - 1, HW_BREAKPOINT_LEN_1);
-	if (!rc && p + len < page + VCPU_DEV_SIZE)
-		rc = watch_add(w, p + len, HW_BREAKPOINT_LEN_1);
-	if (rc)
-		watch_close(w);
-	return rc;
-}
-
-static void watch_start(const struct watch *w)
-{
-	if (ioctl(w->fd[0], PERF_EVENT_IOC_RESET, PERF_IOC_FLAG_GROUP) ||
-	    ioctl(w->fd[0], PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP)) {
-		perror("ramdev vcpu-demo: enabling breakpoints");
-		exit(1);
-	}
-}
-
-/* Accesses in the covered blocks, and accesses to the outside bytes. */
-static void watch_stop(struct watch *w, uint64_t *inside, uint64_t *outside)
-{
-	uint64_t buf[5];
-	ssize_t want = (ssize_t)((w->n + 1) * sizeof(uint64_t));
-
-	if (ioctl(w->fd[0], PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP) ||
-	    read(w->fd[0], buf, sizeof(buf)) != want || buf[0] != w->n) {
-		perror("ramdev vcpu-demo: reading breakpoint counts");
-		exit(1);
-	}
-	*inside = *outside = 0;
-	for (unsigned i = 0; i < w->n; i++)
-		*(i < w->nblocks ? inside : outside) += buf[1 + i];
-	watch_close(w);
-}
 
 /* ---- the demo ---- */
 
@@ -291,12 +190,12 @@ static bool exit_scratch(struct demo *d, uint64_t gpa, uint8_t *data,
 		      (off & (len - 1)) == 0;
 	unsigned want = single ? 1 : split_pieces(off, len);
 	uint64_t inside, outside;
-	sig_atomic_t traps = stray_traps;
+	sig_atomic_t traps = hwbp_stray_traps;
 	struct watch w;
 	char hex[32];
 	int rc;
 
-	if (watch_open(&w, d->dev, p, len)) {
+	if (watch_open(&w, d->dev, VCPU_DEV_SIZE, p, len)) {
 		printf("    -> cannot arm breakpoints: %s\n", strerror(errno));
 		return false;
 	}
@@ -312,7 +211,7 @@ static bool exit_scratch(struct demo *d, uint64_t gpa, uint8_t *data,
 	       "access(es) (want %u: %s), %" PRIu64 " to the bytes around "
 	       "it%s\n", off, hex, inside, want,
 	       single ? "one of the exit's width" : "aligned pieces, policy split",
-	       outside, traps != stray_traps ? " (stray SIGTRAP: a hit lost)"
+	       outside, traps != hwbp_stray_traps ? " (stray SIGTRAP: a hit lost)"
 					     : "");
 	return rc == 0 && inside == want && outside == 0 &&
 	       memcmp(now, data, len) == 0;
@@ -534,9 +433,9 @@ static int demo_setup(struct demo *d, const char *bar)
 		return 1;
 	}
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigtrap;
+	sa.sa_handler = hwbp_on_sigtrap;
 	sigaction(SIGTRAP, &sa, NULL);
-	if (watch_open(&w, d->dev, d->dev + SCRATCH, 8)) {
+	if (watch_open(&w, d->dev, VCPU_DEV_SIZE, d->dev + SCRATCH, 8)) {
 		printf("SKIP: perf_event_open refuses hardware breakpoints "
 		       "(%s): the device-side counts cannot be measured\n",
 		       strerror(errno));
