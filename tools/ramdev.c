@@ -16,6 +16,7 @@ static const struct command commands[] = {
 	{ "demo", cmd_demo,
 	  "[--policy qemu-bounce|direct] [--bar PATH] [--image FILE] ..." },
 	{ "mtree", cmd_mtree, "[--bar PATH]" },
+	{ "vcpu-demo", cmd_vcpu_demo, "[--bar PATH] (a KVM vCPU's MMIO exits)" },
 	{ "bench", cmd_bench,
 	  "access|as|blk [--quick] [--json FILE] (access: [--plot FILE.png])" },
 	{ NULL, NULL, NULL },
