@@ -567,7 +567,7 @@ static struct blk_req *req_alloc(struct ramdev_blk *blk,
 		stage_cap = req->stage_cap;
 	} else {
 		/* cap is bounded by the queue's max_segs, at most 2^16
-		 * (VIRTQ_MAX_SEGS, enforced by ramdev_virtq_new()): at most
+		 * (RAMDEV_VIRTQ_MAX_SEGS, enforced by ramdev_virtq_new()): at most
 		 * 4 MiB; other queue ops bring their own elements. */
 		req = malloc(sizeof(*req) +
 			     (size_t)cap * (2 * sizeof(struct iovec) +

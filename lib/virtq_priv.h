@@ -48,7 +48,7 @@
  * descriptors plus one indirect table of 65535 entries; a DMA split of a
  * buffer across regions adds pieces, and 2^16 keeps the per-queue scratch
  * (and virtio-blk's per-request arrays) bounded: 2^16 * 64 bytes. */
-#define VIRTQ_MAX_SEGS 65536u
+#define VIRTQ_MAX_SEGS RAMDEV_VIRTQ_MAX_SEGS
 /* Indirect table cap: entries are addressed by a le16 next (2.7.5.3). */
 #define VIRTQ_MAX_INDIRECT 65535u
 /* Total length of a chain (2.7.5.2: not above 2^32 bytes). */
