@@ -88,10 +88,12 @@ struct virtq_area {
  * Device / Normal-NC memory.  There the CPU's ordinary ordering does not
  * hold, and the C11 fences the RAM path uses emit nothing on x86 (release
  * and acquire are free under TSO):
- * - x86 WC stores are weakly ordered: they may become visible after later
- *   stores (Intel SDM vol. 3 11.3, 8.2.2); sfence drains the WC buffers
- *   first.  Loads from WC memory may be speculative and are not ordered by
- *   TSO either; lfence completes every earlier load before a later one.
+ * - x86: the WC memory type is weakly ordered (Intel SDM vol. 3, "Methods
+ *   of Caching Available" and "Memory Ordering"): WC stores sit in the
+ *   write-combining buffers and may become visible after later stores, and
+ *   WC reads may be speculative.  sfence drains the WC buffers before any
+ *   later store; lfence completes every earlier load before a later one
+ *   starts.
  * - AArch64: dmb in the outer-shareable domain (the device's observers are
  *   not in the inner one), store-store (oshst) or load-load/store (oshld).
  * Elsewhere a full fence.
