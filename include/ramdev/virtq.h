@@ -229,8 +229,9 @@ RAMDEV_EXPORT int ramdev_virtq_pop(struct ramdev_virtq *vq,
  * (element, idx; also avail_event and flags, by pop and set_notify) is
  * marked in the ring region's dirty log after it is made.
  *
- * Returns: 0; -EINVAL (NULL argument, @elem not popped from @vq or already
- * pushed, @written > @elem->in_len: @elem is then left as it was); -EIO
+ * Returns: 0; -EINVAL (NULL argument, @elem not popped from @vq, @written
+ * > @elem->in_len: @elem is then left as it was; an element pushed already
+ * is freed memory, not something this can detect); -EIO
  * (the queue is broken: no used element is written, but @elem is unmapped
  * with @written, so its data is in guest memory and the dirty log, and
  * freed; also when @elem makes the queue break with RAMDEV_VIRTQ_USED_IDX,
