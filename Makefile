@@ -4,6 +4,8 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 MESON_TEST ?= meson test --print-errorlogs --num-processes 2
+# CI builds are warning-clean: every build make sets up fails on a warning.
+MESON_SETUP ?= meson setup --werror
 
 .PHONY: all demo test test-unit test-asan test-tsan test-cross test-fuzz bench fuzz clean deps deps-build
 
@@ -17,15 +19,15 @@ deps:
 	@scripts/deps.sh test
 
 $(BUILD)/build.ninja:
-	meson setup $(BUILD)
+	$(MESON_SETUP) $(BUILD)
 
 $(ASAN_BUILD)/build.ninja:
-	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false
+	$(MESON_SETUP) $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false
 
 # ThreadSanitizer build with clang; tests/meson.build hands tests/tsan.supp
 # to the as and dma suites.
 $(TSAN_BUILD)/build.ninja:
-	CC=clang meson setup $(TSAN_BUILD) -Db_sanitize=thread -Db_lundef=false
+	CC=clang $(MESON_SETUP) $(TSAN_BUILD) -Db_sanitize=thread -Db_lundef=false
 
 demo: deps-build all
 	./$(BUILD)/tools/ramdev demo

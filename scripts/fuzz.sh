@@ -16,7 +16,7 @@ if ! command -v clang >/dev/null 2>&1; then
 	exit 77
 fi
 if [ ! -f "$build/build.ninja" ]; then
-	CC=clang meson setup "$build" -Dfuzz=true \
+	CC=clang meson setup --werror "$build" -Dfuzz=true \
 		-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 fi
 if ! ninja -C "$build" -t targets all | grep -q "^fuzz/fuzz_$target:"; then
