@@ -212,7 +212,7 @@ static inline void ramdev_st(void *dev, unsigned size, uint64_t val)
 	}
 }
 
-/*
+/**
  * ramdev_ld_le16/32/64, ramdev_ld_be16/32/64 - one load of a little- or
  * big-endian value of 16, 32 or 64 bits from device memory;
  * ramdev_st_le16/32/64, ramdev_st_be16/32/64 - one store of one.
