@@ -8,6 +8,7 @@ MESON_TEST ?= meson test --print-errorlogs --num-processes 2
 MESON_SETUP ?= meson setup --werror
 
 .PHONY: all demo test test-unit test-asan test-tsan test-cross test-fuzz bench fuzz clean deps deps-build
+.PHONY: test-kinds
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -45,8 +46,11 @@ test: deps
 	[ $$cross = 0 ] || [ $$cross = 77 ] || rc=1; \
 	$(MAKE) -s test-fuzz > $(BUILD)/fuzz.log 2>&1 || rc=1; \
 	cat $(BUILD)/fuzz.log; \
+	scripts/check-library-kinds.sh > $(BUILD)/kinds.log 2>&1 || rc=1; \
+	cat $(BUILD)/kinds.log; \
 	scripts/summary.py $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) \
-		--extra $(BUILD)/cross.log $(BUILD)/fuzz.log || rc=1; \
+		--extra $(BUILD)/cross.log $(BUILD)/fuzz.log $(BUILD)/kinds.log \
+		|| rc=1; \
 	exit $$rc
 
 test-unit: $(BUILD)/build.ninja
@@ -75,6 +79,11 @@ test-tsan: $(TSAN_BUILD)/build.ninja
 test-cross:
 	scripts/test-cross.sh
 
+# -Ddefault_library=static and =shared each configure, build (--werror) and
+# install (scripts/check-library-kinds.sh; build-kinds-static, -shared).
+test-kinds:
+	scripts/check-library-kinds.sh
+
 # A short libFuzzer run per target (clang; exit 77 = skipped, not a failure).
 FUZZ_SECONDS ?= 20
 FUZZ_TARGETS ?= virtq
@@ -102,3 +111,4 @@ bench: all
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-cross build-fuzz build-fuzz-*.log
+	rm -rf build-kinds-static build-kinds-shared build-kinds-*.log

@@ -46,4 +46,14 @@ if [ "$kind" = shared ]; then
 else
 	"$dest/consumer"
 fi
+# The installed CLI finds the shared library in a private prefix by itself.
+if [ "$kind" = shared ] && [ "$prefix" != /usr ]; then
+	libdir=$(pkg-config --variable=libdir ramdev)
+	readelf -d "$dest$prefix/bin/ramdev" | grep -E 'R(UN)?PATH' |
+		grep -qF "[${libdir#"$PKG_CONFIG_SYSROOT_DIR"}]" || {
+		echo "FAIL: installed ramdev has no run path to $libdir" >&2
+		readelf -d "$dest$prefix/bin/ramdev" | grep -E 'R(UN)?PATH' >&2
+		exit 1
+	}
+fi
 echo "install: headers, man pages, ramdev.pc and the $kind library work from $prefix"
