@@ -140,10 +140,11 @@ static inline void ramdev_raw_st64(void *dev, uint64_t val)
  * A bad @size or a misaligned @dev is a programming error: debug builds
  * assert.  Release builds (NDEBUG) keep the one branch-free instruction: a
  * bad @size loads nothing and returns UINT64_MAX; a misaligned @dev is
- * loaded as given, by one misaligned instruction, which x86 performs (the
- * device may see it split and torn) and strict-alignment hosts or device
- * mappings trap (SIGBUS).  Callers with addresses of unknown alignment check
- * them first (ramdev_is_aligned()) or use ramdev_read().
+ * loaded as given, by one misaligned instruction: undefined behaviour in C
+ * (UBSan reports it), which x86 performs (the device may see it split and
+ * torn) and strict-alignment hosts or device mappings trap (SIGBUS).
+ * Callers with addresses of unknown alignment check them first
+ * (ramdev_is_aligned()) or use ramdev_read().
  *
  * Returns: the value in host byte order, zero-extended; UINT64_MAX without
  * any access for a bad @size (release builds).
