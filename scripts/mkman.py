@@ -12,7 +12,8 @@ The page is the header's contract in man(7) form, so it cannot drift from it:
                own tags;
   SEE ALSO     the other pages.
 
-Usage: mkman.py HEADER PAGE VERSION OUTPUT
+Usage: mkman.py HEADER PAGE VERSION OUTPUT [SUMMARY]
+(SUMMARY: the NAME line's text; default: the header's first sentence)
 """
 import os
 import re
@@ -162,6 +163,8 @@ def main(argv):
         first_para.append(line.strip())
     summary = " ".join(first_para).split(". ")[0].rstrip(".")
     summary = re.sub(r"^ramdev [\w -]+?: ", "", summary)
+    if len(argv) > 5:
+        summary = argv[5]
 
     out = [f'.TH {page.upper()} 3 "" "ramdev {version}" '
            '"ramdev Programmer\'s Manual"',
