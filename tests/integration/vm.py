@@ -239,9 +239,10 @@ class Backend:
     """ramdev-vhost-user-blk (ours) or qemu-storage-daemon serving one image."""
 
     def __init__(self, work, name, daemon, image, readonly=False,
-                 devmem=()):
+                 devmem=(), args=()):
         self.work, self.name, self.daemon = work, name, daemon
         self.image, self.readonly, self.devmem = image, readonly, devmem
+        self.args = list(args)
         self.sock = os.path.join(work, f"{name}.sock")
         self.ours = daemon is not None
         self.proc = None
@@ -258,6 +259,9 @@ class Backend:
                 cmd.append("--read-only")
             for gpa, size in self.devmem:
                 cmd += ["--device-memory", f"0x{gpa:x}:0x{size:x}"]
+            cmd += self.args
+            # Debugging aid, e.g. RAMDEV_IT_DAEMON_ARGS="--verbose".
+            cmd += os.environ.get("RAMDEV_IT_DAEMON_ARGS", "").split()
         else:
             ro = ",read-only=on" if self.readonly else ""
             cmd = ["qemu-storage-daemon", "--blockdev",
