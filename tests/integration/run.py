@@ -80,13 +80,22 @@ class Ctx:
         for b in backends:
             b.start()
         vm = VM(self.work, name, self.kernel, initrd, backends, **vmargs)
+        done = False
         try:
             vm.serial.wait(r"^BOOTED", 90)
             if action:
                 action(vm)
             secs = vm.finish(timeout)
+            done = True
+        except Fail as e:
+            tail = [x for x in vm.serial.lines[-8:]
+                    if not x.startswith("rdguest: progress")]
+            raise Fail(f"{e}; serial console ends: " + " | ".join(tail))
         finally:
             vm.kill()
+            if not done:
+                for b in backends:
+                    b.stop()
         for b in backends:
             rc = b.stop()
             if rc != 0 and b.ours:
@@ -223,6 +232,9 @@ def case_b(ctx):
     if not any(want in m.group(1) and " ramd" in m.group(1)
                for m in regions):
         raise Fail(f"daemon log has no 'region N: {want}... ramd' line")
+    if not any(m.group(1).startswith("gpa 0x0 ") and
+               m.group(1).endswith(" ram") for m in regions):
+        raise Fail("node 0 (GPA 0) is not logged as plain 'ram'")
     before, after = st["before"], st["after"]
     delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
     ctx.note(f"stats during b: {delta}")
