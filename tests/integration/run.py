@@ -250,6 +250,8 @@ def case_b(ctx):
 # ---- c: memory hot-plug ---------------------------------------------------
 
 C_DIMM = 128 * MiB
+# pc machine, RAM below 4 GiB: the hot-plug area starts at 4 GiB.
+C_GPA = 4 << 30
 C_SCRIPT = r"""
 mem() { grep MemTotal /proc/meminfo | tr -s ' ' | cut -d' ' -f2; }
 # Background writers over 16..32 MiB until /tmp/stop appears; each pass
@@ -288,6 +290,7 @@ else
 	cat /tmp/o; result c-io-hotplugged FAIL "$(tail -n 1 /tmp/o)"
 fi
 bg_stop c-io-during-plug
+host c-io-done
 bg_start
 host c-unplug
 sleep 1
@@ -304,7 +307,10 @@ fi
 
 def case_c(ctx):
     img = ctx.image("c.img", 32 * MiB)
-    b = ctx.backend("c", img)
+    # The seed scenario: a device BAR hot-added as guest RAM.  The daemon is
+    # told the DIMM's range is device memory, so its ADD_MEM_REG brings a
+    # RAM-device region into the address space while the queue runs.
+    b = ctx.backend("c", img, devmem=[(C_GPA, C_DIMM)])
     info = {}
 
     def action(vm):
@@ -318,9 +324,17 @@ def case_c(ctx):
         addr = [d["data"]["addr"] for d in devs
                 if d["data"].get("id") == "dimm0"][0]
         info["addr"] = addr
+        if addr != C_GPA:
+            raise Fail(f"DIMM at GPA 0x{addr:x}, want 0x{C_GPA:x}")
         if b.ours:
-            b.err.wait(rf"region \d+: gpa 0x{addr:x} ", 20, n)
+            _, m = b.err.wait(rf"region \d+: gpa 0x{addr:x} .*", 20, n)
+            info["added"] = m.group(0)
+            info["before"] = b.stats()
         vm.reply(f"go {addr:x}")
+        vm.sync("c-io-done", 120)
+        if b.ours:
+            info["after"] = b.stats()
+        vm.reply("go")
         vm.sync("c-unplug", 120)
         n = b.err.count()
         vm.qmp.cmd("device_del", id="dimm0")
@@ -344,6 +358,15 @@ def case_c(ctx):
                        "(bit 15): QEMU would not send ADD/REM_MEM_REG")
         ctx.note(f"protocol features 0x{pf:x} (CONFIGURE_MEM_SLOTS: "
                  "ADD_MEM_REG / REM_MEM_REG)")
+        ctx.note("daemon on device_add: " + info["added"])
+        if " ramd" not in info["added"]:
+            raise Fail("the DIMM's region is not device memory (ramd)")
+        delta = {k: info["after"][k] - info["before"].get(k, 0)
+                 for k in info["after"]}
+        ctx.note(f"stats while I/O ran from the DIMM: {delta}")
+        if delta.get("devmem-bytes", 0) < 32 * MiB:
+            raise Fail(f"devmem-bytes grew by {delta.get('devmem-bytes')} "
+                       "< 32 MiB of I/O from the hot-plugged range")
         ctx.note("daemon after device_del: "
                  + (" | ".join(info["removed_log"]) or "(no line)"))
         if not any("removed" in x for x in info["removed_log"]):
