@@ -15,11 +15,19 @@ to act with "SYNC tag" lines (the host answers "go ..." on the console).
   b  a second NUMA node on its own memfd that the daemon treats as device
      memory (--device-memory); rdguest binds its buffers to it and does
      O_DIRECT I/O; the daemon's stats must show the bytes as devmem-bytes
-  c  memory hot-plug (QMP object-add + device_add pc-dimm) during I/O, O_DIRECT
-     I/O from the new memory, then device_del; nothing fails
-  d  the daemon is killed with SIGKILL during a write stream and restarted;
-     QEMU reconnects and the stream completes with every byte right
+  c  memory hot-plug (QMP object-add + device_add pc-dimm) during I/O, the
+     DIMM's range declared device memory to the daemon (a device BAR
+     hot-added as guest RAM); O_DIRECT I/O from buffers in the DIMM (checked
+     by physical address), devmem-bytes for it, then device_del during I/O
+     (REM_MEM_REG); nothing fails
+  d  the daemon (--direct) is killed with SIGKILL during a write stream and
+     restarted; QEMU reconnects, the restart resubmits the requests in
+     flight from the inflight region, every byte right
   e  a read-only image: writes fail in the guest, reads work, image unchanged
+
+Environment: RAMDEV_IT_KVM=1 boots under KVM instead of TCG;
+RAMDEV_IT_DAEMON_ARGS adds daemon options (e.g. --verbose);
+RAMDEV_IT_QSD_RECONNECT=1 runs d against qemu-storage-daemon too.
 
 Exit status: 0 pass, 1 fail, 77 skip (no kernel or QEMU; or a part that needs
 ramdev-vhost-user-blk when it is not built).
