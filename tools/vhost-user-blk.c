@@ -34,6 +34,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -48,7 +49,7 @@
 #define MAX_DEVMEM 16
 
 /* epoll tags: the low 32 bits carry the queue index of a kick fd. */
-enum tag { TAG_LISTEN = 1, TAG_CONN, TAG_BLK, TAG_SIGNAL, TAG_KICK };
+enum tag { TAG_LISTEN = 1, TAG_CONN, TAG_BLK, TAG_SIGNAL, TAG_KICK, TAG_TIMER };
 #define TAG(t, q) (((uint64_t)(t) << 32) | (q))
 
 struct daemon {
@@ -62,6 +63,8 @@ struct daemon {
 	unsigned ndevmem;
 
 	int ep, lfd, conn, sfd;
+	unsigned delay_ms; /* RAMDEV_VHOST_COMPLETE_DELAY_MS (tests) */
+	int tfd;           /* its timer */
 	struct ramdev_blk *blk;
 	struct ramdev_vhost *vhost;
 };
@@ -135,7 +138,11 @@ static void usage(FILE *f)
 "errors are requests completed with a status other than OK.\n"
 "\n"
 "SIGINT/SIGTERM: stop taking requests, finish those in flight, flush the\n"
-"image, exit 0.  Exit 1: setup or flush failure; 2: bad usage.\n");
+"image, exit 0.  Exit 1: setup or flush failure; 2: bad usage.\n"
+"\n"
+"Testing: RAMDEV_VHOST_COMPLETE_DELAY_MS=N in the environment holds finished\n"
+"requests back N ms before they are pushed to the guest (io_uring engine),\n"
+"so a kill -9 finds requests in flight (inflight tracking).\n");
 }
 
 static bool parse_u64(const char *s, uint64_t *out, bool suffix)
@@ -425,8 +432,28 @@ static void on_event(struct daemon *d, uint64_t tag)
 			conn_close(d, "protocol error");
 		break;
 	case TAG_BLK:
+		if (d->delay_ms) {
+			/* Tests: hold completions back (see --help). */
+			struct itimerspec it = {
+				.it_value.tv_sec = d->delay_ms / 1000,
+				.it_value.tv_nsec = (d->delay_ms % 1000) * 1000000L,
+			};
+
+			(void)epoll_ctl(d->ep, EPOLL_CTL_DEL,
+					ramdev_blk_event_fd(d->blk), NULL);
+			(void)timerfd_settime(d->tfd, 0, &it, NULL);
+			break;
+		}
 		(void)ramdev_vhost_complete(d->vhost);
 		break;
+	case TAG_TIMER: {
+		uint64_t n;
+
+		(void)!read(d->tfd, &n, sizeof(n));
+		(void)ramdev_vhost_complete(d->vhost);
+		(void)epoll_add(d, ramdev_blk_event_fd(d->blk), TAG(TAG_BLK, 0));
+		break;
+	}
 	case TAG_KICK:
 		(void)ramdev_vhost_kick(d->vhost, (unsigned)(tag & 0xffffffffu));
 		break;
@@ -469,6 +496,13 @@ static int setup(struct daemon *d)
 	    epoll_add(d, d->sfd, TAG(TAG_SIGNAL, 0)) ||
 	    epoll_add(d, ramdev_blk_event_fd(d->blk), TAG(TAG_BLK, 0)))
 		return -1;
+	if (getenv("RAMDEV_VHOST_COMPLETE_DELAY_MS")) {
+		d->delay_ms = (unsigned)atoi(getenv("RAMDEV_VHOST_COMPLETE_DELAY_MS"));
+		d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+		if (d->tfd < 0 || epoll_add(d, d->tfd, TAG(TAG_TIMER, 0)))
+			return -1;
+		say("testing: completions held back %u ms", d->delay_ms);
+	}
 	for (unsigned i = 0; i < d->ndevmem; i++)
 		say("device memory: gpa 0x%" PRIx64 " size 0x%" PRIx64,
 		    d->devmem[i].gpa, d->devmem[i].size);
@@ -479,7 +513,7 @@ int main(int argc, char **argv)
 {
 	struct daemon d = {
 		.num_queues = 1, .queue_size = 1024,
-		.ep = -1, .lfd = -1, .conn = -1, .sfd = -1,
+		.ep = -1, .lfd = -1, .conn = -1, .sfd = -1, .tfd = -1,
 	};
 	bool stop = false;
 	int status = 0;

@@ -193,6 +193,7 @@ RAMDEV_EXPORT void ramdev_vhost_free(struct ramdev_vhost *v)
 	if (!v)
 		return;
 	ramdev_vhost_detach(v);
+	free(v->mem);
 	ramdev_dma_free(v->dma);
 	ramdev_as_free(v->as);
 	free(v->devmem);

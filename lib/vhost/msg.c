@@ -116,9 +116,9 @@ static const struct vhu_rule rules[RAMDEV_VHOST_USER_MAX_REQUEST] = {
 	[VHU_SET_FEATURES] = { "SET_FEATURES", S8, S8, 0, false, h_set_features },
 	[VHU_SET_OWNER] = { "SET_OWNER", 0, 0, 0, false, h_nop },
 	[VHU_RESET_OWNER] = { "RESET_OWNER", 0, 0, 0, false, h_reset },
-	[VHU_SET_MEM_TABLE] = { "SET_MEM_TABLE", 8, 8 + VHU_TABLE_REGIONS *
-				sizeof(struct vhu_region), VHU_MAX_FDS, false,
-				vhost_mem_set_table },
+	/* The region count is checked first (REGION_COUNT), then the size. */
+	[VHU_SET_MEM_TABLE] = { "SET_MEM_TABLE", 8, VHU_MAX_PAYLOAD, VHU_MAX_FDS,
+				false, vhost_mem_set_table },
 	[VHU_SET_LOG_BASE] = { "SET_LOG_BASE", 0, VHU_MAX_PAYLOAD, 1, false, NULL },
 	[VHU_SET_LOG_FD] = { "SET_LOG_FD", 0, VHU_MAX_PAYLOAD, 1, false, NULL },
 	[VHU_SET_VRING_NUM] = { "SET_VRING_NUM", 8, 8, 0, false, vhost_vring_msg },
@@ -356,7 +356,7 @@ RAMDEV_EXPORT int ramdev_vhost_handle(struct ramdev_vhost *v)
 	if (r->reply) {
 		/* Rejected with no answer to give: see the top. */
 		if (ret)
-			vhost_log(v, LOG_ERR, "%s: rejected, dropping the "
+			vhost_log(v, LOG_WARNING, "%s: rejected, dropping the "
 				  "connection (the request needs a reply)",
 				  v->cur);
 		return ret ? -EPROTO : 0;
