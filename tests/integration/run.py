@@ -411,8 +411,10 @@ def case_d(ctx):
     img = ctx.image("d.img", D_LEN * MiB)
     # --direct: O_DIRECT on the image makes io_uring writes asynchronous, so
     # requests sit in flight in the daemon (buffered writes to ext4 complete
-    # inline and a kill would find nothing in flight).
-    b = ctx.backend("d", img, args=["--direct"])
+    # inline and a kill would find nothing in flight); the daemon's test knob
+    # holds each completion back 10 ms on top, so a kill finds some.
+    b = ctx.backend("d", img, args=["--direct"],
+                    env={"RAMDEV_VHOST_COMPLETE_DELAY_MS": "10"})
     resub = []
 
     def action(vm):

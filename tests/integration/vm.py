@@ -239,10 +239,11 @@ class Backend:
     """ramdev-vhost-user-blk (ours) or qemu-storage-daemon serving one image."""
 
     def __init__(self, work, name, daemon, image, readonly=False,
-                 devmem=(), args=()):
+                 devmem=(), args=(), env=None):
         self.work, self.name, self.daemon = work, name, daemon
         self.image, self.readonly, self.devmem = image, readonly, devmem
         self.args = list(args)
+        self.env = dict(os.environ, **(env or {}))
         self.sock = os.path.join(work, f"{name}.sock")
         self.ours = daemon is not None
         self.proc = None
@@ -276,7 +277,7 @@ class Backend:
             f.write(" ".join(cmd) + "\n")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, env=self.env)
         self.err = Lines(self.proc.stdout, log, f"{self.name} back end")
         end = time.monotonic() + 10
         while not os.path.exists(self.sock):
