@@ -505,7 +505,11 @@ def case_e(ctx):
                  "e-write-rdguest", "e-zeroout", "e-read-after"])
     if hashlib.sha256(open(img, "rb").read()).hexdigest() != digest:
         raise Fail("host: the read-only image changed")
-    ctx.check_exit_stats(b)
+    st = ctx.check_exit_stats(b)
+    if st is not None:
+        ctx.note(f"daemon stats at exit: {st}")
+        if st.get("write-bytes", 0):
+            raise Fail("the read-only daemon counted written bytes")
 
 
 CASES = {"a": case_a, "b": case_b, "c": case_c, "d": case_d, "e": case_e}
