@@ -90,7 +90,7 @@ class Ctx:
         vm = VM(self.work, name, self.kernel, initrd, backends, **vmargs)
         done = False
         try:
-            vm.serial.wait(r"^BOOTED", 90)
+            vm.serial.wait(r"^BOOTED", 150)
             if action:
                 action(vm)
             secs = vm.finish(timeout)
