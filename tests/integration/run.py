@@ -406,8 +406,9 @@ fi
 
 def case_d(ctx):
     if ctx.daemon is None and not os.environ.get("RAMDEV_IT_QSD_RECONNECT"):
-        raise Skip("daemon not built: qemu-storage-daemon has no "
-                   "INFLIGHT_SHMFD, so its in-flight requests are lost")
+        raise Skip("daemon not built: d checks ramdev-vhost-user-blk's "
+                   "inflight resubmission (qemu-storage-daemon has no "
+                   "INFLIGHT_SHMFD; RAMDEV_IT_QSD_RECONNECT=1 runs it anyway)")
     img = ctx.image("d.img", D_LEN * MiB)
     # --direct: O_DIRECT on the image makes io_uring writes asynchronous, so
     # requests sit in flight in the daemon (buffered writes to ext4 complete
