@@ -63,7 +63,7 @@ test-asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	$(MESON_TEST) -C $(ASAN_BUILD) --no-suite oracle
+	$(MESON_TEST) -C $(ASAN_BUILD) --no-suite oracle --no-suite integration
 
 # Under ThreadSanitizer: the threaded suites (address space and DMA: RCU
 # readers against hot add/remove, concurrent maps), the virtqueue and the

@@ -242,6 +242,8 @@ struct ramdev_blk {
 	struct ramdev_ratelimit log_rl; /* device messages above LOG_ERR */
 
 	struct ramdev_blk_stats stats;
+	/* blk_qstats.c */
+	struct ramdev_blk_queue_stats qstats[RAMDEV_BLK_MAX_QUEUES];
 };
 
 #define RAMDEV_BLK_ZERO_BUF (64u * 1024u)
@@ -255,6 +257,9 @@ struct ramdev_blk {
  * IOERR: a file or engine that keeps answering "try again" must not keep
  * a request (and, with the sync engine, the calling thread) forever. */
 #define BLK_RETRY_MAX 16u
+
+/* blk_qstats.c: count a finished request in its queue's counters. */
+void ramdev_blk_qstats_count(const struct blk_req *req);
 
 /* blk_stage.c */
 struct blk_cursor {
