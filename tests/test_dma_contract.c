@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DMA contract tests of issue 12 (suite 'dma'): bounce buffers are filled
+ * from and copied back to the region the mapping holds (item 5), and the
+ * register-then-retry protocol of ramdev_dma_on_free() (item 7).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_dma.h"
+
+/* RAM laid over @gpa at a higher priority: "the BAR moved", and what the
+ * guest address now maps is this RAM, not the mapped region. */
+static struct ramdev_region *overlay(struct fx *f, uint64_t gpa,
+				     uint8_t **mem)
+{
+	struct ramdev_region *r;
+
+	*mem = calloc(1, 4096);
+	assert_non_null(*mem);
+	memset(*mem, 0x55, 4096);
+	assert_int_equal(0, ramdev_region_new_ram(&r, "over", *mem, 4096));
+	ramdev_region_set_release(r, free, *mem);
+	assert_int_equal(0, ramdev_region_add(ramdev_as_root(f->as), gpa, r,
+					      10));
+	return r;
+}
+
+static void drop_overlay(struct fx *f, struct ramdev_region *r)
+{
+	assert_int_equal(0, ramdev_region_del(ramdev_as_root(f->as), r));
+	ramdev_region_unref(r);
+}
+
+/* DIRECT: an MMIO buffer bounced FROM_DEVICE; the guest moves the BAR
+ * before the unmap.  The copy-back goes to the mapped device, not to what
+ * the address maps now. */
+void test_dma_bounce_copy_back_to_mapped_region(void **state)
+{
+	struct fx *f = *state;
+	struct ramdev_dma_seg seg;
+	struct ramdev_region *over;
+	uint8_t in[256], *mem;
+
+	fill(in, sizeof(in), 5);
+	memset(f->dev.mem, 0, sizeof(in));
+	assert_int_equal(0, ramdev_dma_map(f->dma, MMIO_BASE, sizeof(in),
+					   RAMDEV_DMA_FROM_DEVICE, &seg));
+	assert_int_equal(RAMDEV_SEG_RAM, seg.kind); /* a bounce buffer */
+	over = overlay(f, MMIO_BASE, &mem);
+	assert_int_equal(0, ramdev_dma_seg_write(&seg, 0, in, sizeof(in)));
+	ramdev_dma_unmap(f->dma, &seg, sizeof(in));
+	assert_memory_equal(in, f->dev.mem, sizeof(in));
+	assert_int_equal(0x55, mem[0]);
+	assert_int_equal(0x55, mem[sizeof(in) - 1]);
+	drop_overlay(f, over);
+}
+
+/* The mapped region removed altogether before the unmap: its bytes still
+ * reach it (it is referenced), instead of being dropped as unassigned. */
+void test_dma_bounce_copy_back_after_removal(void **state)
+{
+	struct fx *f = *state;
+	struct ramdev_dma_seg seg;
+	uint8_t in[64];
+
+	fill(in, sizeof(in), 6);
+	memset(f->dev.mem, 0, sizeof(in));
+	assert_int_equal(0, ramdev_dma_map(f->dma, MMIO_BASE, sizeof(in),
+					   RAMDEV_DMA_FROM_DEVICE, &seg));
+	assert_int_equal(0, ramdev_region_del(ramdev_as_root(f->as), f->mmio));
+	assert_int_equal(0, ramdev_dma_seg_write(&seg, 0, in, sizeof(in)));
+	ramdev_dma_unmap(f->dma, &seg, sizeof(in));
+	assert_memory_equal(in, f->dev.mem, sizeof(in));
+	add_region(f, f->mmio, MMIO_BASE); /* for the teardown */
+}
+
+/* QEMU_BOUNCE: a RAM-device buffer bounced; a BAR moved under it must not
+ * get the copy-back, nor half of it. */
+void test_dma_qemu_copy_back_to_mapped_region(void **state)
+{
+	struct fx *f = *state;
+	struct ramdev_dma *q = new_dma(f, RAMDEV_DMA_QEMU_BOUNCE, 0);
+	struct ramdev_dma_seg seg;
+	struct ramdev_region *over;
+	uint8_t in[512], *mem;
+
+	fill(in, sizeof(in), 7);
+	memset(f->ramd_mem, 0, sizeof(in));
+	assert_int_equal(0, ramdev_dma_map(q, RAMD_BASE, sizeof(in),
+					   RAMDEV_DMA_BIDIR, &seg));
+	assert_int_equal(RAMDEV_SEG_RAM, seg.kind);
+	over = overlay(f, RAMD_BASE, &mem);
+	assert_int_equal(0, ramdev_dma_seg_write(&seg, 0, in, sizeof(in)));
+	ramdev_dma_unmap(q, &seg, sizeof(in));
+	assert_memory_equal(in, f->ramd_mem, sizeof(in));
+	assert_int_equal(0x55, mem[0]);
+	drop_overlay(f, over);
+	ramdev_dma_free(q);
+}
+
+static int retried;
+
+static void note_free(void *opaque)
+{
+	(void)opaque;
+	retried++;
+}
+
+/*
+ * The protocol of dma.h: -EAGAIN, register, retry once.  Space released
+ * between the -EAGAIN and the registration does not call the callback (so
+ * the retry is what finds it); space released after a retry that failed
+ * does, exactly once.
+ */
+void test_dma_on_free_register_then_retry(void **state)
+{
+	struct fx *f = *state;
+	struct ramdev_dma *dma = new_dma(f, RAMDEV_DMA_DIRECT, 256);
+	struct ramdev_dma_seg a, b;
+
+	retried = 0;
+	assert_int_equal(0, ramdev_dma_map(dma, MMIO_BASE, 256,
+					   RAMDEV_DMA_TO_DEVICE, &a));
+	assert_int_equal(-EAGAIN, ramdev_dma_map(dma, MMIO_BASE + 256, 16,
+						 RAMDEV_DMA_TO_DEVICE, &b));
+	/* Released before the registration: no callback for it ... */
+	ramdev_dma_unmap(dma, &a, 0);
+	assert_int_equal(0, ramdev_dma_on_free(dma, note_free, NULL));
+	assert_int_equal(0, retried);
+	/* ... the retry finds the space. */
+	assert_int_equal(0, ramdev_dma_map(dma, MMIO_BASE + 256, 16,
+					   RAMDEV_DMA_TO_DEVICE, &b));
+	/* The registration stays: the next release calls it (spuriously
+	 * for this caller, which must tolerate that). */
+	ramdev_dma_unmap(dma, &b, 0);
+	assert_int_equal(1, retried);
+
+	/* A retry that fails: the next release calls the callback. */
+	assert_int_equal(0, ramdev_dma_map(dma, MMIO_BASE, 256,
+					   RAMDEV_DMA_TO_DEVICE, &a));
+	assert_int_equal(-EAGAIN, ramdev_dma_map(dma, MMIO_BASE + 256, 16,
+						 RAMDEV_DMA_TO_DEVICE, &b));
+	assert_int_equal(0, ramdev_dma_on_free(dma, note_free, NULL));
+	assert_int_equal(-EAGAIN, ramdev_dma_map(dma, MMIO_BASE + 256, 16,
+						 RAMDEV_DMA_TO_DEVICE, &b));
+	ramdev_dma_unmap(dma, &a, 0);
+	assert_int_equal(2, retried);
+	ramdev_dma_free(dma);
+}
