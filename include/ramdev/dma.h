@@ -24,8 +24,9 @@
  *    ramdev_dma_map_sg never waits: it maps what the pool cannot hold as
  *    RAMDEV_SEG_MMIO segments, which ramdev_dma_seg_read/_write carry out
  *    through the region's callbacks at access time (like
- *    ramdev_dma_read/_write, in chunks, without bounce space).  A valid request never fails or stalls for lack of bounce
- *    space, whatever its size.
+ *    ramdev_dma_read/_write, in chunks, without bounce space).  A valid
+ *    request never fails or stalls for lack of bounce space, whatever its
+ *    size.
  *  - RAMDEV_DMA_QEMU_BOUNCE: QEMU before the fix, faithfully.  RAMD is
  *    "indirect" (QEMU's memory_access_is_direct() is false for a ram_device
  *    region), so a map bounces it like MMIO: one pool used as a single
