@@ -591,6 +591,7 @@ int main(void)
 		T(test_dma_bounce_copy_back_after_removal),
 		T(test_dma_qemu_copy_back_to_mapped_region),
 		T(test_dma_on_free_register_then_retry),
+		T(test_ratelimit_check_counts_suppressed),
 	};
 
 	return cmocka_run_group_tests_name("dma", tests, NULL, NULL);

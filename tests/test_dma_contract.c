@@ -2,12 +2,14 @@
 /*
  * DMA contract tests of issue 12 (suite 'dma'): bounce buffers are filled
  * from and copied back to the region the mapping holds (item 5), and the
- * register-then-retry protocol of ramdev_dma_on_free() (item 7).
+ * register-then-retry protocol of ramdev_dma_on_free() (item 7), and the
+ * suppressed count of lib/ratelimit.h (item 14).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ratelimit.h" /* lib/, private: header-only */
 #include "test_dma.h"
 
 /* RAM laid over @gpa at a higher priority: "the BAR moved", and what the
@@ -148,4 +150,31 @@ void test_dma_on_free_register_then_retry(void **state)
 	ramdev_dma_unmap(dma, &a, 0);
 	assert_int_equal(2, retried);
 	ramdev_dma_free(dma);
+}
+
+/* lib/ratelimit.h, the virtq and blk layers' per-queue budget: the first
+ * message after a refused run learns how many were refused. */
+void test_ratelimit_check_counts_suppressed(void **state)
+{
+	struct ramdev_ratelimit rl = { 0 };
+	uint64_t n = 99;
+	int i, allowed = 0;
+
+	(void)state;
+	for (i = 0; i < 5; i++)
+		allowed += ramdev_ratelimit_check(&rl, CLOCK_MONOTONIC, 2, &n);
+	/* Unless the second turned meanwhile: then 4 or 5 got through. */
+	if (allowed == 2) {
+		assert_int_equal(0, n);
+		assert_int_equal(3, rl.suppressed);
+	}
+	rl.second = UINT64_MAX; /* the next call starts a new second */
+	assert_true(ramdev_ratelimit_check(&rl, CLOCK_MONOTONIC, 2, &n));
+	if (allowed == 2)
+		assert_int_equal(3, n);
+	assert_int_equal(0, rl.suppressed);
+	/* The count-free variant keeps the same budget. */
+	assert_true(ramdev_ratelimit_allow(&rl, CLOCK_MONOTONIC, 2));
+	assert_false(ramdev_ratelimit_allow(&rl, CLOCK_MONOTONIC, 2));
+	assert_int_equal(1, rl.suppressed);
 }
