@@ -592,6 +592,7 @@ int main(void)
 		T(test_dma_qemu_copy_back_to_mapped_region),
 		T(test_dma_on_free_register_then_retry),
 		T(test_ratelimit_check_counts_suppressed),
+		T(test_dma_unmap_concurrent_twice_balanced),
 	};
 
 	return cmocka_run_group_tests_name("dma", tests, NULL, NULL);
