@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * DMA: map guest-physical ranges for device models (DESIGN.md section 3).
+ * DMA: map guest-physical ranges for device models (include/ramdev/dma.h).
  *
  * RAM and RAMD ranges are mapped in place; MMIO (and RAMD under the
  * QEMU_BOUNCE policy) goes through the bounded bounce pool of
