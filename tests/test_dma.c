@@ -593,6 +593,7 @@ int main(void)
 		T(test_dma_on_free_register_then_retry),
 		T(test_ratelimit_check_counts_suppressed),
 		T(test_dma_unmap_concurrent_twice_balanced),
+		T(test_dma_bounce_fill_from_mapped_region),
 	};
 
 	return cmocka_run_group_tests_name("dma", tests, NULL, NULL);
