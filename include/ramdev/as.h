@@ -68,7 +68,8 @@ struct ramdev_region;
 
 /**
  * ramdev_log_fn - a context's log sink.
- * @opaque: the pointer given with the callback to ramdev_as_set_log().
+ * @opaque: the pointer given with the callback to the set_log call
+ *          (ramdev_as_set_log, or the virtq and blk layers' own).
  * @level:  syslog level (LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG).
  * @msg:    one line, no trailing newline; valid during the call only.
  * Must not change errno.  Without a callback, messages at LOG_WARNING and
@@ -76,10 +77,10 @@ struct ramdev_region;
  * Context: any thread that uses the library, including liburcu's call_rcu
  * thread, possibly while the library's writer lock is held and inside an
  * RCU read-side section: do not call ramdev_as_synchronize() or
- * ramdev_as_free() from it.  Messages a guest can trigger (unassigned
- * accesses, refused MMIO sizes, bad DMA addresses) come at most once per
- * second per kind of message and address space; the next one of a kind
- * that gets through ends with "(N similar suppressed)".
+ * ramdev_as_free() from it.  The address space's messages a guest can
+ * trigger (unassigned accesses, refused MMIO sizes, bad DMA addresses) come
+ * at most once per second per kind of message and address space; the next
+ * one of a kind that gets through ends with "(N similar suppressed)".
  */
 typedef void ramdev_log_fn(void *opaque, int level, const char *msg);
 
@@ -186,7 +187,8 @@ RAMDEV_EXPORT struct ramdev_region *ramdev_as_root(struct ramdev_as *as);
  * old view stays published; the next change or commit retries); -EINVAL
  * for a NULL @as or a commit without a matching begin (logged; nothing
  * changes).
- * Context: any thread (takes the writer lock); not from a callback.
+ * Context: any thread (takes the writer lock), MMIO callbacks included (a
+ * guest moving a BAR).
  */
 RAMDEV_EXPORT void ramdev_as_begin(struct ramdev_as *as);
 RAMDEV_EXPORT int ramdev_as_commit(struct ramdev_as *as);
@@ -322,7 +324,8 @@ RAMDEV_EXPORT void ramdev_region_set_release(struct ramdev_region *r,
  * targets: the tree would contain a cycle); -EOVERFLOW (offset + size wraps
  * or leaves the container); -EBUSY (overlaps a sibling of equal priority);
  * -ENOMEM (nothing changed).
- * Context: any thread (takes the writer lock); not from a callback.
+ * Context: any thread (takes the writer lock), MMIO callbacks included (a
+ * guest moving a BAR).
  */
 RAMDEV_EXPORT int ramdev_region_add(struct ramdev_region *parent,
 				    uint64_t offset,
@@ -341,7 +344,8 @@ RAMDEV_EXPORT int ramdev_region_add(struct ramdev_region *parent,
  * retries (logged).
  * Returns: 0; -EINVAL (NULL argument); -ENOENT (@child is not a child of
  * @parent).
- * Context: any thread (takes the writer lock); not from a callback.
+ * Context: any thread (takes the writer lock), MMIO callbacks included (a
+ * guest moving a BAR).
  */
 RAMDEV_EXPORT int ramdev_region_del(struct ramdev_region *parent,
 				    struct ramdev_region *child);
