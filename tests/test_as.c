@@ -606,6 +606,7 @@ int main(void)
 		T(test_ramdev_as_synchronize_runs_release),
 		T(test_ramdev_region_del_keeps_caller_reference),
 		T(test_ramdev_as_synchronize_in_release_returns),
+		T(test_ramdev_region_add_from_mmio_callback),
 	};
 
 	return cmocka_run_group_tests_name("as", tests, NULL, NULL);

@@ -41,5 +41,6 @@ void test_ramdev_as_set_log_one_pair(void **state);
 void test_ramdev_as_synchronize_runs_release(void **state);
 void test_ramdev_region_del_keeps_caller_reference(void **state);
 void test_ramdev_as_synchronize_in_release_returns(void **state);
+void test_ramdev_region_add_from_mmio_callback(void **state);
 
 #endif

@@ -344,3 +344,68 @@ void test_ramdev_as_synchronize_in_release_returns(void **state)
 	ramdev_as_synchronize();
 	assert_int_equal(__atomic_load_n(&done, __ATOMIC_ACQUIRE), 1);
 }
+
+/* ---- as.h: add/del from an MMIO callback (a guest moving a BAR) ---- */
+
+struct bar_ctl {
+	struct ramdev_as *as;
+	struct ramdev_region *self, *bar;
+	uint64_t bar_gpa;
+};
+
+static int ctl_read(void *opaque, uint64_t off, unsigned size, uint64_t *val)
+{
+	struct bar_ctl *c = opaque;
+
+	(void)off, (void)size;
+	*val = c->bar_gpa;
+	return 0;
+}
+
+/* A write moves the BAR to the written address, and 0 unplugs the
+ * control register itself. */
+static int ctl_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
+{
+	struct bar_ctl *c = opaque;
+	struct ramdev_region *root = ramdev_as_root(c->as);
+
+	(void)off, (void)size;
+	if (val == 0)
+		return ramdev_region_del(root, c->self);
+	if (ramdev_region_del(root, c->bar))
+		return -EIO;
+	c->bar_gpa = val;
+	return ramdev_region_add(root, val, c->bar, 0);
+}
+
+void test_ramdev_region_add_from_mmio_callback(void **state)
+{
+	struct test_fix *f = *state;
+	static const struct ramdev_mmio_ops ctl_ops = {
+		.read = ctl_read, .write = ctl_write,
+		.valid = { .min_size = 8, .max_size = 8 },
+		.impl = { .min_size = 8, .max_size = 8 },
+	};
+	static uint8_t mem[4096];
+	struct bar_ctl c = { .as = f->as, .bar_gpa = 0x10000 };
+	struct ramdev_region *root = ramdev_as_root(f->as);
+	uint64_t v = 0;
+
+	memset(mem, 0x3c, sizeof(mem));
+	assert_int_equal(ramdev_region_new_ram(&c.bar, "bar", mem, 4096), 0);
+	assert_int_equal(ramdev_region_add(root, c.bar_gpa, c.bar, 0), 0);
+	assert_int_equal(ramdev_region_new_mmio(&c.self, "ctl", 8, &ctl_ops,
+						&c), 0);
+	assert_int_equal(ramdev_region_add(root, 0x1000, c.self, 0), 0);
+	assert_int_equal(ramdev_as_st(f->as, 0x1000, 8, 0x20000), 0);
+	assert_int_equal(ramdev_as_ld(f->as, 0x20000, 1, &v), 0);
+	assert_int_equal(v, 0x3c);
+	assert_int_equal(ramdev_as_ld(f->as, 0x10000, 1, &v),
+			 RAMDEV_AS_UNASSIGNED);
+	/* The region whose callback runs removes itself. */
+	assert_int_equal(ramdev_as_st(f->as, 0x1000, 8, 0), 0);
+	assert_int_equal(ramdev_as_ld(f->as, 0x1000, 8, &v),
+			 RAMDEV_AS_UNASSIGNED);
+	ramdev_region_unref(c.self);
+	ramdev_region_unref(c.bar);
+}
