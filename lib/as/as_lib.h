@@ -122,21 +122,6 @@ void ramdev_as_guest_logf(struct ramdev_as *as, enum ramdev_as_log_kind kind,
 	__attribute__((format(printf, 3, 4)));
 
 /*
- * ramdev_as_read_indirect / _write_indirect - ramdev_as_read/_write as
- * QEMU's flatview_read/write_continue do it for a region that is not
- * "direct": RAM-device regions are accessed like MMIO, through the ops
- * table QEMU gives them (ram_device_mem_ops: valid and impl 1..8 bytes),
- * one valid check and one indirect callback per piece of at most 8 bytes.
- * RAM and MMIO behave as in ramdev_as_read/_write.  Same returns.
- * The DMA layer fills and flushes bounce buffers with these under the
- * QEMU_BOUNCE policy.
- */
-int ramdev_as_read_indirect(struct ramdev_as *as, uint64_t gpa, void *buf,
-			    size_t len);
-int ramdev_as_write_indirect(struct ramdev_as *as, uint64_t gpa,
-			     const void *buf, size_t len);
-
-/*
  * ramdev_as_read_strict / _write_strict - ramdev_as_read/_write, except
  * that a span with any unassigned byte is -EFAULT and nothing of it is
  * accessed: the whole span is checked first, in the same view that the
@@ -150,7 +135,10 @@ int ramdev_as_write_strict(struct ramdev_as *as, uint64_t gpa,
 /*
  * ramdev_as_region_copy - [@off, @off + @n) of terminal region @r itself
  * (RAM, RAMD or MMIO), with the accesses ramdev_as_read/_write would make
- * there (@indirect: RAMD through its ops table, as ramdev_as_*_indirect),
+ * there (@indirect: RAMD through its ops table, as QEMU's flatview_read/
+ * write_continue do for a RAM-device region, which is not "direct": one
+ * valid check and one indirect callback per piece of at most 8 bytes; the
+ * DMA layer's QEMU_BOUNCE policy),
  * writes marking the dirty log.  Not a new translation of a guest address:
  * for the DMA layer's bounce buffers and segments, which hold a reference
  * on @r, so a region moved or removed meanwhile is still the one accessed.

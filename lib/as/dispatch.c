@@ -141,8 +141,7 @@ int ramdev_as_region_mmio(struct ramdev_as *as, const struct ramdev_region *r,
 
 enum span_flags {
 	SPAN_WRITE = 1,
-	SPAN_INDIRECT = 2, /* RAMD through its ops table (QEMU_BOUNCE) */
-	SPAN_STRICT = 4,   /* a hole is -EFAULT, found before any access */
+	SPAN_STRICT = 2, /* a hole is -EFAULT, found before any access */
 };
 
 /* In one view: -EFAULT when some byte of [gpa, gpa + len) is unassigned. */
@@ -187,8 +186,7 @@ static int as_span(struct ramdev_as *as, uint64_t gpa, uint8_t *buf,
 	}
 	while (len) {
 		if (ramdev_as_view_xlate(v, gpa, len, &x) == 0) {
-			rc = span_piece(as, &x, buf, write,
-					flags & SPAN_INDIRECT);
+			rc = span_piece(as, &x, buf, write, false);
 			if (rc)
 				break;
 		} else {
@@ -216,19 +214,6 @@ int ramdev_as_write(struct ramdev_as *as, uint64_t gpa, const void *buf,
 {
 	/* The buffer is only read on this path. */
 	return as_span(as, gpa, (uint8_t *)(uintptr_t)buf, len, SPAN_WRITE);
-}
-
-int ramdev_as_read_indirect(struct ramdev_as *as, uint64_t gpa, void *buf,
-			    size_t len)
-{
-	return as_span(as, gpa, buf, len, SPAN_INDIRECT);
-}
-
-int ramdev_as_write_indirect(struct ramdev_as *as, uint64_t gpa,
-			     const void *buf, size_t len)
-{
-	return as_span(as, gpa, (uint8_t *)(uintptr_t)buf, len,
-		       SPAN_WRITE | SPAN_INDIRECT);
 }
 
 int ramdev_as_read_strict(struct ramdev_as *as, uint64_t gpa, void *buf,
