@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * DMA: map guest-physical ranges for device models (DESIGN.md section 3).
+ * DMA: map guest-physical ranges for device models (include/ramdev/dma.h).
  *
  * RAM and RAMD ranges are mapped in place; MMIO (and RAMD under the
  * QEMU_BOUNCE policy) goes through the bounded bounce pool of
@@ -29,6 +29,9 @@
 #define SEG_MAPPED 0x6d617000u   /* "map" */
 #define SEG_UNMAPPED 0x64656400u /* "ded" */
 #define SEG_DIR_MASK 0xffu
+/* RAM segments: the widest exact access the host has (the access core caps
+ * it at ramdev_wide_limit()), for memcpy speed. */
+#define SEG_RAM_WIDTH 64u
 
 struct ramdev_dma {
 	struct ramdev_as *as;
@@ -42,7 +45,8 @@ struct ramdev_dma {
  * descriptor address) are rate-limited there; caller bugs (a double unmap)
  * are not, they should be seen every time.
  */
-#define dma_guest_log(dma, ...) ramdev_as_guest_logf((dma)->as, __VA_ARGS__)
+#define dma_guest_log(dma, kind, ...) \
+	ramdev_as_guest_logf((dma)->as, RAMDEV_AS_LOG_##kind, __VA_ARGS__)
 #define dma_log(dma, level, ...) \
 	ramdev_as_logf((dma) ? (dma)->as : NULL, level, __VA_ARGS__)
 
@@ -178,22 +182,20 @@ static bool needs_bounce(const struct ramdev_dma *dma,
 }
 
 /*
- * Fill a TO_DEVICE bounce buffer from guest memory.  DIRECT: only MMIO is
- * bounced, through its callbacks.  QEMU_BOUNCE: as QEMU's
- * address_space_map() does with flatview_read(): RAMD too goes through its
- * per-access ops table, at most 8 bytes per indirect call.
+ * Fill a TO_DEVICE bounce buffer from the region the map holds a reference
+ * on (@x->region at @x->offset), never from a new translation of the guest
+ * address: a BAR moved between the translation and the fill must not give
+ * the device another region's bytes.  DIRECT: only MMIO is bounced, through
+ * its callbacks.  QEMU_BOUNCE: as QEMU's address_space_map() does with
+ * flatview_read(): RAMD too goes through its per-access ops table, at most
+ * 8 bytes per indirect call.
  */
-static int bounce_fill(struct ramdev_dma *dma, struct ramdev_dma_seg *seg)
+static int bounce_fill(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
+		       const struct ramdev_xlate *x)
 {
-	int ret;
-
-	if (dma->policy == RAMDEV_DMA_QEMU_BOUNCE)
-		ret = ramdev_as_read_indirect(dma->as, seg->gpa, seg->base,
-					      seg->len);
-	else
-		ret = ramdev_as_read(dma->as, seg->gpa, seg->base, seg->len);
-	/* Unassigned now: the region went away after translate. */
-	return ret > 0 ? -EFAULT : ret;
+	return ramdev_as_region_copy(dma->as, x->region, x->offset, seg->base,
+				     seg->len, false,
+				     dma->policy == RAMDEV_DMA_QEMU_BOUNCE);
 }
 
 /* @whole: all of the range or nothing (-EAGAIN), see map_one(). */
@@ -218,7 +220,7 @@ static int map_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 	seg->kind = RAMDEV_SEG_RAM;
 	seg->bounce = tag;
 	if (seg->dir & RAMDEV_DMA_TO_DEVICE) {
-		ret = bounce_fill(dma, seg);
+		ret = bounce_fill(dma, seg, x);
 		if (ret) {
 			ramdev_dma_pool_put(&dma->pool, buf, tag);
 			return ret;
@@ -270,14 +272,14 @@ static int map_check(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 		return -EINVAL;
 	}
 	if (!dir_ok(dir) || !len) {
-		dma_guest_log(dma,
+		dma_guest_log(dma, DMA_ARG,
 			"map: bad argument (gpa 0x%llx len 0x%llx dir 0x%x)",
 			(unsigned long long)gpa, (unsigned long long)len,
 			(unsigned)dir);
 		return -EINVAL;
 	}
 	if (range_ok(gpa, len)) {
-		dma_guest_log(dma, "map: range wraps (gpa 0x%llx len 0x%llx)",
+		dma_guest_log(dma, DMA_ARG, "map: range wraps (gpa 0x%llx len 0x%llx)",
 			(unsigned long long)gpa, (unsigned long long)len);
 		return -EOVERFLOW;
 	}
@@ -305,7 +307,7 @@ static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 	ret = lookup_ref(dma, gpa, len, &x, !in_sg);
 	if (ret) {
 		if (ret == -EFAULT)
-			dma_guest_log(dma, "map: gpa 0x%llx unassigned",
+			dma_guest_log(dma, DMA_UNASSIGNED, "map: gpa 0x%llx unassigned",
 				(unsigned long long)gpa);
 		return ret;
 	}
@@ -361,12 +363,22 @@ static bool unmap_claim(struct ramdev_dma *dma, struct ramdev_dma_seg *seg)
 {
 	uint32_t old = __atomic_load_n(&seg->dir, __ATOMIC_RELAXED);
 
-	if ((old & SEG_MAGIC_MASK) == SEG_MAPPED && seg->region &&
+	/* seg->region is read only by the thread whose CAS won: a losing
+	 * unmap of the same segment must not read it while the winner clears
+	 * it.  A mapped segment always has a region (map_one sets it before
+	 * the magic), so a winner that finds none was handed garbage. */
+	if ((old & SEG_MAGIC_MASK) == SEG_MAPPED &&
 	    __atomic_compare_exchange_n(&seg->dir, &old,
 					SEG_UNMAPPED | (old & SEG_DIR_MASK),
 					false, __ATOMIC_ACQ_REL,
-					__ATOMIC_RELAXED))
-		return true;
+					__ATOMIC_RELAXED)) {
+		if (seg->region)
+			return true;
+		dma_log(dma, LOG_ERR, "unmap: mapped segment without a region "
+			"(gpa 0x%llx len 0x%zx): not a segment of map",
+			(unsigned long long)seg->gpa, seg->len);
+		return false;
+	}
 	if ((old & SEG_MAGIC_MASK) == SEG_UNMAPPED)
 		dma_log(dma, LOG_ERR,
 			"unmap: segment unmapped twice (gpa 0x%llx len 0x%zx)",
@@ -383,20 +395,22 @@ static void unmap_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 {
 	int ret = 0;
 
-	/* Exactly the bytes the device wrote: MMIO through its callbacks;
+	/* Exactly the bytes the device wrote, into the region the map holds
+	 * a reference on (not what seg->gpa maps now: a BAR moved meanwhile
+	 * must not get half of the buffer).  MMIO through its callbacks;
 	 * under QEMU_BOUNCE RAMD too, per access through its ops table, as
-	 * QEMU's address_space_unmap() -> address_space_write() does. */
-	if (written && (seg->dir & RAMDEV_DMA_FROM_DEVICE)) {
-		if (dma->policy == RAMDEV_DMA_QEMU_BOUNCE)
-			ret = ramdev_as_write_indirect(dma->as, seg->gpa,
-						       seg->base, written);
-		else
-			ret = ramdev_as_write(dma->as, seg->gpa, seg->base,
-					      written);
-	}
+	 * QEMU's address_space_unmap() -> address_space_write() does (QEMU
+	 * translates the address again there; ramdev does not). */
+	if (written && (seg->dir & RAMDEV_DMA_FROM_DEVICE))
+		ret = ramdev_as_region_copy(dma->as, seg->region,
+					    seg->region_offset, seg->base,
+					    written, true,
+					    dma->policy ==
+						    RAMDEV_DMA_QEMU_BOUNCE);
 	if (ret)
-		dma_guest_log(dma, "unmap: copy-back to gpa 0x%llx len 0x%zx: %d",
-			(unsigned long long)seg->gpa, written, ret);
+		dma_guest_log(dma, DMA_COPYBACK,
+			      "unmap: copy-back to gpa 0x%llx len 0x%zx: %d",
+			      (unsigned long long)seg->gpa, written, ret);
 	if (ramdev_dma_pool_put(&dma->pool, seg->base, seg->bounce))
 		dma_log(dma, LOG_ERR,
 			"unmap: bounce buffer %p tag 0x%x not in use",
@@ -541,7 +555,7 @@ static int copy_check(struct ramdev_dma *dma, uint64_t gpa, const void *buf,
 	if (!dma || (len && !buf))
 		return -EINVAL;
 	if (len && range_ok(gpa, len)) {
-		dma_guest_log(dma, "copy: range wraps (gpa 0x%llx len 0x%zx)",
+		dma_guest_log(dma, DMA_ARG, "copy: range wraps (gpa 0x%llx len 0x%zx)",
 			(unsigned long long)gpa, len);
 		return -EOVERFLOW;
 	}
@@ -552,9 +566,9 @@ static int copy_check(struct ramdev_dma *dma, uint64_t gpa, const void *buf,
 static int copy_result(struct ramdev_dma *dma, uint64_t gpa, int ret)
 {
 	if (ret == -EFAULT)
-		dma_guest_log(dma, "copy: gpa 0x%llx: unassigned bytes",
+		dma_guest_log(dma, DMA_UNASSIGNED, "copy: gpa 0x%llx: unassigned bytes",
 			(unsigned long long)gpa);
-	return ret > 0 ? -EFAULT : ret;
+	return ret == RAMDEV_AS_UNASSIGNED ? -EFAULT : ret;
 }
 
 int ramdev_dma_read(struct ramdev_dma *dma, uint64_t gpa, void *buf,
@@ -608,10 +622,13 @@ int ramdev_dma_seg_read(const struct ramdev_dma_seg *seg, size_t off,
 		return ramdev_as_region_mmio(seg->owner->as, seg->region,
 					     seg->region_offset + off, buf, n,
 					     false);
+	/* RAM too through the access core: each guest byte read once (a
+	 * guest may change it meanwhile), at memcpy speed. */
 	if (seg->kind == RAMDEV_SEG_DEV)
 		ramdev_read(buf, (const uint8_t *)seg->base + off, n);
 	else
-		memcpy(buf, (const uint8_t *)seg->base + off, n);
+		ramdev_read_wide(buf, (const uint8_t *)seg->base + off, n,
+				 SEG_RAM_WIDTH);
 	return 0;
 }
 
@@ -626,9 +643,13 @@ int ramdev_dma_seg_write(const struct ramdev_dma_seg *seg, size_t off,
 		return ramdev_as_region_mmio(seg->owner->as, seg->region,
 					     seg->region_offset + off,
 					     (void *)(uintptr_t)buf, n, true);
+	/* RAM too: each guest byte stored exactly once, an aligned 1/2/4/8
+	 * bytes in one store (memcpy may store a byte twice, undoing a
+	 * guest's racing write of it). */
 	if (seg->kind == RAMDEV_SEG_DEV)
 		ramdev_write((uint8_t *)seg->base + off, buf, n);
 	else
-		memcpy((uint8_t *)seg->base + off, buf, n);
+		ramdev_write_wide((uint8_t *)seg->base + off, buf, n,
+				  SEG_RAM_WIDTH);
 	return 0;
 }

@@ -598,6 +598,15 @@ int main(void)
 		T(test_ramdev_as_ld_ramd_exact),
 		T(test_ramdev_as_translate_random_layouts),
 		T(test_ramdev_as_translate_many_regions),
+		T(test_ramdev_region_new_mmio_size_not_multiple_of_impl),
+		T(test_ramdev_as_ld_mmio_widen_inside_region),
+		T(test_ramdev_as_st_unassigned_negative),
+		T(test_ramdev_as_log_rate_limit_per_kind),
+		T(test_ramdev_as_set_log_one_pair),
+		T(test_ramdev_as_synchronize_runs_release),
+		T(test_ramdev_region_del_keeps_caller_reference),
+		T(test_ramdev_as_synchronize_in_release_returns),
+		T(test_ramdev_region_add_from_mmio_callback),
 	};
 
 	return cmocka_run_group_tests_name("as", tests, NULL, NULL);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Shared pieces of the 'as' cmocka executable (test_as.c, test_as_random.c). */
+/* Shared pieces of the 'as' cmocka executable (test_as.c, test_as_mmio.c,
+ * test_as_random.c, test_as_contract.c). */
 #ifndef RAMDEV_TESTS_TEST_AS_H
 #define RAMDEV_TESTS_TEST_AS_H
 
@@ -30,5 +31,16 @@ void test_ramdev_as_read_mmio_greedy(void **state);
 void test_ramdev_as_ld_mmio_valid_reject(void **state);
 void test_ramdev_as_write_mmio_valid_stops(void **state);
 void test_ramdev_as_ld_ramd_exact(void **state);
+
+/* test_as_contract.c */
+void test_ramdev_region_new_mmio_size_not_multiple_of_impl(void **state);
+void test_ramdev_as_ld_mmio_widen_inside_region(void **state);
+void test_ramdev_as_st_unassigned_negative(void **state);
+void test_ramdev_as_log_rate_limit_per_kind(void **state);
+void test_ramdev_as_set_log_one_pair(void **state);
+void test_ramdev_as_synchronize_runs_release(void **state);
+void test_ramdev_region_del_keeps_caller_reference(void **state);
+void test_ramdev_as_synchronize_in_release_returns(void **state);
+void test_ramdev_region_add_from_mmio_callback(void **state);
 
 #endif

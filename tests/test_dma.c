@@ -587,6 +587,13 @@ int main(void)
 		T(test_dma_qemu_misaligned_pieces),
 		T(test_dma_qemu_copies_stay_exact),
 		T(test_dma_qemu_flush_marks_dirty),
+		T(test_dma_bounce_copy_back_to_mapped_region),
+		T(test_dma_bounce_copy_back_after_removal),
+		T(test_dma_qemu_copy_back_to_mapped_region),
+		T(test_dma_on_free_register_then_retry),
+		T(test_ratelimit_check_counts_suppressed),
+		T(test_dma_unmap_concurrent_twice_balanced),
+		T(test_dma_bounce_fill_from_mapped_region),
 	};
 
 	return cmocka_run_group_tests_name("dma", tests, NULL, NULL);

@@ -4,6 +4,7 @@
  *   test_dma.c          map/unmap, sg, dirty log, bad input, copies; main()
  *   test_dma_qemu.c     the QEMU_BOUNCE policy's per-access RAMD dispatch
  *   test_dma_threads.c  concurrent maps through a tiny pool, hot removal
+ *   test_dma_contract.c bounce copies on the mapped region, on_free protocol
  *   test_dma_fixture.c  the fixture below and shared helpers
  *
  * Each test gets a fresh small guest:
@@ -79,5 +80,14 @@ void test_dma_qemu_flush_per_access(void **state);
 void test_dma_qemu_misaligned_pieces(void **state);
 void test_dma_qemu_copies_stay_exact(void **state);
 void test_dma_qemu_flush_marks_dirty(void **state);
+
+/* test_dma_contract.c */
+void test_dma_bounce_copy_back_to_mapped_region(void **state);
+void test_dma_bounce_copy_back_after_removal(void **state);
+void test_dma_qemu_copy_back_to_mapped_region(void **state);
+void test_dma_on_free_register_then_retry(void **state);
+void test_ratelimit_check_counts_suppressed(void **state);
+void test_dma_unmap_concurrent_twice_balanced(void **state);
+void test_dma_bounce_fill_from_mapped_region(void **state);
 
 #endif /* RAMDEV_TEST_DMA_H */

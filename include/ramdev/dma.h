@@ -3,21 +3,30 @@
  * ramdev DMA: map guest-physical ranges for a device model.
  *
  * RAM and RAM-device (RAMD) memory are mapped directly: the segment points at
- * the host memory itself.  A RAMD segment is device memory and must be
- * accessed only through the access core (ramdev_dma_seg_read/_write below do
- * that), never handed to memcpy or to the kernel (preadv into a BAR would
- * copy with whatever the kernel's memcpy does).  MMIO cannot be mapped, so it
- * is bounced through a bounded pool (default 4096 bytes, like QEMU).
+ * the host memory itself.  Every copy the library makes into or out of guest
+ * memory (ramdev_dma_read/_write, ramdev_dma_seg_read/_write, bounce fills
+ * and copy-backs) goes through the access core (ramdev/access.h), for RAM
+ * too: each guest byte is read or written exactly once, and a naturally
+ * aligned 1/2/4/8-byte span is one access of that width, so a guest racing
+ * with the device never sees a byte stored twice (memcpy may do that).
+ * A RAMD segment is device memory and must be accessed only through the
+ * access core (ramdev_dma_seg_read/_write below do that), never handed to
+ * memcpy or to the kernel (preadv into a BAR would copy with whatever the
+ * kernel's memcpy does).  A RAM segment's base may be handed to the kernel
+ * (preadv), but the kernel's copy is not exact; the device model decides.
+ * MMIO cannot be mapped, so it is bounced through a bounded pool (default
+ * 4096 bytes, like QEMU).
  *
- * Policies (DESIGN.md section 3):
+ * Policies:
  *  - RAMDEV_DMA_DIRECT (default): as above.  When the bounce pool is
  *    exhausted, ramdev_dma_map returns -EAGAIN and ramdev_dma_on_free() tells
- *    the caller when to retry, while ramdev_dma_map_sg never waits: it maps
- *    what the pool cannot hold as RAMDEV_SEG_MMIO segments, which
- *    ramdev_dma_seg_read/_write carry out through the region's callbacks at
- *    access time (like ramdev_dma_read/_write, in chunks, without bounce
- *    space).  A valid request never fails or stalls for lack of bounce
- *    space, whatever its size.
+ *    the caller when to retry (see the protocol there), while
+ *    ramdev_dma_map_sg never waits: it maps what the pool cannot hold as
+ *    RAMDEV_SEG_MMIO segments, which ramdev_dma_seg_read/_write carry out
+ *    through the region's callbacks at access time (like
+ *    ramdev_dma_read/_write, in chunks, without bounce space).  A valid
+ *    request never fails or stalls for lack of bounce space, whatever its
+ *    size.
  *  - RAMDEV_DMA_QEMU_BOUNCE: QEMU before the fix, faithfully.  RAMD is
  *    "indirect" (QEMU's memory_access_is_direct() is false for a ram_device
  *    region), so a map bounces it like MMIO: one pool used as a single
@@ -28,17 +37,26 @@
  *    flatview_read/write_continue do it: through the region's MMIO-style
  *    ops table (QEMU's ram_device_mem_ops, valid and impl 1..8 bytes), one
  *    valid check and one indirect callback per piece of at most 8 bytes,
- *    i.e. 512 calls per 4 KiB.  One deviation: QEMU allows unaligned
+ *    i.e. 512 calls per 4 KiB.  Two deviations: QEMU allows unaligned
  *    pieces there (impl.unaligned), ramdev keeps every device access
- *    naturally aligned (access core rule S3), so a span that is not 8-byte
- *    aligned takes up to six narrower pieces at its ends.  The dirty log
- *    is still kept.  ramdev_dma_read/_write are not part of the model and
- *    stay exact bulk copies.  The policy exists to show the problem side
- *    by side with the fix.
+ *    naturally aligned (as the access core does), so a span that is not
+ *    8-byte aligned takes up to six narrower pieces at its ends; and QEMU
+ *    translates the guest address again at unmap, ramdev flushes into the
+ *    region the map holds (a BAR moved meanwhile keeps its data).  The
+ *    dirty log is still kept.  ramdev_dma_read/_write are not part of the
+ *    model and stay exact bulk copies.  The policy exists to show the
+ *    problem side by side with the fix.
  *
  * Writes through a mapping are logged in the region's dirty bitmap at unmap
  * (for the bytes the device says it wrote), writes through ramdev_dma_write
  * at once.
+ *
+ * A mapping holds a reference on its region (see "Lifetime" in as.h): a
+ * region removed while mapped stays alive, its memory in place, until the
+ * last unmap, and a bounced segment is filled from and copied back to that
+ * region, never to whatever the guest address maps by then.  Messages go to
+ * the address space's log (ramdev_as_set_log); those a guest can trigger
+ * are rate-limited per kind.
  */
 #ifndef RAMDEV_DMA_H
 #define RAMDEV_DMA_H
@@ -70,7 +88,10 @@ struct ramdev_dma_config {
 	size_t bounce_size; /* bytes in the bounce pool; 0 means 4096 */
 };
 
-/** How a mapped segment's memory must be touched. */
+/**
+ * enum ramdev_seg_kind - how a mapped segment's memory must be touched.
+ * Whatever the kind, ramdev_dma_seg_read/_write do the right thing.
+ */
 enum ramdev_seg_kind {
 	RAMDEV_SEG_RAM = 0,  /* ordinary memory: guest RAM or a bounce buffer */
 	RAMDEV_SEG_DEV = 1,  /* device memory: access core only */
@@ -95,12 +116,13 @@ struct ramdev_dma_seg {
 	struct ramdev_dma *owner; /* for RAMDEV_SEG_MMIO accesses */
 };
 
-/** One guest-physical range of a scatter-gather list. */
+/** struct ramdev_sg - one guest-physical range of a scatter-gather list. */
 struct ramdev_sg {
 	uint64_t gpa;
 	uint64_t len;
 };
 
+/** struct ramdev_dma_stats - counters since ramdev_dma_new(). */
 struct ramdev_dma_stats {
 	uint64_t maps_direct;     /* segments mapped in place */
 	uint64_t maps_bounced;    /* segments mapped through the bounce pool */
@@ -112,25 +134,42 @@ struct ramdev_dma_stats {
 
 /**
  * ramdev_dma_new - a DMA context over @as.
+ * @out: receives the context.
+ * @as:  the address space; must outlive the context.
  * @cfg: NULL for the defaults (DIRECT, 4096-byte pool).
- * Returns: 0, -EINVAL (NULL @as or @out, unknown policy), -ENOMEM.
+ * Returns: 0; -EINVAL (NULL @as or @out, unknown policy, a pool larger than
+ * 1 GiB); -ENOMEM.
+ * Context: any thread.
  */
 RAMDEV_EXPORT int ramdev_dma_new(struct ramdev_dma **out, struct ramdev_as *as,
 				 const struct ramdev_dma_config *cfg);
 
-/** ramdev_dma_free - free the context; every mapping must be unmapped. */
+/**
+ * ramdev_dma_free - free the context (NULL: nothing).
+ * Every mapping must be unmapped first: segments still mapped are reported
+ * in the log and their regions stay referenced (a leak, not a crash).
+ * Context: any thread, no other thread using @dma; not from a callback.
+ */
 RAMDEV_EXPORT void ramdev_dma_free(struct ramdev_dma *dma);
 
 /**
  * ramdev_dma_map - map the start of [@gpa, @gpa + @len).
+ * @dma: the context.
+ * @gpa: first guest-physical address.
+ * @len: > 0.
+ * @dir: what the device will do with the memory.
  * @seg: receives the mapping.  seg->len may be shorter than @len (the range
  *       crosses a region boundary, or a bounce is capped by the pool size):
  *       map the rest with another call.
- * Returns: 0; -EINVAL (@len 0, bad @dir); -EOVERFLOW (range wraps);
- * -EFAULT (unassigned); -EAGAIN (DIRECT: bounce pool busy, retry after
- * ramdev_dma_on_free()); -ENOBUFS (QEMU_BOUNCE: pool busy, the request fails
- * as it does in QEMU).
- * Context: any thread.
+ * The segment holds a reference on the region until ramdev_dma_unmap().
+ * TO_DEVICE and BIDIR bounce buffers are filled here; FROM_DEVICE ones
+ * start zeroed.
+ * Returns: 0; -EINVAL (NULL argument, @len 0, bad @dir); -EOVERFLOW (range
+ * wraps); -EFAULT (@gpa unassigned); -EAGAIN (DIRECT: the bounce pool is
+ * full, see ramdev_dma_on_free()); -ENOBUFS (QEMU_BOUNCE: pool busy, the
+ * request fails as it does in QEMU); an MMIO callback's error while
+ * filling a bounce buffer.
+ * Context: any thread; takes the RCU read lock itself.
  */
 RAMDEV_EXPORT int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa,
 				 uint64_t len, enum ramdev_dma_dir dir,
@@ -138,20 +177,39 @@ RAMDEV_EXPORT int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa,
 
 /**
  * ramdev_dma_unmap - end a mapping.
+ * @dma:     the context that mapped @seg.
+ * @seg:     a segment from ramdev_dma_map() or ramdev_dma_map_sg().
  * @written: bytes from the segment's start that the device wrote (FROM_DEVICE
- *           or BIDIR): copied back from a bounce buffer, marked dirty.
+ *           or BIDIR; ignored for TO_DEVICE; clamped to seg->len with a
+ *           warning): copied back from a bounce buffer into the mapped
+ *           region, and marked dirty.
+ * Drops the segment's region reference (which may free a removed region
+ * and run its release callback on this thread) and releases bounce space
+ * (which runs the ramdev_dma_on_free() callbacks on this thread).  A second
+ * unmap of the same segment, even concurrently, is caught and logged.
+ * Context: any thread; not inside an RCU read-side section of the caller's
+ * that still uses the segment's memory.
  */
 RAMDEV_EXPORT void ramdev_dma_unmap(struct ramdev_dma *dma,
 				    struct ramdev_dma_seg *seg, size_t written);
 
 /**
  * ramdev_dma_map_sg - map a whole scatter-gather list into segments.
+ * @dma:      the context.
+ * @sg:       @nsg ranges, each mapped as by ramdev_dma_map() (a range that
+ *            crosses regions takes several segments).
+ * @nsg:      0 maps nothing and returns 0.
+ * @dir:      for every range.
+ * @segs:     receives the segments, in list order.
+ * @max_segs: room in @segs.
  * Under the DIRECT policy, MMIO that the bounce pool cannot hold right now
  * becomes RAMDEV_SEG_MMIO segments instead of an -EAGAIN, so a list of any
- * size maps at once.
+ * size maps at once.  The whole list is translated in one view of the
+ * address space.
  * Returns: the number of segments (<= @max_segs), or a negative errno as for
  * ramdev_dma_map() (never -EAGAIN), plus -E2BIG (needs more than
  * @max_segs).  All or nothing: on error nothing stays mapped.
+ * Context: any thread; takes the RCU read lock itself.
  */
 RAMDEV_EXPORT int ramdev_dma_map_sg(struct ramdev_dma *dma,
 				    const struct ramdev_sg *sg, unsigned nsg,
@@ -159,25 +217,58 @@ RAMDEV_EXPORT int ramdev_dma_map_sg(struct ramdev_dma *dma,
 				    struct ramdev_dma_seg *segs,
 				    unsigned max_segs);
 
-/** ramdev_dma_unmap_sg - unmap @nsegs segments; @written counts from the start. */
+/**
+ * ramdev_dma_unmap_sg - unmap @nsegs segments, as ramdev_dma_unmap() each.
+ * @dma:     the context that mapped them.
+ * @segs:    what ramdev_dma_map_sg() returned.
+ * @nsegs:   its return value.
+ * @written: bytes the device wrote, counted from the start of @segs[0]
+ *           across the segments in order (the used length of a virtio
+ *           chain): segment i gets min(what is left, segs[i].len), so with
+ *           segments of 64 and 64 bytes, 100 means all of the first and 36
+ *           bytes of the second.  Only FROM_DEVICE/BIDIR segments copy back
+ *           or mark dirty, but every segment consumes its length.
+ * Context: as ramdev_dma_unmap().
+ */
 RAMDEV_EXPORT void ramdev_dma_unmap_sg(struct ramdev_dma *dma,
 				       struct ramdev_dma_seg *segs,
 				       unsigned nsegs, size_t written);
 
 /**
  * ramdev_dma_on_free - call @fn(@opaque) once, the next time bounce space is
- * released (from the unmapping thread).  Returns 0 or -ENOMEM.
+ * released.
+ * @dma:    the context.
+ * @fn:     called on the thread that releases the space (inside its
+ *          ramdev_dma_unmap), outside the pool's lock, oldest registration
+ *          first; it may map again.
+ * @opaque: passed to @fn.
+ * Space released between a map's -EAGAIN and this registration does not
+ * call @fn.  The protocol that loses no wake-up: after -EAGAIN, register,
+ * then retry the map once.  If the retry succeeds, go on (@fn still runs at
+ * the next release: treat that call as spurious).  If it fails with
+ * -EAGAIN, the pool was still full after the registration, so @fn is
+ * called when space comes back.
+ * Returns: 0; -EINVAL (NULL @dma or @fn); -ENOMEM.
+ * Context: any thread.
  */
 RAMDEV_EXPORT int ramdev_dma_on_free(struct ramdev_dma *dma,
 				     void (*fn)(void *opaque), void *opaque);
 
 /**
  * ramdev_dma_read / ramdev_dma_write - copy between guest memory and @buf,
- * across regions, without bounce space: RAMD exactly through the access core,
- * MMIO through its callbacks, RAM by memcpy.  Writes mark the dirty log.
- * Returns: 0, -EOVERFLOW, -EFAULT (some byte unassigned: nothing of guest
- * memory is accessed, @buf is left as it was; checked and copied in one
- * view of the address space), an MMIO error.
+ * across regions, without bounce space.
+ * @dma: the context.
+ * @gpa: first guest-physical address.
+ * @buf: @len bytes of ordinary memory.
+ * @len: 0 does nothing.
+ * RAM and RAMD through the access core (each byte once, aligned 1/2/4/8
+ * bytes in one access), MMIO through its callbacks.  Writes mark the dirty
+ * log.
+ * Returns: 0; -EINVAL (NULL @dma, NULL @buf with @len > 0); -EOVERFLOW;
+ * -EFAULT (some byte unassigned: nothing of guest memory is accessed, @buf
+ * is left as it was; checked and copied in one view of the address space);
+ * an MMIO callback's or valid rule's error.
+ * Context: any thread; takes the RCU read lock itself.
  */
 RAMDEV_EXPORT int ramdev_dma_read(struct ramdev_dma *dma, uint64_t gpa,
 				  void *buf, size_t len);
@@ -186,20 +277,39 @@ RAMDEV_EXPORT int ramdev_dma_write(struct ramdev_dma *dma, uint64_t gpa,
 
 /**
  * ramdev_dma_seg_read / _write - copy @n bytes at @off inside a mapped
- * segment to/from ordinary memory @buf, with the access the segment's kind
- * requires (memcpy for RAM, the access core for DEV, the region's callbacks
- * for MMIO).
- * Returns: 0, -EINVAL (@off + @n past the segment), an MMIO callback's or
- * valid-rule error, -EFAULT (the MMIO range was removed meanwhile).
+ * segment to/from ordinary memory @buf.
+ * @seg: a mapped segment.
+ * @off: offset in the segment.
+ * @buf: @n bytes of ordinary memory.
+ * @n:   0 does nothing.
+ * With the access the segment's kind requires: the access core for RAM
+ * (wide exact copy) and DEV, the region's callbacks for MMIO (the region
+ * the segment holds, even if it was removed or moved meanwhile).
+ * Returns: 0; -EINVAL (NULL argument, a segment not mapped, @off + @n past
+ * the segment); an MMIO callback's or valid rule's error.
+ * Context: any thread, while @seg is mapped.
  */
 RAMDEV_EXPORT int ramdev_dma_seg_read(const struct ramdev_dma_seg *seg,
 				      size_t off, void *buf, size_t n);
 RAMDEV_EXPORT int ramdev_dma_seg_write(const struct ramdev_dma_seg *seg,
 				       size_t off, const void *buf, size_t n);
 
+/**
+ * ramdev_dma_get_stats - sum of the per-thread counters into @st.
+ * Counters of maps racing with the call may or may not be included.
+ * Context: any thread.  @dma and @st must not be NULL.
+ */
 RAMDEV_EXPORT void ramdev_dma_get_stats(struct ramdev_dma *dma,
 					struct ramdev_dma_stats *st);
+/**
+ * ramdev_dma_policy - the policy given to ramdev_dma_new().
+ * Context: any thread.  @dma must not be NULL.
+ */
 RAMDEV_EXPORT enum ramdev_dma_policy ramdev_dma_policy(struct ramdev_dma *dma);
+/**
+ * ramdev_dma_as - the address space given to ramdev_dma_new().
+ * Context: any thread.  @dma must not be NULL.
+ */
 RAMDEV_EXPORT struct ramdev_as *ramdev_dma_as(struct ramdev_dma *dma);
 
 #ifdef __cplusplus

@@ -96,27 +96,33 @@ static inline void ramdev_as_rdunlock(void)
 void ramdev_region_ref_n(struct ramdev_region *r, unsigned n);
 void ramdev_region_unref_n(struct ramdev_region *r, unsigned n);
 
+/*
+ * Kinds of guest-triggerable messages.  Each kind has its own rate limit
+ * (one message per second per address space), so a flood of one harmless
+ * kind cannot hide the first message of another.
+ */
+enum ramdev_as_log_kind {
+	RAMDEV_AS_LOG_UNASSIGNED_READ,	/* load/read of unassigned memory */
+	RAMDEV_AS_LOG_UNASSIGNED_WRITE, /* store/write to unassigned memory */
+	RAMDEV_AS_LOG_MMIO_VALID,	/* MMIO access its valid rules refuse */
+	RAMDEV_AS_LOG_DMA_ARG,		/* bad DMA map/copy arguments */
+	RAMDEV_AS_LOG_DMA_UNASSIGNED,	/* DMA map/copy of unassigned memory */
+	RAMDEV_AS_LOG_DMA_COPYBACK,	/* bounce copy-back failed at unmap */
+	RAMDEV_AS_LOG_VCPU_REJECT,	/* misaligned vCPU access refused */
+	RAMDEV_AS_LOG_VCPU_SPAN,	/* vCPU access across two regions */
+	RAMDEV_AS_LOG_VCPU_ARG,		/* vCPU access of a bad size or wrap */
+	RAMDEV_AS_LOG_KINDS
+};
+
 /* log.c: messages to the address space's log callback (or stderr).
- * _guest_logf is for guest-triggerable events: rate-limited. */
+ * _guest_logf is for guest-triggerable events: rate-limited per @kind, and
+ * the next message of a kind that gets through says how many of that kind
+ * were suppressed since the previous one. */
 void ramdev_as_logf(struct ramdev_as *as, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void ramdev_as_guest_logf(struct ramdev_as *as, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/*
- * ramdev_as_read_indirect / _write_indirect - ramdev_as_read/_write as
- * QEMU's flatview_read/write_continue do it for a region that is not
- * "direct": RAM-device regions are accessed like MMIO, through the ops
- * table QEMU gives them (ram_device_mem_ops: valid and impl 1..8 bytes),
- * one valid check and one indirect callback per piece of at most 8 bytes.
- * RAM and MMIO behave as in ramdev_as_read/_write.  Same returns.
- * The DMA layer fills and flushes bounce buffers with these under the
- * QEMU_BOUNCE policy.
- */
-int ramdev_as_read_indirect(struct ramdev_as *as, uint64_t gpa, void *buf,
-			    size_t len);
-int ramdev_as_write_indirect(struct ramdev_as *as, uint64_t gpa,
-			     const void *buf, size_t len);
+void ramdev_as_guest_logf(struct ramdev_as *as, enum ramdev_as_log_kind kind,
+			  const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /*
  * ramdev_as_read_strict / _write_strict - ramdev_as_read/_write, except
@@ -130,11 +136,23 @@ int ramdev_as_write_strict(struct ramdev_as *as, uint64_t gpa,
 			   const void *buf, size_t len);
 
 /*
- * ramdev_as_region_mmio - [@off, @off + @n) of MMIO region @r, through its
- * callbacks under its valid/impl rules, as ramdev_as_read/_write would.
- * For DMA segments that hold a reference on @r.  Returns 0, -EINVAL (not
- * MMIO, or out of the region), or a callback's or valid rule's error.
+ * ramdev_as_region_copy - [@off, @off + @n) of terminal region @r itself
+ * (RAM, RAMD or MMIO), with the accesses ramdev_as_read/_write would make
+ * there (@indirect: RAMD through its ops table, as QEMU's flatview_read/
+ * write_continue do for a RAM-device region, which is not "direct": one
+ * valid check and one indirect callback per piece of at most 8 bytes; the
+ * DMA layer's QEMU_BOUNCE policy),
+ * writes marking the dirty log.  Not a new translation of a guest address:
+ * for the DMA layer's bounce buffers and segments, which hold a reference
+ * on @r, so a region moved or removed meanwhile is still the one accessed.
+ * Returns 0, -EINVAL (not a terminal region, or out of it), or a callback's
+ * or valid rule's error.
  */
+int ramdev_as_region_copy(struct ramdev_as *as, struct ramdev_region *r,
+			  uint64_t off, void *buf, uint64_t n, bool write,
+			  bool indirect);
+
+/* ramdev_as_region_copy() for an MMIO region only (-EINVAL otherwise). */
 int ramdev_as_region_mmio(struct ramdev_as *as, const struct ramdev_region *r,
 			  uint64_t off, void *buf, uint64_t n, bool write);
 

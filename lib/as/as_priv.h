@@ -122,6 +122,13 @@ struct as_view {
 	uint64_t *keys;
 };
 
+/* A log callback and its opaque, published together (never modified). */
+struct as_log_sink {
+	ramdev_log_fn *fn;
+	void *opaque;
+	struct as_log_sink *prev;
+};
+
 struct ramdev_as {
 	char *name;
 	struct ramdev_region *root;
@@ -130,10 +137,11 @@ struct ramdev_as {
 	unsigned depth;		/* begin/commit nesting */
 	uint64_t gen;		/* tree generation the published view shows */
 	struct ramdev_as *next; /* list of all address spaces */
-	ramdev_log_fn *log_fn;	/* __atomic: read on the data path */
-	void *log_opaque;
-	uint64_t log_next_ns;	/* rate limit of guest-triggered messages */
-	uint64_t log_dropped;
+	struct as_log_sink *log;	/* __atomic: read on the data path */
+	struct as_log_sink *log_sinks;	/* every sink ever set, for free */
+	/* Rate limit of guest-triggered messages, one per kind. */
+	uint64_t log_next_ns[RAMDEV_AS_LOG_KINDS];
+	uint64_t log_dropped[RAMDEV_AS_LOG_KINDS];
 	struct ramdev_vcpu_stats vcpu_stats; /* vcpu.c: __atomic counters */
 };
 

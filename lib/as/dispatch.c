@@ -2,12 +2,17 @@
 /*
  * Guest accesses: ramdev_as_read/write (spans, across regions) and
  * ramdev_as_ld/st (one access as a vCPU issues it).
- *  - RAM: memcpy.
- *  - RAMD: only through the access core, so the device sees exact, aligned
- *    accesses and each byte once.
+ *  - RAM and RAMD: only through the access core, so each byte is accessed
+ *    exactly once and a naturally aligned 1/2/4/8-byte access is one access
+ *    of that width.  For RAMD the device needs it; for RAM a guest racing
+ *    with a device write (a descriptor's status byte) must never see its
+ *    own write undone by a second store of a byte, which memcpy/memmove do
+ *    (a 2-byte memmove stores 2 bytes, then 1 byte over the second).  RAM
+ *    spans use the wide exact copy (SIMD widths) for memcpy speed.
  *  - MMIO: valid check, then impl adaptation (mmio.c).
  *  - Unassigned: reads return 0xff bytes, writes are dropped, and the
- *    access reports RAMDEV_AS_UNASSIGNED plus a rate-limited log line.
+ *    access reports RAMDEV_AS_UNASSIGNED (a negative errno) plus a
+ *    rate-limited log line.
  * One view is used for a whole call, so a concurrent update cannot make a
  * span see half of an old layout and half of a new one.
  */
@@ -17,6 +22,10 @@
 
 #include "ramdev/access.h"
 #include "as_priv.h"
+
+/* RAM spans: the widest exact access the host has (capped by the access
+ * core at ramdev_wide_limit()), which copies at memcpy speed. */
+#define AS_RAM_WIDTH 64u
 
 /* Bulk MMIO: greedy width within valid.max_size, each access checked
  * against valid and adapted to impl.  Bytes are little-endian. */
@@ -47,25 +56,6 @@ static int mmio_span(struct ramdev_as *as, const struct ramdev_region *r,
 	return 0;
 }
 
-/*
- * The DMA layer's RAMDEV_SEG_MMIO segments: the region the segment holds a
- * reference on, at an offset inside it, not whatever the guest address maps
- * now (a guest that moves a BAR under an in-flight request must not split
- * one buffer between two devices).  As RAM and RAMD segments keep using the
- * memory they mapped, this keeps calling the callbacks of a region removed
- * meanwhile, as QEMU does for a referenced MemoryRegion.
- */
-int ramdev_as_region_mmio(struct ramdev_as *as, const struct ramdev_region *r,
-			  uint64_t off, void *buf, uint64_t n, bool write)
-{
-	if (!n)
-		return 0;
-	if (r->kind != RAMDEV_REGION_MMIO || n - 1 > r->last ||
-	    off > r->last - (n - 1))
-		return -EINVAL;
-	return mmio_span(as, r, off, buf, n, write);
-}
-
 static int span_piece(struct ramdev_as *as, const struct ramdev_xlate *x,
 		      uint8_t *buf, bool write, bool indirect)
 {
@@ -73,10 +63,11 @@ static int span_piece(struct ramdev_as *as, const struct ramdev_xlate *x,
 
 	switch (x->kind) {
 	case RAMDEV_REGION_RAM:
+		/* Exact, like RAMD (see the top of this file). */
 		if (write)
-			memcpy(x->host, buf, x->len);
+			ramdev_write_wide(x->host, buf, x->len, AS_RAM_WIDTH);
 		else
-			memcpy(buf, x->host, x->len);
+			ramdev_read_wide(buf, x->host, x->len, AS_RAM_WIDTH);
 		break;
 	case RAMDEV_REGION_RAMD:
 		/* QEMU before the fix: RAMD is not "direct", so it goes
@@ -102,17 +93,55 @@ static int span_piece(struct ramdev_as *as, const struct ramdev_xlate *x,
 }
 
 static void report_unassigned(struct ramdev_as *as, const char *what,
-			      uint64_t gpa, uint64_t len)
+			      bool write, uint64_t gpa, uint64_t len)
 {
-	ramdev_as_guest_logf(as, "unassigned %s: gpa 0x%" PRIx64 " len 0x%"
-			     PRIx64 " in address space %s", what, gpa, len,
-			     as->name);
+	ramdev_as_guest_logf(as, write ? RAMDEV_AS_LOG_UNASSIGNED_WRITE
+				       : RAMDEV_AS_LOG_UNASSIGNED_READ,
+			     "unassigned %s: gpa 0x%" PRIx64 " len 0x%" PRIx64
+			     " in address space %s", what, gpa, len, as->name);
+}
+
+/*
+ * [@off, @off + @n) of terminal region @r itself, not of whatever a guest
+ * address maps now: for the DMA layer's segments and bounce buffers, which
+ * hold a reference on @r (a guest that moves a BAR under an in-flight
+ * request must not split one buffer between two devices).  As a direct
+ * RAM or RAMD mapping keeps using the memory it mapped, this keeps using a
+ * region removed meanwhile, as QEMU does for a referenced MemoryRegion.
+ */
+int ramdev_as_region_copy(struct ramdev_as *as, struct ramdev_region *r,
+			  uint64_t off, void *buf, uint64_t n, bool write,
+			  bool indirect)
+{
+	struct ramdev_xlate x;
+
+	if (!n)
+		return 0;
+	if (!r || (r->kind != RAMDEV_REGION_RAM &&
+		   r->kind != RAMDEV_REGION_RAMD &&
+		   r->kind != RAMDEV_REGION_MMIO) ||
+	    n - 1 > r->last || off > r->last - (n - 1))
+		return -EINVAL;
+	x = (struct ramdev_xlate){ .region = r, .kind = r->kind, .offset = off,
+				   .len = n, .host = r->host ? r->host + off
+							     : NULL };
+	return span_piece(as, &x, buf, write, indirect);
+}
+
+int ramdev_as_region_mmio(struct ramdev_as *as, const struct ramdev_region *r,
+			  uint64_t off, void *buf, uint64_t n, bool write)
+{
+	if (n && r && r->kind != RAMDEV_REGION_MMIO)
+		return -EINVAL;
+	/* Only MMIO: span_piece marks no dirty log for it, so the region is
+	 * not modified. */
+	return ramdev_as_region_copy(as, (struct ramdev_region *)(uintptr_t)r,
+				     off, buf, n, write, false);
 }
 
 enum span_flags {
 	SPAN_WRITE = 1,
-	SPAN_INDIRECT = 2, /* RAMD through its ops table (QEMU_BOUNCE) */
-	SPAN_STRICT = 4,   /* a hole is -EFAULT, found before any access */
+	SPAN_STRICT = 2, /* a hole is -EFAULT, found before any access */
 };
 
 /* In one view: -EFAULT when some byte of [gpa, gpa + len) is unassigned. */
@@ -150,21 +179,21 @@ static int as_span(struct ramdev_as *as, uint64_t gpa, uint8_t *buf,
 	 * means nothing was accessed (no partial write, no MMIO side
 	 * effects before it). */
 	if ((flags & SPAN_STRICT) && span_assigned(v, gpa, len)) {
-		report_unassigned(as, write ? "write" : "read", gpa, len);
+		report_unassigned(as, write ? "write" : "read", write, gpa,
+				  len);
 		ramdev_as_rdunlock();
 		return -EFAULT;
 	}
 	while (len) {
 		if (ramdev_as_view_xlate(v, gpa, len, &x) == 0) {
-			rc = span_piece(as, &x, buf, write,
-					flags & SPAN_INDIRECT);
+			rc = span_piece(as, &x, buf, write, false);
 			if (rc)
 				break;
 		} else {
 			if (!write)
 				memset(buf, 0xff, x.len);
-			report_unassigned(as, write ? "write" : "read", gpa,
-					  x.len);
+			report_unassigned(as, write ? "write" : "read", write,
+					  gpa, x.len);
 			unassigned = RAMDEV_AS_UNASSIGNED;
 		}
 		len -= x.len;
@@ -185,19 +214,6 @@ int ramdev_as_write(struct ramdev_as *as, uint64_t gpa, const void *buf,
 {
 	/* The buffer is only read on this path. */
 	return as_span(as, gpa, (uint8_t *)(uintptr_t)buf, len, SPAN_WRITE);
-}
-
-int ramdev_as_read_indirect(struct ramdev_as *as, uint64_t gpa, void *buf,
-			    size_t len)
-{
-	return as_span(as, gpa, buf, len, SPAN_INDIRECT);
-}
-
-int ramdev_as_write_indirect(struct ramdev_as *as, uint64_t gpa,
-			     const void *buf, size_t len)
-{
-	return as_span(as, gpa, (uint8_t *)(uintptr_t)buf, len,
-		       SPAN_WRITE | SPAN_INDIRECT);
 }
 
 int ramdev_as_read_strict(struct ramdev_as *as, uint64_t gpa, void *buf,
@@ -243,9 +259,10 @@ static void bytes_st(void *p, unsigned size, uint64_t val)
 	}
 }
 
-/* RAMD: one exact access when the host address is aligned; otherwise the
- * bytes go through ramdev_read/ramdev_write (each byte exactly once, in
- * aligned pieces), since device memory may not take a misaligned access. */
+/* RAMD and RAM: one exact access when the host address is aligned;
+ * otherwise the bytes go through ramdev_read/ramdev_write (each byte exactly
+ * once, in aligned pieces), since device memory may not take a misaligned
+ * access. */
 static void ramd_one(void *host, unsigned size, uint64_t *val, bool write)
 {
 	uint8_t tmp[8];
@@ -330,12 +347,9 @@ static int one_access(struct ramdev_as *as, const struct ramdev_xlate *x,
 
 	switch (x->kind) {
 	case RAMDEV_REGION_RAM:
-		if (write)
-			bytes_st(x->host, size, *val);
-		else
-			*val = bytes_ld(x->host, size);
-		break;
 	case RAMDEV_REGION_RAMD:
+		/* RAM too: one access of @size when aligned, whatever the
+		 * compiler would make of a copy (see the top of the file). */
 		ramd_one(x->host, size, val, write);
 		break;
 	default:
@@ -367,7 +381,8 @@ static int as_one(struct ramdev_as *as, uint64_t gpa, unsigned size,
 		if (!write)
 			*val = size == 8 ? UINT64_MAX
 					 : (UINT64_C(1) << (8 * size)) - 1;
-		report_unassigned(as, write ? "store" : "load", gpa, size);
+		report_unassigned(as, write ? "store" : "load", write, gpa,
+				  size);
 		rc = RAMDEV_AS_UNASSIGNED;
 	} else {
 		rc = one_access(as, &x, size, val, write);

@@ -2,8 +2,9 @@
 /*
  * Messages of the address space: the caller's callback, or stderr for
  * warnings and errors.  Guest-triggered messages (unassigned accesses,
- * rejected MMIO sizes) are rate-limited per address space: a guest must not
- * be able to flood the host's log.
+ * rejected MMIO sizes) are rate-limited per address space and per kind of
+ * message: a guest must not be able to flood the host's log, and a flood of
+ * one kind must not hide the first message of another.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,20 +15,18 @@
 #include "../log.h"
 
 #define AS_LOG_MAX 512
-/* At most one guest-triggered message per interval, per address space. */
+/* At most one guest-triggered message of each kind per interval, per
+ * address space. */
 #define AS_GUEST_LOG_INTERVAL_NS 1000000000ull
 
 static void as_emit(struct ramdev_as *as, int level, const char *msg)
 {
-	ramdev_log_fn *fn = NULL;
-	void *opaque = NULL;
+	const struct as_log_sink *s = NULL;
 
-	if (as) {
-		/* set_log may run concurrently with the data path. */
-		fn = __atomic_load_n(&as->log_fn, __ATOMIC_ACQUIRE);
-		opaque = __atomic_load_n(&as->log_opaque, __ATOMIC_ACQUIRE);
-	}
-	ramdev_log_emit(fn, opaque, level, msg);
+	/* set_log may run concurrently: one load gives a matching pair. */
+	if (as)
+		s = __atomic_load_n(&as->log, __ATOMIC_ACQUIRE);
+	ramdev_log_emit(s ? s->fn : NULL, s ? s->opaque : NULL, level, msg);
 }
 
 static void __attribute__((format(printf, 3, 0)))
@@ -58,24 +57,27 @@ static uint64_t as_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void ramdev_as_guest_logf(struct ramdev_as *as, const char *fmt, ...)
+void ramdev_as_guest_logf(struct ramdev_as *as, enum ramdev_as_log_kind kind,
+			  const char *fmt, ...)
 {
 	char msg[AS_LOG_MAX];
-	uint64_t now = as_now_ns();
-	uint64_t next = __atomic_load_n(&as->log_next_ns, __ATOMIC_RELAXED);
-	uint64_t dropped;
+	uint64_t now = as_now_ns(), next, dropped;
 	int saved = errno;
 	va_list ap;
 
-	/* Only the thread that moves the deadline forward logs. */
+	if (!as || (unsigned)kind >= RAMDEV_AS_LOG_KINDS)
+		return;
+	next = __atomic_load_n(&as->log_next_ns[kind], __ATOMIC_RELAXED);
+	/* Only the thread that moves the kind's deadline forward logs. */
 	if (now < next ||
-	    !__atomic_compare_exchange_n(&as->log_next_ns, &next,
+	    !__atomic_compare_exchange_n(&as->log_next_ns[kind], &next,
 					 now + AS_GUEST_LOG_INTERVAL_NS, false,
 					 __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-		__atomic_fetch_add(&as->log_dropped, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&as->log_dropped[kind], 1, __ATOMIC_RELAXED);
 		return;
 	}
-	dropped = __atomic_exchange_n(&as->log_dropped, 0, __ATOMIC_RELAXED);
+	dropped = __atomic_exchange_n(&as->log_dropped[kind], 0,
+				      __ATOMIC_RELAXED);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);

@@ -38,14 +38,16 @@ int ramdev_as_mmio_valid(struct ramdev_as *as, const struct ramdev_region *r,
 	const struct ramdev_access_rules *v = &r->ops.valid;
 
 	if (size < v->min_size || size > v->max_size) {
-		ramdev_as_guest_logf(as, "mmio %s: access size 0x%x at offset "
+		ramdev_as_guest_logf(as, RAMDEV_AS_LOG_MMIO_VALID,
+				     "mmio %s: access size 0x%x at offset "
 				     "0x%" PRIx64 " outside valid 0x%x..0x%x",
 				     r->name, size, off, v->min_size,
 				     v->max_size);
 		return -EINVAL;
 	}
 	if (!v->unaligned && (off & (size - 1))) {
-		ramdev_as_guest_logf(as, "mmio %s: unaligned access size 0x%x "
+		ramdev_as_guest_logf(as, RAMDEV_AS_LOG_MMIO_VALID,
+				     "mmio %s: unaligned access size 0x%x "
 				     "at offset 0x%" PRIx64 " not valid",
 				     r->name, size, off);
 		return -EINVAL;

@@ -126,6 +126,16 @@ int ramdev_region_new_mmio(struct ramdev_region **out, const char *name,
 	if (!ramdev_as_rules_ok(&o.valid, "valid", NULL) ||
 	    !ramdev_as_rules_ok(&o.impl, "impl", NULL))
 		return -EINVAL;
+	/* A narrow access is widened to the aligned impl.min_size block
+	 * around it: with a size that is not a multiple of min_size, the last
+	 * block would reach past the region's end, into bytes the callbacks
+	 * never declared.  Refused here rather than clamped at access time. */
+	if (size % o.impl.min_size) {
+		ramdev_as_logf(NULL, LOG_ERR, "new mmio region %s: size 0x%"
+			       PRIx64 " not a multiple of impl.min_size 0x%x",
+			       name ? name : "?", size, o.impl.min_size);
+		return -EINVAL;
+	}
 	rc = region_alloc(out, name, RAMDEV_REGION_MMIO, size);
 	if (rc == 0) {
 		(*out)->ops = o;

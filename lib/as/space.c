@@ -234,16 +234,59 @@ void ramdev_as_free(struct ramdev_as *as)
 	/* Run the pending callbacks, so that regions nobody else holds are
 	 * released before we return (the caller may unmap their memory). */
 	urcu_memb_barrier();
+	while (as->log_sinks) {
+		struct as_log_sink *s = as->log_sinks;
+
+		as->log_sinks = s->prev;
+		free(s);
+	}
 	free(as->name);
 	free(as);
 }
 
+void ramdev_as_synchronize(void)
+{
+	/* A removed region's last view reference is dropped by a call_rcu
+	 * callback queued when the view that replaced it was published, i.e.
+	 * before this call: rcu_barrier waits for that grace period and for
+	 * every callback queued so far, on liburcu's call_rcu thread.  On that
+	 * thread itself it would wait for itself: refuse (liburcu would too,
+	 * with a message of its own). */
+	if (as_tls_in_cb) {
+		ramdev_as_logf(NULL, LOG_ERR, "ramdev_as_synchronize called "
+			       "from a release callback: not waiting");
+		return;
+	}
+	ramdev_as_rcu_register();
+	urcu_memb_barrier();
+}
+
+/*
+ * The sink is one immutable pair, swapped with a single pointer store, so a
+ * concurrent message never pairs the new callback with the old opaque.  An
+ * old pair may still be in use by a message on another thread: pairs are
+ * kept until ramdev_as_free (one small allocation per set_log call, which a
+ * program makes a handful of times).
+ */
 void ramdev_as_set_log(struct ramdev_as *as, ramdev_log_fn *fn, void *opaque)
 {
+	struct as_log_sink *s;
+
 	if (!as)
 		return;
-	__atomic_store_n(&as->log_opaque, opaque, __ATOMIC_RELEASE);
-	__atomic_store_n(&as->log_fn, fn, __ATOMIC_RELEASE);
+	s = malloc(sizeof(*s));
+	if (!s) {
+		ramdev_as_logf(as, LOG_ERR, "set_log on address space %s: out of "
+			       "memory, the previous log sink stays", as->name);
+		return;
+	}
+	s->fn = fn;
+	s->opaque = opaque;
+	pthread_mutex_lock(&as_tree_lock);
+	s->prev = as->log_sinks;
+	as->log_sinks = s;
+	__atomic_store_n(&as->log, s, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&as_tree_lock);
 }
 
 struct ramdev_region *ramdev_as_root(struct ramdev_as *as)

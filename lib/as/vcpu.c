@@ -151,7 +151,8 @@ static int vcpu_ramd(struct ramdev_as *as, const struct ramdev_xlate *x,
 	if (__atomic_load_n(&x->region->misaligned, __ATOMIC_RELAXED) ==
 	    RAMDEV_MISALIGNED_REJECT) {
 		vc_count(as, VC_REJECTED);
-		ramdev_as_guest_logf(as, "vcpu %s: misaligned access rejected "
+		ramdev_as_guest_logf(as, RAMDEV_AS_LOG_VCPU_REJECT,
+				     "vcpu %s: misaligned access rejected "
 				     "by region %s: gpa 0x%" PRIx64 " size 0x%x",
 				     write ? "store" : "load", x->region->name,
 				     gpa, size);
@@ -199,7 +200,8 @@ static int vcpu_dispatch(struct ramdev_as *as, uint64_t gpa, uint8_t *data,
 	rc = ramdev_as_view_xlate(AS_RCU_DEREF(as->view), gpa, size, &x);
 	if (x.len != size) {
 		vc_count(as, VC_SPANNING);
-		ramdev_as_guest_logf(as, "vcpu %s: gpa 0x%" PRIx64 " size 0x%x "
+		ramdev_as_guest_logf(as, RAMDEV_AS_LOG_VCPU_SPAN,
+				     "vcpu %s: gpa 0x%" PRIx64 " size 0x%x "
 				     "spans two regions or a hole (first 0x%"
 				     PRIx64 " bytes in one)",
 				     write ? "store" : "load", gpa, size, x.len);
@@ -207,7 +209,9 @@ static int vcpu_dispatch(struct ramdev_as *as, uint64_t gpa, uint8_t *data,
 	}
 	if (rc == -EFAULT) {
 		vc_count(as, VC_UNASSIGNED);
-		ramdev_as_guest_logf(as, "vcpu %s: unassigned gpa 0x%" PRIx64
+		ramdev_as_guest_logf(as, write ? RAMDEV_AS_LOG_UNASSIGNED_WRITE :
+				     RAMDEV_AS_LOG_UNASSIGNED_READ,
+				     "vcpu %s: unassigned gpa 0x%" PRIx64
 				     " size 0x%x in address space %s",
 				     write ? "store" : "load", gpa, size,
 				     as->name);
@@ -215,10 +219,13 @@ static int vcpu_dispatch(struct ramdev_as *as, uint64_t gpa, uint8_t *data,
 	}
 	switch (x.kind) {
 	case RAMDEV_REGION_RAM:
+		/* Exact in RAM too (a guest may race with its own access):
+		 * an aligned 1/2/4/8-byte access is one access of that width,
+		 * any other span each byte once. */
 		if (write)
-			memcpy(x.host, data, size);
+			ramdev_write(x.host, data, size);
 		else
-			memcpy(data, x.host, size);
+			ramdev_read(data, x.host, size);
 		break;
 	case RAMDEV_REGION_RAMD:
 		rc = vcpu_ramd(as, &x, gpa, data, size, write);
@@ -246,13 +253,15 @@ int ramdev_as_vcpu_access(struct ramdev_as *as, uint64_t gpa, void *data,
 		return -EINVAL;
 	if (size == 0 || size > 8) {
 		vc_count(as, VC_BAD_SIZE);
-		ramdev_as_guest_logf(as, "vcpu %s: gpa 0x%" PRIx64 " size 0x%x "
+		ramdev_as_guest_logf(as, RAMDEV_AS_LOG_VCPU_ARG,
+				     "vcpu %s: gpa 0x%" PRIx64 " size 0x%x "
 				     "not 1..8", is_write ? "store" : "load",
 				     gpa, size);
 		rc = -EINVAL;
 	} else if (!as_range_last(gpa, size, &last)) {
 		vc_count(as, VC_SPANNING);
-		ramdev_as_guest_logf(as, "vcpu %s: gpa 0x%" PRIx64 " size 0x%x "
+		ramdev_as_guest_logf(as, RAMDEV_AS_LOG_VCPU_ARG,
+				     "vcpu %s: gpa 0x%" PRIx64 " size 0x%x "
 				     "wraps past 2^64",
 				     is_write ? "store" : "load", gpa, size);
 		rc = -EFAULT;

@@ -21,7 +21,7 @@
  * Everything else is guard: any access there is a violation.
  *
  * Usage: access_trace GROUP TABLE_FILE
- *   GROUP: rw, copy, move, wide, wide_env, nt (see run_group()).
+ *   GROUP: rw, copy, move, wide, wide_env, nt, ram (see run_group()).
  *   Every group ends with the canaries: glibc memmove/memcpy on the device
  *   mapping, which the checker must flag, so a run in which attribution
  *   silently broke cannot pass.
@@ -36,6 +36,8 @@
 #include <unistd.h>
 
 #include "ramdev/access.h"
+#include "ramdev/as.h"
+#include "ramdev/dma.h"
 
 #define REGION (64 * 1024)
 #define SPAN_A 8192
@@ -53,6 +55,16 @@ enum kind {
 	K_ST,
 	K_CANARY_MOVE, /* glibc memmove, judged as ramdev_move */
 	K_CANARY_COPY, /* glibc memcpy, judged as ramdev_copy */
+	/* Group "ram": the mapping is guest RAM of an address space. */
+	K_AS_WRITE,   /* ramdev_as_write */
+	K_AS_READ,    /* ramdev_as_read */
+	K_DMA_WRITE,  /* ramdev_dma_write */
+	K_DMA_READ,   /* ramdev_dma_read */
+	K_SEG_WRITE,  /* ramdev_dma_seg_write on a mapped RAM segment */
+	K_SEG_READ,   /* ramdev_dma_seg_read */
+	K_AS_ST,      /* ramdev_as_st */
+	K_AS_LD,      /* ramdev_as_ld */
+	K_CANARY_RAM, /* glibc memcpy into the RAM, judged as ramdev_as_write */
 };
 
 /* Little-endian u64 fields, read back with struct.unpack('<6Q'). */
@@ -69,6 +81,19 @@ static const size_t dev_offs[] = {
 static const size_t ram_offs[] = { 0, 1, 5 };
 
 static uint8_t *region;
+
+/* Group "ram": [SPAN_A, SPAN_B + 8192) of the mapping is a RAM region at
+ * RAM_GPA, mapped whole as one DMA segment. */
+#define RAM_GPA 0x100000u
+#define RAM_LEN (SPAN_B + 8192 - SPAN_A)
+static struct ramdev_as *ram_as;
+static struct ramdev_dma *ram_dma;
+static struct ramdev_dma_seg ram_seg;
+
+static uint64_t gpa_of(const uint8_t *host)
+{
+	return RAM_GPA + (uint64_t)(host - (region + SPAN_A));
+}
 static _Alignas(64) uint8_t ram[8192];
 static int table_fd;
 static size_t ncases;
@@ -88,6 +113,53 @@ static volatile uint64_t *marker_begin(void)
 static volatile uint64_t *marker_end(void)
 {
 	return (volatile uint64_t *)(region + 64);
+}
+
+/* The address space and DMA calls of group "ram"; a failed call is a
+ * setup error (the checker would see no accesses, and say so). */
+static void run_ram(enum kind kind, uint8_t *dst, const uint8_t *src,
+		    size_t n, unsigned width)
+{
+	uint64_t v = 0;
+	int rc = 0;
+
+	switch (kind) {
+	case K_AS_WRITE:
+		rc = ramdev_as_write(ram_as, gpa_of(dst), src, n);
+		break;
+	case K_AS_READ:
+		rc = ramdev_as_read(ram_as, gpa_of(src), dst, n);
+		break;
+	case K_DMA_WRITE:
+		rc = ramdev_dma_write(ram_dma, gpa_of(dst), src, n);
+		break;
+	case K_DMA_READ:
+		rc = ramdev_dma_read(ram_dma, gpa_of(src), dst, n);
+		break;
+	case K_SEG_WRITE:
+		rc = ramdev_dma_seg_write(&ram_seg, gpa_of(dst) - RAM_GPA, src,
+					  n);
+		break;
+	case K_SEG_READ:
+		rc = ramdev_dma_seg_read(&ram_seg, gpa_of(src) - RAM_GPA, dst,
+					 n);
+		break;
+	case K_AS_ST:
+		rc = ramdev_as_st(ram_as, gpa_of(dst), width,
+				  0x0102030405060708ull);
+		break;
+	case K_AS_LD:
+		rc = ramdev_as_ld(ram_as, gpa_of(src), width, &v);
+		*(volatile uint64_t *)dst = v;
+		break;
+	default:
+		rc = -1;
+	}
+	if (rc) {
+		fprintf(stderr, "access_trace: ram case kind %d n %zu: %d\n",
+			(int)kind, n, rc);
+		exit(1);
+	}
 }
 
 static void run(enum kind kind, uint8_t *dst, const uint8_t *src, size_t n,
@@ -130,7 +202,11 @@ static void run(enum kind kind, uint8_t *dst, const uint8_t *src, size_t n,
 		glibc_memmove(dst, src, n);
 		break;
 	case K_CANARY_COPY:
+	case K_CANARY_RAM:
 		glibc_memcpy(dst, src, n);
+		break;
+	default:
+		run_ram(kind, dst, src, n, width);
 		break;
 	}
 	*marker_end() = 0;
@@ -256,6 +332,63 @@ static void grid_nt(void)
 }
 
 /*
+ * Group "ram": every device-side copy into and out of guest RAM, at RAM
+ * offsets that give each low-bit pattern a turn and sizes 0..40 plus a few
+ * large ones.  The RAM side is judged like a device: each byte once, the
+ * greedy width (capped at the wide limit), so an aligned 1/2/4/8-byte
+ * write is one store of that width.
+ */
+static int ram_setup(void)
+{
+	struct ramdev_region *r;
+
+	if (ramdev_as_new(&ram_as, "oracle") ||
+	    ramdev_region_new_ram(&r, "ram", region + SPAN_A, RAM_LEN) ||
+	    ramdev_region_add(ramdev_as_root(ram_as), RAM_GPA, r, 0) ||
+	    ramdev_dma_new(&ram_dma, ram_as, NULL) ||
+	    ramdev_dma_map(ram_dma, RAM_GPA, RAM_LEN, RAMDEV_DMA_BIDIR,
+			   &ram_seg) ||
+	    ram_seg.len != RAM_LEN || ram_seg.kind != RAMDEV_SEG_RAM)
+		return -1;
+	ramdev_region_unref(r);
+	return 0;
+}
+
+static void grid_ram(void)
+{
+	static const size_t offs[] = { 0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 31, 33 };
+	static const size_t big[] = { 63, 64, 65, 127, 128, 129, 255, 257,
+				      1000, 4096, 4097 };
+	static const enum kind wr[] = { K_AS_WRITE, K_DMA_WRITE, K_SEG_WRITE };
+	static const enum kind rd[] = { K_AS_READ, K_DMA_READ, K_SEG_READ };
+	static const unsigned ld_sizes[] = { 1, 2, 4, 8 };
+
+	for (size_t o = 0; o < COUNT(offs); o++) {
+		uint8_t *dev = region + SPAN_A + offs[o];
+
+		for (size_t k = 0; k < COUNT(wr); k++) {
+			for (size_t n = 0; n <= 40 + COUNT(big); n++) {
+				size_t len = n <= 40 ? n : big[n - 41];
+
+				run(wr[k], dev, ram + 1, len, 0);
+				run(rd[k], ram + 1, dev, len, 0);
+			}
+		}
+	}
+	for (size_t i = 0; i < COUNT(ld_sizes); i++) {
+		for (size_t off = 0; off < 24; off++) {
+			run(K_AS_ST, region + SPAN_A + off, NULL, 0,
+			    ld_sizes[i]);
+			run(K_AS_LD, ram, region + SPAN_A + off, 0,
+			    ld_sizes[i]);
+		}
+	}
+	/* memcpy into RAM, as the library did before: must be flagged. */
+	run(K_CANARY_RAM, region + SPAN_A, ram, 2, 0);
+	run(K_CANARY_RAM, region + SPAN_A + 1, ram, 4, 0);
+}
+
+/*
  * glibc's memmove for 2 bytes stores 2 bytes and then 1 byte over the second
  * one; memcpy of 7 bytes uses two overlapping 4-byte accesses per side.
  */
@@ -284,6 +417,8 @@ static int run_group(const char *group)
 		grid_wide(big_widths, COUNT(big_widths));
 	} else if (!strcmp(group, "nt")) {
 		grid_nt();
+	} else if (!strcmp(group, "ram")) {
+		grid_ram();
 	} else {
 		return -1;
 	}
@@ -315,6 +450,10 @@ int main(int argc, char **argv)
 	/* Probe (and cache) the wide limit and the NT threshold before tracing. */
 	printf("wide_limit %u\n", ramdev_wide_limit());
 	ramdev_write(region + SPAN_A, ram, 0);
+	if (!strcmp(argv[1], "ram") && ram_setup()) {
+		fprintf(stderr, "access_trace: address space set-up failed\n");
+		return 1;
+	}
 	printf("marker_begin %#lx\nmarker_end %#lx\nregion %#lx %#lx\n",
 	       (unsigned long)(uintptr_t)marker_begin(),
 	       (unsigned long)(uintptr_t)marker_end(),

@@ -13,6 +13,10 @@ order, and nothing else touched the mapping (guard bytes included).
 The canary cases (glibc memmove/memcpy on the mapping) must FAIL this check;
 if they pass, the checker is blind and the run fails.
 
+Group "ram" holds guest RAM to the same rule: ramdev_as_read/_write,
+ramdev_dma_read/_write, ramdev_dma_seg_read/_write and ramdev_as_ld/_st on
+a RAM region over the mapping, with glibc memcpy into it as the canary.
+
 Usage: check_lackey.py [--env VAR=VALUE]... [--expect-wide-limit N]
                        VALGRIND ACCESS_TRACE GROUP
 Exit: 0 pass, 1 fail, 77 skip (no valgrind).
@@ -29,8 +33,17 @@ import tempfile
 
 # Keep in sync with enum kind in access_trace.c.
 KINDS = ['read', 'write', 'copy', 'move', 'read_wide', 'write_wide',
-         'ld', 'st', 'canary_move', 'canary_copy']
-CANARIES = {'canary_move', 'canary_copy'}
+         'ld', 'st', 'canary_move', 'canary_copy',
+         'as_write', 'as_read', 'dma_write', 'dma_read', 'seg_write',
+         'seg_read', 'as_st', 'as_ld', 'canary_ram']
+CANARIES = {'canary_move', 'canary_copy', 'canary_ram'}
+# Guest RAM through the address space and DMA layers (group "ram"): the
+# same rule as a device span, each byte once at the greedy width, with the
+# widest exact access the host has (the library asks for 64, the access
+# core caps it at the wide limit).
+RAM_WRITES = {'as_write', 'dma_write', 'seg_write', 'canary_ram'}
+RAM_READS = {'as_read', 'dma_read', 'seg_read'}
+RAM_WIDTH = 64
 WIDTHS = (64, 32, 16, 8, 4, 2, 1)
 
 
@@ -90,6 +103,15 @@ def expected(kind, dst, src, n, width, wide_limit):
         if dst > src and dst - src < n:
             return copy_down(dst, src, n)
         return copy_up(dst, src, n)
+    if kind in RAM_WRITES:
+        return walk_up_dev('S', dst, n, min(RAM_WIDTH, wide_limit))
+    if kind in RAM_READS:
+        return walk_up_dev('L', src, n, min(RAM_WIDTH, wide_limit))
+    if kind == 'as_st':
+        # One store of the width when aligned, else aligned pieces.
+        return walk_up_dev('S', dst, width, 8)
+    if kind == 'as_ld':
+        return walk_up_dev('L', src, width, 8)
     if kind == 'ld':
         return [('L', src, width)]
     if kind == 'st':
