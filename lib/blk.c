@@ -74,15 +74,23 @@ blk_vlog(struct ramdev_blk *blk, struct ramdev_ratelimit *rl, int level,
 	 const char *fmt, va_list ap)
 {
 	const struct blk_log_pair *lp;
+	uint64_t suppressed = 0;
 	int saved = errno;
 	char msg[256];
+	int n;
 
 	if (level > LOG_ERR &&
-	    !ramdev_ratelimit_allow(rl, CLOCK_MONOTONIC, RAMDEV_BLK_LOG_PER_SEC)) {
+	    !ramdev_ratelimit_check(rl, CLOCK_MONOTONIC, RAMDEV_BLK_LOG_PER_SEC,
+				    &suppressed)) {
 		errno = saved;
 		return;
 	}
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* Say what the limit hid, so a reader knows the flood was there. */
+	if (suppressed && n >= 0 && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n,
+			 " (%llu similar suppressed)",
+			 (unsigned long long)suppressed);
 	/* Acquire: pairs with the release in ramdev_blk_set_log(). */
 	lp = __atomic_load_n(&blk->log, __ATOMIC_ACQUIRE);
 	ramdev_log_emit(lp ? lp->fn : NULL, lp ? lp->opaque : NULL, level, msg);

@@ -110,17 +110,24 @@ void ramdev_dma_free(struct ramdev_dma *dma)
 
 enum ramdev_dma_policy ramdev_dma_policy(struct ramdev_dma *dma)
 {
-	return dma->policy;
+	return dma ? dma->policy : RAMDEV_DMA_DIRECT;
 }
 
 struct ramdev_as *ramdev_dma_as(struct ramdev_dma *dma)
 {
-	return dma->as;
+	return dma ? dma->as : NULL;
 }
 
 void ramdev_dma_get_stats(struct ramdev_dma *dma, struct ramdev_dma_stats *st)
 {
 	uint64_t v[DMA_ST_N];
+
+	if (!st)
+		return;
+	if (!dma) {
+		memset(st, 0, sizeof(*st));
+		return;
+	}
 
 	ramdev_dma_stats_sum(&dma->stats, v);
 	st->maps_direct = v[DMA_ST_DIRECT];

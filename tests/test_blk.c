@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -264,6 +265,42 @@ static void test_ramdev_blk_req_log_limited_per_queue(void **state)
 	assert_true(c.q0 >= 1 && c.q0 <= 2 * 16);
 	assert_true(c.q0 < 40);
 	assert_int_equal(1, c.q1);
+}
+
+static void count_suppressed(void *opaque, int level, const char *msg)
+{
+	unsigned *n = opaque;
+
+	(void)level;
+	if (strstr(msg, "similar suppressed)"))
+		(*n)++;
+}
+
+/* The first message after the limit refused some says how many. */
+static void test_ramdev_blk_req_log_says_suppressed(void **state)
+{
+	struct fix *f = get(state);
+	unsigned said = 0;
+	struct timespec now;
+	time_t start;
+
+	ramdev_blk_set_log(f->blk, count_suppressed, &said);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	start = now.tv_sec;
+	for (unsigned i = 0; i < 40; i++)
+		rw(f, RAMDEV_BLK_T_IN, SECTORS, ram(f->ram, 512)); /* range */
+	assert_int_equal(40, ramdev_blk_process(f->blk, 0, NULL));
+	assert_true(ramdev_blk_drain(f->blk, NULL) >= 0);
+	/* The window is a whole second of CLOCK_MONOTONIC: wait for the
+	 * next one (at most about a second), then one more bad request. */
+	do {
+		usleep(20000);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec == start);
+	rw(f, RAMDEV_BLK_T_IN, SECTORS, ram(f->ram, 512));
+	assert_int_equal(1, ramdev_blk_process(f->blk, 0, NULL));
+	assert_true(ramdev_blk_drain(f->blk, NULL) >= 0);
+	assert_int_equal(1, said);
 }
 
 static void test_ramdev_blk_process_flush_stops_no_queue(void **state)
@@ -661,6 +698,7 @@ static void test_ramdev_blk_strerror_all(void **state)
 	T(test_ramdev_blk_process_flush_waits),                      \
 	T(test_ramdev_blk_process_flush_stops_no_queue),             \
 	T(test_ramdev_blk_req_log_limited_per_queue),                \
+	T(test_ramdev_blk_req_log_says_suppressed),                  \
 	T(test_ramdev_blk_process_inflight_depth),                   \
 	T(test_ramdev_blk_process_get_id),                           \
 	T(test_ramdev_blk_process_discard),                          \

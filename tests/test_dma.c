@@ -592,6 +592,7 @@ int main(void)
 		T(test_dma_qemu_copy_back_to_mapped_region),
 		T(test_dma_on_free_register_then_retry),
 		T(test_ratelimit_check_counts_suppressed),
+		T(test_getters_null),
 		T(test_dma_unmap_concurrent_twice_balanced),
 		T(test_dma_bounce_fill_from_mapped_region),
 	};

@@ -87,6 +87,7 @@ void test_dma_bounce_copy_back_after_removal(void **state);
 void test_dma_qemu_copy_back_to_mapped_region(void **state);
 void test_dma_on_free_register_then_retry(void **state);
 void test_ratelimit_check_counts_suppressed(void **state);
+void test_getters_null(void **state);
 void test_dma_unmap_concurrent_twice_balanced(void **state);
 void test_dma_bounce_fill_from_mapped_region(void **state);
 

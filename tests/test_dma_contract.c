@@ -314,3 +314,22 @@ void test_dma_bounce_fill_from_mapped_region(void **state)
 	assert_true(bounced > 0);
 	assert_int_equal(0, wrong);
 }
+
+/* ---- item 8: getters on NULL answer instead of crashing ---- */
+
+void test_getters_null(void **state)
+{
+	struct ramdev_dma_stats st;
+
+	(void)state;
+	memset(&st, 0xa5, sizeof(st));
+	assert_null(ramdev_region_name(NULL));
+	assert_int_equal(RAMDEV_REGION_CONTAINER, ramdev_region_kind(NULL));
+	assert_int_equal(0, ramdev_region_size(NULL));
+	assert_int_equal(RAMDEV_DMA_DIRECT, ramdev_dma_policy(NULL));
+	assert_null(ramdev_dma_as(NULL));
+	ramdev_dma_get_stats(NULL, &st);
+	assert_int_equal(0, st.maps_direct);
+	assert_int_equal(0, st.bytes_mapped);
+	ramdev_dma_get_stats(NULL, NULL);
+}

@@ -356,15 +356,16 @@ RAMDEV_EXPORT int ramdev_region_del(struct ramdev_region *parent,
  */
 RAMDEV_EXPORT const char *ramdev_region_name(const struct ramdev_region *r);
 /**
- * ramdev_region_kind - the kind given at creation.
- * Context: any thread.  @r must not be NULL.
+ * ramdev_region_kind - the kind given at creation
+ * (RAMDEV_REGION_CONTAINER for a NULL @r).
+ * Context: any thread.
  */
 RAMDEV_EXPORT enum ramdev_region_kind
 ramdev_region_kind(const struct ramdev_region *r);
 /**
  * ramdev_region_size - size in bytes.  An address space's root spans all
- * 2^64 bytes, which does not fit: it reports UINT64_MAX.
- * Context: any thread.  @r must not be NULL.
+ * 2^64 bytes, which does not fit: it reports UINT64_MAX.  0 for a NULL @r.
+ * Context: any thread.
  */
 RAMDEV_EXPORT uint64_t ramdev_region_size(const struct ramdev_region *r);
 

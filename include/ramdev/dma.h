@@ -297,18 +297,21 @@ RAMDEV_EXPORT int ramdev_dma_seg_write(const struct ramdev_dma_seg *seg,
 /**
  * ramdev_dma_get_stats - sum of the per-thread counters into @st.
  * Counters of maps racing with the call may or may not be included.
- * Context: any thread.  @dma and @st must not be NULL.
+ * A NULL @dma reads as all zeroes; a NULL @st is ignored.
+ * Context: any thread.
  */
 RAMDEV_EXPORT void ramdev_dma_get_stats(struct ramdev_dma *dma,
 					struct ramdev_dma_stats *st);
 /**
- * ramdev_dma_policy - the policy given to ramdev_dma_new().
- * Context: any thread.  @dma must not be NULL.
+ * ramdev_dma_policy - the policy given to ramdev_dma_new()
+ * (RAMDEV_DMA_DIRECT for a NULL @dma).
+ * Context: any thread.
  */
 RAMDEV_EXPORT enum ramdev_dma_policy ramdev_dma_policy(struct ramdev_dma *dma);
 /**
- * ramdev_dma_as - the address space given to ramdev_dma_new().
- * Context: any thread.  @dma must not be NULL.
+ * ramdev_dma_as - the address space given to ramdev_dma_new() (NULL for a
+ * NULL @dma).
+ * Context: any thread.
  */
 RAMDEV_EXPORT struct ramdev_as *ramdev_dma_as(struct ramdev_dma *dma);
 

@@ -245,11 +245,13 @@ const char *ramdev_region_name(const struct ramdev_region *r)
 
 enum ramdev_region_kind ramdev_region_kind(const struct ramdev_region *r)
 {
-	return r->kind;
+	return r ? r->kind : RAMDEV_REGION_CONTAINER;
 }
 
 uint64_t ramdev_region_size(const struct ramdev_region *r)
 {
+	if (!r)
+		return 0;
 	/* The root spans 2^64 bytes, which does not fit: saturate. */
 	return r->last == UINT64_MAX ? UINT64_MAX : r->last + 1;
 }
