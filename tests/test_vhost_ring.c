@@ -437,6 +437,47 @@ static void test_ring_devmem_stats(void **state)
 	rfix_free(&r);
 }
 
+/*
+ * The front end goes away with a ring running (requests in the ring, one
+ * not yet kicked); the back end drops everything of that connection and
+ * serves the next one from scratch.
+ */
+static void test_ring_next_connection(void **state)
+{
+	struct vfix *f = *state;
+	struct rfix r;
+	uint16_t id;
+	uint32_t len;
+	int sv[2];
+
+	rfix_init(&r, f);
+	t_negotiate(f, T_PF_REPLY_ACK | T_PF_INFLIGHT);
+	t_mem_table(f);
+	vring_setup(&r, 0, true);
+	assert_int_equal(0, add_req(&r, 0, 1, 0, 512));
+	kick(&r);
+	assert_true(add_req(&r, 1, 0, 0, 512) >= 0);
+	vring_drv_publish(r.drv); /* available, never kicked */
+	close(f->sock);
+	assert_int_equal(-ECONNRESET, ramdev_vhost_handle(f->v));
+	ramdev_vhost_detach(f->v);
+	rfix_free(&r);
+	/* The next front end: fresh rings in the same memory. */
+	assert_int_equal(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	f->sock = sv[1];
+	assert_int_equal(0, ramdev_vhost_attach(f->v, sv[0]));
+	rfix_init(&r, f);
+	t_negotiate(f, T_PF_REPLY_ACK);
+	t_mem_table(f);
+	vring_setup(&r, 0, true);
+	assert_int_equal(0, add_req(&r, 0, 0, 0, 512));
+	kick(&r);
+	assert_int_equal(1, vring_drv_get_used(r.drv, &id, &len));
+	assert_int_equal(0, r.mem[R_STATUS]);
+	assert_int_equal(1, get_base(f));
+	rfix_free(&r);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, vfix_setup, vfix_teardown)
 
 int vhost_ring_tests(void)
@@ -448,6 +489,7 @@ int vhost_ring_tests(void)
 		T(test_ring_inflight_layout),
 		T(test_mem_devmem_split),
 		T(test_ring_devmem_stats),
+		T(test_ring_next_connection),
 	};
 
 	return cmocka_run_group_tests_name("vhost rings", tests, NULL, NULL);

@@ -13,6 +13,7 @@
  * those drop the connection as well.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <syslog.h>
@@ -252,6 +253,11 @@ static int recv_msg(struct ramdev_vhost *v, struct vhu_msg *m, bool *fds_cut)
 	memcpy(&m->flags, hdr + 4, 4);
 	memcpy(&m->size, hdr + 8, 4);
 	v->cur = ramdev_vhost_request_name(m->request);
+	if (!strcmp(v->cur, "?")) {
+		snprintf(v->cur_buf, sizeof(v->cur_buf), "request 0x%x",
+			 m->request);
+		v->cur = v->cur_buf;
+	}
 	if ((m->flags & VHU_VERSION_MASK) != VHU_VERSION) {
 		close_fds(m);
 		return vhost_reject(v, RAMDEV_VHOST_VERSION,
@@ -318,8 +324,7 @@ static int check_msg(struct ramdev_vhost *v, const struct vhu_rule *r,
 {
 	if (!r->fn)
 		return vhost_reject(v, RAMDEV_VHOST_UNKNOWN,
-				    "request 0x%x (%s) is not supported",
-				    m->request, ramdev_vhost_request_name(m->request));
+				    "request 0x%x is not supported", m->request);
 	if (m->size < r->min || m->size > r->max)
 		return vhost_reject(v, RAMDEV_VHOST_MSG_SIZE,
 				    "payload size 0x%x, expected 0x%x..0x%x",

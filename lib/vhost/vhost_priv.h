@@ -211,6 +211,7 @@ struct ramdev_vhost {
 	bool features_set;
 	enum ramdev_vhost_err last_err;
 	const char *cur;         /* name of the message being handled */
+	char cur_buf[24];        /* ... when it has none */
 
 	struct vhost_mem *mem;   /* sorted by gpa */
 	unsigned nmem;
