@@ -232,6 +232,8 @@ static int recv_msg(struct ramdev_vhost *v, struct vhu_msg *m, bool *fds_cut)
 	ssize_t n;
 
 	m->nfds = 0;
+	/* Payload fields past a short (but allowed) size read as zero. */
+	memset(&m->p, 0, 64);
 	do
 		n = recvmsg(v->sock, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
@@ -352,6 +354,8 @@ RAMDEV_EXPORT int ramdev_vhost_handle(struct ramdev_vhost *v)
 		return ret;
 	r = m.request < RAMDEV_VHOST_USER_MAX_REQUEST && rules[m.request].name
 		    ? &rules[m.request] : &unknown;
+	vhost_log(v, LOG_DEBUG, "%s: size 0x%x flags 0x%x fds %u", v->cur, m.size,
+		  m.flags, m.nfds);
 	ret = check_msg(v, r, &m, fds_cut);
 	if (!ret)
 		ret = r->fn(v, &m); /* takes the fds it keeps (sets them -1) */
