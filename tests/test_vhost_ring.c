@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -404,6 +405,26 @@ static void test_mem_devmem_split(void **state)
 	f->sock = -1;
 }
 
+/* A region whose fd is a char device is device memory as a whole. */
+static void test_mem_chardev_ramd(void **state)
+{
+	struct vfix *f = *state;
+	struct { uint64_t pad; struct t_region r; } m =
+		{ 0, { 0x100000, 0x10000, T_UVA, 0 } };
+	int zero = open("/dev/zero", O_RDWR | O_CLOEXEC);
+
+	assert_true(zero >= 0);
+	t_negotiate(f, T_PF_REPLY_ACK);
+	t_send(f, T_ADD_MEM_REG, 0, &m, sizeof(m), &zero, 1);
+	assert_int_equal(0, ramdev_vhost_handle(f->v));
+	assert_int_equal(RAMDEV_VHOST_OK, ramdev_vhost_last_error(f->v));
+	assert_int_equal(RAMDEV_REGION_RAMD,
+			 kind_at(ramdev_vhost_as(f->v), 0x100000));
+	assert_int_equal(RAMDEV_REGION_RAMD,
+			 kind_at(ramdev_vhost_as(f->v), 0x10ffff));
+	close(zero);
+}
+
 /* A ring in memory declared device memory: data bytes counted as such. */
 static void test_ring_devmem_stats(void **state)
 {
@@ -488,6 +509,7 @@ int vhost_ring_tests(void)
 		T(test_ring_inflight_resubmit),
 		T(test_ring_inflight_layout),
 		T(test_mem_devmem_split),
+		T(test_mem_chardev_ramd),
 		T(test_ring_devmem_stats),
 		T(test_ring_next_connection),
 	};
