@@ -4,8 +4,11 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 MESON_TEST ?= meson test --print-errorlogs --num-processes 2
+# CI builds are warning-clean: every build make sets up fails on a warning.
+MESON_SETUP ?= meson setup --werror
 
 .PHONY: all demo test test-unit test-asan test-tsan test-cross test-fuzz bench fuzz clean deps deps-build
+.PHONY: test-kinds
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -17,15 +20,15 @@ deps:
 	@scripts/deps.sh test
 
 $(BUILD)/build.ninja:
-	meson setup $(BUILD)
+	$(MESON_SETUP) $(BUILD)
 
 $(ASAN_BUILD)/build.ninja:
-	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false
+	$(MESON_SETUP) $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false
 
 # ThreadSanitizer build with clang; tests/meson.build hands tests/tsan.supp
 # to the as and dma suites.
 $(TSAN_BUILD)/build.ninja:
-	CC=clang meson setup $(TSAN_BUILD) -Db_sanitize=thread -Db_lundef=false
+	CC=clang $(MESON_SETUP) $(TSAN_BUILD) -Db_sanitize=thread -Db_lundef=false
 
 demo: deps-build all
 	./$(BUILD)/tools/ramdev demo
@@ -43,8 +46,11 @@ test: deps
 	[ $$cross = 0 ] || [ $$cross = 77 ] || rc=1; \
 	$(MAKE) -s test-fuzz > $(BUILD)/fuzz.log 2>&1 || rc=1; \
 	cat $(BUILD)/fuzz.log; \
+	scripts/check-library-kinds.sh > $(BUILD)/kinds.log 2>&1 || rc=1; \
+	cat $(BUILD)/kinds.log; \
 	scripts/summary.py $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) \
-		--extra $(BUILD)/cross.log $(BUILD)/fuzz.log || rc=1; \
+		--extra $(BUILD)/cross.log $(BUILD)/fuzz.log $(BUILD)/kinds.log \
+		|| rc=1; \
 	exit $$rc
 
 test-unit: $(BUILD)/build.ninja
@@ -57,7 +63,7 @@ test-asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	$(MESON_TEST) -C $(ASAN_BUILD) --no-suite oracle
+	$(MESON_TEST) -C $(ASAN_BUILD) --no-suite oracle --no-suite integration
 
 # Under ThreadSanitizer: the threaded suites (address space and DMA: RCU
 # readers against hot add/remove, concurrent maps), the virtqueue and the
@@ -72,6 +78,11 @@ test-tsan: $(TSAN_BUILD)/build.ninja
 
 test-cross:
 	scripts/test-cross.sh
+
+# -Ddefault_library=static and =shared each configure, build (--werror) and
+# install (scripts/check-library-kinds.sh; build-kinds-static, -shared).
+test-kinds:
+	scripts/check-library-kinds.sh
 
 # A short libFuzzer run per target (clang; exit 77 = skipped, not a failure).
 FUZZ_SECONDS ?= 20
@@ -100,3 +111,4 @@ bench: all
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-cross build-fuzz build-fuzz-*.log
+	rm -rf build-kinds-static build-kinds-shared build-kinds-*.log

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The access core: bulk copies that touch each device byte exactly once with
- * naturally aligned accesses of the greedy width (DESIGN.md S2-S8).
+ * naturally aligned accesses of the greedy width (the rules in access.h).
  *
  * One walker serves reads, writes and device-to-device copies: the mode is a
  * compile-time constant in each caller, so each public function gets its own
@@ -11,9 +11,13 @@
  * compiler turns into plain loads and stores (unaligned-safe on every host).
  *
  * Needs only a C11 compiler with GCC builtins (GCC, Clang): no libc calls in
- * the copy paths, getenv() once for the wide-access cap.
+ * the copy paths; hosted builds read two environment overrides once
+ * (getenv), freestanding builds (-ffreestanding) have no environment and
+ * compile none of it.
  */
+#if __STDC_HOSTED__
 #include <stdlib.h>
+#endif
 
 #include "ramdev/access.h"
 
@@ -166,8 +170,12 @@ static size_t nt_threshold_cached;
 
 static __attribute__((noinline, cold)) size_t nt_threshold_probe(void)
 {
+#if __STDC_HOSTED__
 	const char *env = getenv("RAMDEV_NT_THRESHOLD");
 	size_t threshold = env ? strtoull(env, NULL, 0) : 0;
+#else
+	size_t threshold = 0;
+#endif
 
 	if (!threshold)
 		threshold = (size_t)4 << 20;
@@ -558,9 +566,13 @@ static __attribute__((noinline, cold)) unsigned wide_limit_probe(void)
 {
 	/* RAMDEV_WIDE_LIMIT may lower the cap (tests use it to reach every
 	 * path on one machine); it never raises it. */
-	const char *env = getenv("RAMDEV_WIDE_LIMIT");
 	unsigned probed = probe_wide_limit();
+#if __STDC_HOSTED__
+	const char *env = getenv("RAMDEV_WIDE_LIMIT");
 	unsigned long want = env ? strtoul(env, NULL, 0) : probed;
+#else
+	unsigned long want = probed;
+#endif
 	unsigned limit;
 
 	while (want & (want - 1))
@@ -589,7 +601,7 @@ static inline size_t wide_cap(unsigned max_width)
 		 (max_width & (max_width - 1)) == 0;
 	unsigned limit;
 
-	assert(ok && "ramdev_*_wide: max_width must be a power of two in 1..64");
+	RAMDEV_ASSERT(ok && "ramdev_*_wide: max_width must be a power of two in 1..64");
 	if (!ok)
 		return 1;
 	limit = wide_limit();

@@ -73,6 +73,7 @@ static void __attribute__((format(printf, 4, 0)))
 blk_vlog(struct ramdev_blk *blk, struct ramdev_ratelimit *rl, int level,
 	 const char *fmt, va_list ap)
 {
+	const struct blk_log_pair *lp;
 	int saved = errno;
 	char msg[256];
 
@@ -82,7 +83,9 @@ blk_vlog(struct ramdev_blk *blk, struct ramdev_ratelimit *rl, int level,
 		return;
 	}
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	ramdev_log_emit(blk->log_fn, blk->log_opaque, level, msg);
+	/* Acquire: pairs with the release in ramdev_blk_set_log(). */
+	lp = __atomic_load_n(&blk->log, __ATOMIC_ACQUIRE);
+	ramdev_log_emit(lp ? lp->fn : NULL, lp ? lp->opaque : NULL, level, msg);
 	errno = saved;
 }
 
@@ -109,10 +112,36 @@ void ramdev_blk_req_log(const struct blk_req *req, int level,
 RAMDEV_EXPORT void ramdev_blk_set_log(struct ramdev_blk *blk, ramdev_log_fn *fn,
 				      void *opaque)
 {
+	struct blk_log_pair *lp, *old;
+
 	if (!blk)
 		return;
-	blk->log_fn = fn;
-	blk->log_opaque = opaque;
+	lp = malloc(sizeof(*lp));
+	if (!lp) {
+		/* Keep the pair in force: a message through it beats none. */
+		ramdev_blk_log(blk, LOG_ERR, "virtio-blk: set_log: out of "
+			       "memory, callback not changed");
+		return;
+	}
+	*lp = (struct blk_log_pair){ .fn = fn, .opaque = opaque };
+	/* Release: the pair is complete before a reader can see it.  The old
+	 * one may still be in use on the device's thread: retire it. */
+	old = __atomic_exchange_n(&blk->log, lp, __ATOMIC_ACQ_REL);
+	if (old) {
+		old->retired = blk->log_old;
+		blk->log_old = old;
+	}
+}
+
+static void log_pairs_free(struct ramdev_blk *blk)
+{
+	free(blk->log);
+	while (blk->log_old) {
+		struct blk_log_pair *lp = blk->log_old;
+
+		blk->log_old = lp->retired;
+		free(lp);
+	}
 }
 
 /* ---- open / close ---- */
@@ -205,7 +234,10 @@ RAMDEV_EXPORT int ramdev_blk_open(struct ramdev_blk **out,
 	struct ramdev_blk *blk;
 	int ret;
 
-	if (!out || !opt || (!opt->path) == (opt->fd < 0))
+	/* One source (blk.h): @path, with @fd left 0 (a zeroed struct) or -1;
+	 * or no @path and @fd >= 0. */
+	if (!out || !opt ||
+	    (opt->path ? opt->fd != 0 && opt->fd != -1 : opt->fd < 0))
 		return -EINVAL;
 	blk = calloc(1, sizeof(*blk));
 	if (!blk)
@@ -259,6 +291,7 @@ RAMDEV_EXPORT void ramdev_blk_close(struct ramdev_blk *blk)
 	close(blk->event_fd);
 	close(blk->fd);
 	free(blk->zeroes);
+	log_pairs_free(blk);
 	free(blk);
 }
 
@@ -533,7 +566,9 @@ static struct blk_req *req_alloc(struct ramdev_blk *blk,
 		stage = req->stage;
 		stage_cap = req->stage_cap;
 	} else {
-		/* cap is bounded by the queue's max_segs (<= 2^16). */
+		/* cap is bounded by the queue's max_segs, at most 2^16
+		 * (RAMDEV_VIRTQ_MAX_SEGS, enforced by ramdev_virtq_new()): at most
+		 * 4 MiB; other queue ops bring their own elements. */
 		req = malloc(sizeof(*req) +
 			     (size_t)cap * (2 * sizeof(struct iovec) +
 					    sizeof(struct blk_stage)));
@@ -607,7 +642,36 @@ int ramdev_blk_req_parse(struct ramdev_blk *blk, struct ramdev_virtq_elem *e,
 	return 0;
 }
 
-/* Best effort when not even a request could be allocated. */
+/*
+ * Zeroes over bytes [@from, @to) of @e's device-writable part (see the used
+ * length rule in blk.h).  Through the segment's own access (RAM, the access
+ * core, MMIO callbacks); an MMIO write that fails is skipped.
+ */
+void ramdev_blk_fill_zero(const struct ramdev_virtq_elem *e, uint64_t from,
+			  uint64_t to)
+{
+	static const uint8_t zero[4096];
+
+	while (from < to) {
+		size_t n = to - from < sizeof(zero) ? (size_t)(to - from)
+						    : sizeof(zero);
+
+		scatter(e, e->out_num, e->in_num, from, zero, n);
+		from += n;
+	}
+}
+
+/* The used length of a chain whose status byte is written (blk.h): the
+ * whole device-writable part.  Below 2^32: a chain is at most 2^32 bytes
+ * (2.7.5.2) with at least one readable byte; the cap is for other queue
+ * ops. */
+static uint32_t used_len(const struct ramdev_virtq_elem *e)
+{
+	return e->in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)e->in_len;
+}
+
+/* Best effort when not even a request could be allocated: IOERR, with the
+ * used length rule kept (zeroes before the status byte). */
 uint32_t ramdev_blk_elem_ioerr(struct ramdev_virtq_elem *e)
 {
 	const struct ramdev_dma_seg *seg;
@@ -618,14 +682,36 @@ uint32_t ramdev_blk_elem_ioerr(struct ramdev_virtq_elem *e)
 	seg = &e->segs[e->out_num + e->in_num - 1];
 	if (seg->len == 0)
 		return 0;
+	ramdev_blk_fill_zero(e, 0, e->in_len - 1);
 	(void)ramdev_blk_seg_copy_out(seg, seg->len - 1, &st, 1);
-	return e->in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)e->in_len;
+	return used_len(e);
+}
+
+/*
+ * Bytes at the start of the device-writable part that @req wrote before
+ * its status byte: a successful IN its data, GET_ID its serial (at most 20
+ * bytes), anything else none.
+ */
+static uint64_t bytes_written(const struct blk_req *req)
+{
+	uint64_t room = req->elem->in_len - 1;
+
+	if (req->status != RAMDEV_BLK_S_OK)
+		return 0;
+	if (req->op == BLK_OP_READ)
+		return req->len; /* == room: parse_rw checked it */
+	if (req->type == RAMDEV_BLK_T_GET_ID)
+		return room < RAMDEV_BLK_ID_BYTES ? room : RAMDEV_BLK_ID_BYTES;
+	return 0;
 }
 
 /*
  * Copy staged data back (successful IN), write the status byte, count.
- * @written: what to tell the driver: the whole writable part (the status
- * byte is its last byte), or 0 for a chain without a status byte.
+ * @written: the used length (the rule is in blk.h): the whole writable part,
+ * every byte of which the device has now written (zeroes where the request
+ * had nothing to put: a failed read, a GET_ID buffer past the serial, any
+ * writable byte another request type does not use), or 0 for a chain
+ * without a status byte (nothing written).
  */
 void ramdev_blk_req_finish(struct blk_req *req, uint32_t *written)
 {
@@ -647,10 +733,11 @@ void ramdev_blk_req_finish(struct blk_req *req, uint32_t *written)
 		*written = 0;
 		return;
 	}
+	ramdev_blk_fill_zero(e, bytes_written(req), e->in_len - 1);
 	(void)ramdev_blk_seg_copy_out(&e->segs[req->status_seg], req->status_off,
 				      &req->status, 1);
 	blk->stats.status[req->status]++;
-	*written = e->in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)e->in_len;
+	*written = used_len(e);
 }
 
 /*

@@ -5,8 +5,9 @@
  * A request is a small state machine shared by both engines:
  * ramdev_blk_req_next() says what system call comes next (preadv, pwritev,
  * fdatasync, fallocate) and ramdev_blk_req_result() applies its result:
- * short transfers and EINTR/EAGAIN are resumed where they stopped, a
- * transfer of 0 bytes is an error (end of file on a read, no space on a
+ * short transfers are resumed where they stopped, EINTR/EAGAIN retry the
+ * step up to BLK_RETRY_MAX times in a row (then IOERR), a transfer of 0
+ * bytes is an error (end of file on a read, no space on a
  * write), any other error fails the request alone with IOERR.  Discard and
  * write-zeroes walk their ranges through a fallback chain:
  *   DISCARD:                 PUNCH_HOLE, or nothing (a discard is a hint)
@@ -17,8 +18,9 @@
  *
  * The sync engine runs the machine inline.  The io_uring engine turns each
  * step into one SQE whose user_data is the request, and feeds each CQE back.
- * The kernel only ever sees RAM: device-memory segments were staged by the
- * parser (blk.c).
+ * The kernel only ever sees RAM: device-memory segments are staged
+ * (blk_stage.c: reserved when the request starts, copied per window in
+ * ramdev_blk_req_next()).
  */
 #define _GNU_SOURCE /* fallocate, preadv */
 #include <errno.h>
@@ -239,8 +241,12 @@ void ramdev_blk_req_result(struct blk_req *req, const struct blk_step *st,
 {
 	if (res == -EINTR || res == -EAGAIN) {
 		req->blk->stats.retries++;
-		return; /* the same step again */
+		if (++req->again < BLK_RETRY_MAX)
+			return; /* the same step again */
+		io_fail(req, st, (int)-res);
+		return;
 	}
+	req->again = 0;
 	if (res == -EIO && (st->kind == BLK_STEP_WRITEV ||
 			    st->kind == BLK_STEP_FALLOCATE))
 		ramdev_blk_wb_fail(req->blk, EIO);
@@ -627,10 +633,14 @@ static int uring_kick(void *opaque, struct ramdev_blk *blk)
 	(void)blk;
 	if (!u->queued)
 		return 0;
-	do {
+	/* EINTR: a few more tries; then the SQEs stay queued for the next
+	 * kick or reap (bounded work per call, like BLK_RETRY_MAX). */
+	for (unsigned i = 0; i < BLK_RETRY_MAX; i++) {
 		ret = io_uring_submit(&u->ring);
-	} while (ret == -EINTR);
-	if (ret < 0 && ret != -EAGAIN && ret != -EBUSY)
+		if (ret != -EINTR)
+			break;
+	}
+	if (ret < 0 && ret != -EAGAIN && ret != -EBUSY && ret != -EINTR)
 		return ret;
 	if (ret >= 0)
 		u->queued = 0;

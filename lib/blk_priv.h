@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virtio-blk internals shared by the parser (blk.c), the queue glue
- * (blk_queue.c, blk_virtq.c) and the executor (blk_exec.c).  Not installed.
+ * virtio-blk internals shared by the parser (blk.c), the staging and
+ * segment walk (blk_stage.c), the queue glue (blk_queue.c, blk_virtq.c) and
+ * the executor (blk_exec.c).  Not installed.
  *
- * A request's life: blk_queue.c pops a chain and calls ramdev_blk_req_parse()
- * (blk.c), which validates it and builds the I/O plan (iovec list, staging
- * buffer for device-memory segments, discard ranges).  The engine
- * (blk_exec.c) runs the plan step by step (ramdev_blk_req_next/_result) and
- * calls ramdev_blk_req_done(), which writes back staged data and the status
- * byte (blk.c) and hands the request to ramdev_blk_req_push() (blk_queue.c).
+ * A request's life: blk_queue.c pops a chain (pop_one) and calls
+ * ramdev_blk_req_parse() (blk.c), which validates it and plans its data
+ * (ramdev_blk_plan_data(), blk_stage.c: the iovec list, or the bytes to
+ * stage for device-memory segments) and its discard ranges.  A request that
+ * stages reserves space and builds its first window when it starts
+ * (ramdev_blk_stage_begin(), blk_stage.c).  The engine (blk_exec.c) runs the
+ * plan step by step (ramdev_blk_req_next/_result) and calls
+ * ramdev_blk_req_done() (blk_queue.c), which has ramdev_blk_req_finish()
+ * (blk.c) copy back the last staged window, fill the used length's bytes
+ * and write the status byte, and pushes the element to its queue.
  */
 #ifndef RAMDEV_BLK_PRIV_H
 #define RAMDEV_BLK_PRIV_H
@@ -110,6 +115,7 @@ struct blk_req {
 	enum blk_op op;
 	bool counts_as_write;       /* in blk->writes_inflight */
 	bool lost;                  /* the kernel may still use its memory */
+	unsigned again;             /* EINTR/EAGAIN in a row (BLK_RETRY_MAX) */
 	uint64_t gen;               /* write generation (FLUSH ordering) */
 
 	/* status byte: segment index in elem->segs, offset inside it */
@@ -178,6 +184,19 @@ extern const struct ramdev_blk_engine_ops ramdev_blk_engine_uring;
 
 /* ---- the device ---- */
 
+/*
+ * The log callback and its opaque pointer, published together:
+ * ramdev_blk_set_log() allocates a new pair and swaps the pointer
+ * atomically, so a message never pairs one call's function with another
+ * call's opaque.  Replaced pairs stay allocated until close (the device's
+ * thread may still be using one).
+ */
+struct blk_log_pair {
+	ramdev_log_fn *fn;
+	void *opaque;
+	struct blk_log_pair *retired;
+};
+
 struct ramdev_blk {
 	int fd;
 	int event_fd;
@@ -218,8 +237,8 @@ struct ramdev_blk {
 	bool signalled;             /* ramdev_blk_signal() wrote event_fd (atomic) */
 	enum ramdev_blk_err broken;
 
-	ramdev_log_fn *log_fn;
-	void *log_opaque;
+	struct blk_log_pair *log;     /* atomic: see struct blk_log_pair */
+	struct blk_log_pair *log_old; /* retired pairs, freed by close */
 	struct ramdev_ratelimit log_rl; /* device messages above LOG_ERR */
 
 	struct ramdev_blk_stats stats;
@@ -234,6 +253,10 @@ struct ramdev_blk {
 #define RAMDEV_BLK_LOG_PER_SEC 16u
 #define BLK_DRAIN_TRIES 50u   /* failed reaps in a row before drain gives up */
 #define BLK_DRAIN_PAUSE_US 1000u /* between them */
+/* EINTR/EAGAIN results of one step in a row before the request fails with
+ * IOERR: a file or engine that keeps answering "try again" must not keep
+ * a request (and, with the sync engine, the calling thread) forever. */
+#define BLK_RETRY_MAX 16u
 
 /* blk_qstats.c: count a finished request in its queue's counters. */
 void ramdev_blk_qstats_count(const struct blk_req *req);
@@ -274,6 +297,8 @@ void ramdev_blk_req_log(const struct blk_req *req, int level,
 int ramdev_blk_req_parse(struct ramdev_blk *blk, struct ramdev_virtq_elem *elem,
 			 unsigned qidx, struct blk_req **out);
 uint32_t ramdev_blk_elem_ioerr(struct ramdev_virtq_elem *elem);
+void ramdev_blk_fill_zero(const struct ramdev_virtq_elem *e, uint64_t from,
+			  uint64_t to);
 void ramdev_blk_req_finish(struct blk_req *req, uint32_t *written);
 void ramdev_blk_req_free(struct blk_req *req);
 

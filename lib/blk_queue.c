@@ -82,7 +82,12 @@ static void req_push(struct blk_req *req)
 		/* An engine we could not stop may still read or write its
 		 * buffers: pushing would unmap them (bounce buffers back to
 		 * the pool, region references dropped).  Leak the request,
-		 * its element and their mappings instead (close only). */
+		 * its element, their mappings and its staging buffer instead
+		 * (close only), but give its staging reservation back: the
+		 * budget is bookkeeping, and requests still waiting for it
+		 * must start (and fail on the stopped engine) for close to
+		 * finish. */
+		ramdev_blk_stage_release(req);
 		q->inflight--;
 		blk->inflight--;
 		return;
@@ -282,7 +287,7 @@ RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
 				     uint64_t *notify)
 {
 	struct ramdev_blk_queue *q;
-	int ret = 0, n = 0;
+	int ret = 0, n = 0, work = 0;
 
 	if (!blk || idx >= blk->num_queues || !blk->queues[idx].ops)
 		return -EINVAL;
@@ -301,10 +306,12 @@ RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
 		}
 		/* A guest that refills its ring as fast as we finish requests
 		 * (always possible with the sync engine, which finishes them
-		 * inline) must not hold this thread: after a bounded batch,
-		 * yield to the event loop, with event_fd readable so its next
-		 * ramdev_blk_complete() carries on. */
-		if (n >= RAMDEV_BLK_PROCESS_BATCH) {
+		 * inline), or that makes the empty re-check below see buffers
+		 * pop then does not find (moving avail idx back and forth),
+		 * must not hold this thread: after a bounded batch of pops and
+		 * re-checks, yield to the event loop, with event_fd readable
+		 * so its next ramdev_blk_complete() carries on. */
+		if (work++ >= RAMDEV_BLK_PROCESS_BATCH) {
 			blk->stopped |= 1ull << idx;
 			ramdev_blk_signal(blk);
 			break;

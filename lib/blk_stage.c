@@ -122,16 +122,22 @@ static enum ramdev_blk_err plan_walk(struct blk_req *req, uint64_t *a,
 {
 	const struct ramdev_blk *blk = req->blk;
 	const struct ramdev_dma_seg *seg;
-	uint64_t segs = 0, next_gpa = 0, staged = 0;
+	uint64_t segs = 0, next_gpa = 0, staged = 0, start;
+	bool has_next = false; /* next_gpa is an address (did not wrap) */
 	struct blk_cursor c;
 	size_t off, n;
 
 	data_cursor(req, &c, 0);
 	for (uint64_t left = req->len;
 	     (n = ramdev_blk_cursor_next(&c, left, &seg, &off)); left -= n) {
-		if (segs == 0 || seg->gpa + off != next_gpa)
+		/* Checked: a piece may end at 2^64 - 1, and then nothing
+		 * continues it (address 0 is not its next byte).  The queue
+		 * made the ranges, but other queue ops bring their own. */
+		bool wrap = __builtin_add_overflow(seg->gpa, off, &start);
+
+		if (!has_next || wrap || start != next_gpa)
 			segs++;
-		next_gpa = seg->gpa + off + n;
+		has_next = !wrap && !__builtin_add_overflow(start, n, &next_gpa);
 		if (blk->size_max && n > blk->size_max) {
 			*a = n;
 			*b = blk->size_max;

@@ -55,7 +55,12 @@ RAMDEV_EXPORT const char *ramdev_virtq_strerror(enum ramdev_virtq_err err)
 
 static void emit(struct ramdev_virtq *vq, int level, const char *msg)
 {
-	ramdev_log_emit(vq->log_fn, vq->log_opaque, level, msg);
+	/* Acquire: pairs with the release in set_log(), so the pair's
+	 * fields are seen as they were written. */
+	const struct virtq_log_pair *lp =
+		__atomic_load_n(&vq->log, __ATOMIC_ACQUIRE);
+
+	ramdev_log_emit(lp ? lp->fn : NULL, lp ? lp->opaque : NULL, level, msg);
 }
 
 static void __attribute__((format(printf, 3, 0)))
@@ -74,25 +79,16 @@ vlog(struct ramdev_virtq *vq, int level, const char *fmt, va_list ap)
 	errno = saved;
 }
 
-/* Log the configuration error kept by ramdev_virtq_new(), once. */
+/* Log the configuration error kept by ramdev_virtq_new(), once, whichever
+ * of set_log() and pop() comes first (they may run on different threads). */
 static void flush_pending(struct ramdev_virtq *vq)
 {
 	int saved = errno;
 
-	if (vq->log_pending) {
-		vq->log_pending = false;
+	if (__atomic_load_n(&vq->log_pending, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&vq->log_pending, false, __ATOMIC_ACQ_REL))
 		emit(vq, LOG_ERR, vq->pending);
-	}
 	errno = saved;
-}
-
-void ramdev_virtq_log(struct ramdev_virtq *vq, int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(vq, level, fmt, ap);
-	va_end(ap);
 }
 
 int ramdev_virtq_fail(struct ramdev_virtq *vq, enum ramdev_virtq_err err,
@@ -115,10 +111,25 @@ int ramdev_virtq_fail(struct ramdev_virtq *vq, enum ramdev_virtq_err err,
 RAMDEV_EXPORT void ramdev_virtq_set_log(struct ramdev_virtq *vq,
 					ramdev_log_fn *fn, void *opaque)
 {
+	struct virtq_log_pair *lp, *old;
+
 	if (!vq)
 		return;
-	vq->log_fn = fn;
-	vq->log_opaque = opaque;
+	lp = malloc(sizeof(*lp));
+	if (!lp) {
+		/* Keep the pair in force: a message through it beats none. */
+		emit(vq, LOG_ERR, "virtq: set_log: out of memory, callback "
+		     "not changed");
+		return;
+	}
+	*lp = (struct virtq_log_pair){ .fn = fn, .opaque = opaque };
+	/* Release: the pair is complete before a reader can see it.  The old
+	 * one may still be in use by the queue's thread: retire it. */
+	old = __atomic_exchange_n(&vq->log, lp, __ATOMIC_ACQ_REL);
+	if (old) {
+		old->retired = vq->log_old;
+		vq->log_old = old;
+	}
 	flush_pending(vq);
 }
 
@@ -151,6 +162,8 @@ static int area_map(struct ramdev_virtq *vq, struct virtq_area *area,
 		ramdev_region_ref(x.region);
 		area->region = x.region;
 		area->host = x.host;
+		area->offset = x.offset;
+		area->dev = x.kind == RAMDEV_REGION_RAMD;
 	}
 	ramdev_as_read_unlock();
 	if (!area->region)
@@ -207,7 +220,7 @@ RAMDEV_EXPORT int ramdev_virtq_new(struct ramdev_virtq **out,
 {
 	struct ramdev_virtq *vq;
 
-	if (!out || !dma || !cfg)
+	if (!out || !dma || !cfg || cfg->max_segs > VIRTQ_MAX_SEGS)
 		return -EINVAL;
 	vq = calloc(1, sizeof(*vq));
 	if (!vq)
@@ -247,6 +260,13 @@ RAMDEV_EXPORT void ramdev_virtq_free(struct ramdev_virtq *vq)
 	ramdev_virtq_resubmit_free(vq);
 	free(vq->sg);
 	free(vq->segs);
+	free(vq->log);
+	while (vq->log_old) {
+		struct virtq_log_pair *lp = vq->log_old;
+
+		vq->log_old = lp->retired;
+		free(lp);
+	}
 	free(vq);
 }
 
@@ -275,11 +295,26 @@ static inline uint16_t used_event(struct ramdev_virtq *vq)
 			      2u * vq->cfg.size);
 }
 
+/*
+ * Every store to the used ring goes into the dirty log (a migration that
+ * copies the pages the log names must not lose a completion), after the
+ * store: a log taken between the two then leaves the bit for the next
+ * round.  A no-op call when logging is off.
+ */
+static inline void used_dirty(struct ramdev_virtq *vq, uint64_t off,
+			      uint64_t len)
+{
+	ramdev_region_dirty_mark(vq->used.region, vq->used.offset + off, len);
+}
+
 /* avail_event sits after used->ring[size] (2.7.8). */
 static inline void set_avail_event(struct ramdev_virtq *vq, uint16_t v)
 {
-	ramdev_st_le16(vq->used.host + VIRTQ_RING_ENTRIES +
-			       VIRTQ_USED_ELEM_SIZE * vq->cfg.size, v);
+	uint64_t off = VIRTQ_RING_ENTRIES +
+		       (uint64_t)VIRTQ_USED_ELEM_SIZE * vq->cfg.size;
+
+	ramdev_st_le16(vq->used.host + off, v);
+	used_dirty(vq, off, 2);
 }
 
 /* ---- pop ---- */
@@ -319,10 +354,15 @@ RAMDEV_EXPORT int ramdev_virtq_pop(struct ramdev_virtq *vq,
 					 "size 0x%x",
 					 ramdev_virtq_strerror(RAMDEV_VIRTQ_AVAIL_IDX),
 					 vq->inflight, vq->cfg.size);
-	/* Acquire: orders the avail idx load above before the loads of the
-	 * ring entry and of the descriptors it names (2.7.13: the driver
-	 * writes them before it publishes idx). */
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	/* Orders the avail idx load above before the loads of the ring entry
+	 * and of the descriptors it names (2.7.13: the driver writes them
+	 * before it publishes idx).  In RAM an acquire fence (nothing on
+	 * x86); rings in device memory need the real barrier (see
+	 * virtq_dev_rmb()). */
+	if (vq->avail.dev || vq->desc.dev)
+		virtq_dev_rmb();
+	else
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	/* 2.7.6: ring[] has size entries; size is a power of two. */
 	head = avail_ring(vq, vq->last_avail & (vq->cfg.size - 1u));
 	/* 2.7.5: a head indexes the descriptor table of size entries. */
@@ -335,6 +375,10 @@ RAMDEV_EXPORT int ramdev_virtq_pop(struct ramdev_virtq *vq,
 	ret = ramdev_virtq_chain_pop(vq, head, out);
 	if (ret <= 0)
 		return ret;
+	/* Buffers in device memory are read by the caller after this returns:
+	 * order those loads after the avail idx load as well. */
+	if (((struct virtq_elem_priv *)*out)->dev)
+		virtq_dev_rmb();
 	vq->last_avail++;
 	vq->inflight++;
 	if (vq->hooks.popped)
@@ -353,27 +397,32 @@ RAMDEV_EXPORT int ramdev_virtq_push(struct ramdev_virtq *vq,
 				    uint32_t written)
 {
 	struct virtq_elem_priv *p;
-	uint8_t *slot;
+	uint64_t slot;
 	uint16_t head;
+	bool dev;
 
 	if (!vq || !elem)
 		return -EINVAL;
 	p = (struct virtq_elem_priv *)elem;
 	if (p->owner != vq || written > elem->in_len)
 		return -EINVAL;
+	head = elem->head; /* @elem is gone once released */
+	dev = p->dev;
 	if (vq->err != RAMDEV_VIRTQ_OK) {
-		ramdev_virtq_elem_release(vq, elem, 0);
+		/* No used element any more, but the data the device wrote is
+		 * in guest memory: copied back and in the dirty log all the
+		 * same. */
+		ramdev_virtq_elem_release(vq, elem, written);
 		return -EIO;
 	}
 	if (vq->inflight == 0) {
-		ramdev_virtq_elem_release(vq, elem, 0);
+		ramdev_virtq_elem_release(vq, elem, written);
 		return ramdev_virtq_fail(vq, RAMDEV_VIRTQ_USED_IDX,
 					 "virtq: %s: head 0x%x pushed with "
 					 "nothing in flight",
 					 ramdev_virtq_strerror(RAMDEV_VIRTQ_USED_IDX),
-					 elem->head);
+					 head);
 	}
-	head = elem->head;
 	/* Unmap first: bounced bytes reach guest memory before the driver
 	 * can see the element as used. */
 	ramdev_virtq_elem_release(vq, elem, written);
@@ -381,16 +430,26 @@ RAMDEV_EXPORT int ramdev_virtq_push(struct ramdev_virtq *vq,
 	if (vq->hooks.pre_push)
 		vq->hooks.pre_push(vq->hooks.opaque, head);
 	/* 2.7.8: used->ring[] has size entries of {le32 id, le32 len}. */
-	slot = vq->used.host + VIRTQ_RING_ENTRIES +
-	       VIRTQ_USED_ELEM_SIZE * (vq->used_idx & (vq->cfg.size - 1u));
-	ramdev_st_le32(slot, head);
-	ramdev_st_le32(slot + 4, written);
-	/* Release: orders the buffer writes and the used element above
-	 * before the used idx store that publishes them (2.7.8). */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	slot = VIRTQ_RING_ENTRIES +
+	       (uint64_t)VIRTQ_USED_ELEM_SIZE * (vq->used_idx & (vq->cfg.size - 1u));
+	ramdev_st_le32(vq->used.host + slot, head);
+	ramdev_st_le32(vq->used.host + slot + 4, written);
+	used_dirty(vq, slot, VIRTQ_USED_ELEM_SIZE);
+	/* Orders the buffer writes and the used element above before the
+	 * used idx store that publishes them (2.7.8: len is set, and the
+	 * bytes written, "prior to updating the used idx").  Ring and
+	 * buffers in RAM: a release fence (nothing on x86, TSO keeps store
+	 * order).  The used ring or a buffer in device memory (possibly
+	 * write-combining, whose stores TSO does not order): sfence / dmb,
+	 * see virtq_dev_wmb(). */
+	if (vq->used.dev || dev)
+		virtq_dev_wmb();
+	else
+		__atomic_thread_fence(__ATOMIC_RELEASE);
 	vq->used_idx++;
 	vq->unsignalled++;
 	ramdev_st_le16(vq->used.host + VIRTQ_RING_IDX, vq->used_idx);
+	used_dirty(vq, VIRTQ_RING_IDX, 2);
 	if (vq->hooks.pushed)
 		vq->hooks.pushed(vq->hooks.opaque, head, vq->used_idx);
 	return 0;
@@ -455,6 +514,7 @@ RAMDEV_EXPORT bool ramdev_virtq_set_notify(struct ramdev_virtq *vq, bool on)
 		/* 2.7.10 without EVENT_IDX: the used ring's flags. */
 		ramdev_st_le16(vq->used.host + VIRTQ_RING_FLAGS,
 			       on ? 0 : VIRTQ_USED_F_NO_NOTIFY);
+		used_dirty(vq, VIRTQ_RING_FLAGS, 2);
 	}
 	/* Full barrier: orders the avail_event / flags store above before
 	 * the avail idx load below, so a buffer the driver added without

@@ -423,6 +423,13 @@ static int map_chain(struct ramdev_virtq *vq, const struct walk *w,
 		return -ENOMEM;
 	}
 	memcpy(p->segs, vq->segs, sizeof(p->segs[0]) * (size_t)(nout + nin));
+	/* Device memory in the element: pop() and push() then need the
+	 * device barriers (virtq_dev_rmb/wmb); bounce buffers count too, for
+	 * the copy-back may store into RAMD (the QEMU_BOUNCE policy). */
+	p->dev = false;
+	for (int i = 0; i < nout + nin; i++)
+		if (p->segs[i].kind == RAMDEV_SEG_DEV || p->segs[i].bounce)
+			p->dev = true;
 	p->owner = vq;
 	p->pub.head = w->head;
 	p->pub.out_num = (unsigned)nout;

@@ -44,6 +44,11 @@
 #define VIRTQ_MAX_SIZE 32768u
 /* Default cap on segments per element (ramdev_virtq_config.max_segs). */
 #define VIRTQ_DEFAULT_MAX_SEGS 1024u
+/* Largest max_segs accepted (virtq.h): a chain has at most 32768 direct
+ * descriptors plus one indirect table of 65535 entries; a DMA split of a
+ * buffer across regions adds pieces, and 2^16 keeps the per-queue scratch
+ * (and virtio-blk's per-request arrays) bounded: 2^16 * 64 bytes. */
+#define VIRTQ_MAX_SEGS RAMDEV_VIRTQ_MAX_SEGS
 /* Indirect table cap: entries are addressed by a le16 next (2.7.5.3). */
 #define VIRTQ_MAX_INDIRECT 65535u
 /* Total length of a chain (2.7.5.2: not above 2^32 bytes). */
@@ -73,6 +78,59 @@ struct virtq_desc {
 struct virtq_area {
 	uint8_t *host;                /* host address of the area's first byte */
 	struct ramdev_region *region; /* reference held until free */
+	uint64_t offset;              /* of the area in @region (dirty log) */
+	bool dev;                     /* in a RAMD region: device memory */
+};
+
+/*
+ * Barriers for device memory.  A ring or buffer in a RAMD region may be a
+ * BAR the VMM mapped write-combining (sysfs resourceN_wc) or, on AArch64,
+ * Device / Normal-NC memory.  There the CPU's ordinary ordering does not
+ * hold, and the C11 fences the RAM path uses emit nothing on x86 (release
+ * and acquire are free under TSO):
+ * - x86: the WC memory type is weakly ordered (Intel SDM vol. 3, "Methods
+ *   of Caching Available" and "Memory Ordering"): WC stores sit in the
+ *   write-combining buffers and may become visible after later stores, and
+ *   WC reads may be speculative.  sfence drains the WC buffers before any
+ *   later store; lfence completes every earlier load before a later one
+ *   starts.
+ * - AArch64: dmb in the outer-shareable domain (the device's observers are
+ *   not in the inner one), store-store (oshst) or load-load/store (oshld).
+ * Elsewhere a full fence.
+ */
+static inline void virtq_dev_wmb(void)
+{
+#if defined(__x86_64__)
+	__asm__ __volatile__("sfence" ::: "memory");
+#elif defined(__aarch64__)
+	__asm__ __volatile__("dmb oshst" ::: "memory");
+#else
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+static inline void virtq_dev_rmb(void)
+{
+#if defined(__x86_64__)
+	__asm__ __volatile__("lfence" ::: "memory");
+#elif defined(__aarch64__)
+	__asm__ __volatile__("dmb oshld" ::: "memory");
+#else
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+/*
+ * The log callback and its opaque pointer, published together: set_log()
+ * allocates a new pair and swaps the pointer atomically, so a message never
+ * pairs one call's function with another call's opaque.  Replaced pairs
+ * stay allocated until the queue is freed (a thread may still be using
+ * one), on the retired list.
+ */
+struct virtq_log_pair {
+	ramdev_log_fn *fn;
+	void *opaque;
+	struct virtq_log_pair *retired;
 };
 
 struct ramdev_virtq {
@@ -103,10 +161,12 @@ struct ramdev_virtq {
 	/* A copy of the indirect table being walked (virtq_chain.c). */
 	uint8_t itab[VIRTQ_ITAB_BYTES];
 
-	ramdev_log_fn *log_fn;
-	void *log_opaque;
+	struct virtq_log_pair *log;     /* atomic: see struct virtq_log_pair */
+	struct virtq_log_pair *log_old; /* retired pairs, freed with the queue */
 	/* ramdev_virtq_new() has no log callback yet: a configuration error
-	 * is kept here and logged by set_log() or the first pop(). */
+	 * is kept here (written before the queue is returned, read-only
+	 * after) and logged once, by set_log() or the first pop(), whichever
+	 * takes log_pending (atomic exchange) first. */
 	bool log_deferred;
 	bool log_pending;
 	char pending[256];
@@ -128,6 +188,8 @@ struct virtq_elem_priv {
 	struct ramdev_virtq *owner;
 	struct virtq_elem_priv *next; /* in vq->elem_cache */
 	unsigned cap;                 /* room in segs[] */
+	bool dev;                     /* a segment in device memory (RAMDEV_SEG_DEV)
+				       * or bounced: see virtq_dev_wmb() */
 	struct ramdev_dma_seg segs[];
 };
 
@@ -144,21 +206,18 @@ static inline bool virtq_add_ok(uint64_t a, uint64_t b, uint64_t *sum)
 int ramdev_virtq_fail(struct ramdev_virtq *vq, enum ramdev_virtq_err err,
 		      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/** ramdev_virtq_log - log one line through the queue's callback. */
-void ramdev_virtq_log(struct ramdev_virtq *vq, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /**
  * ramdev_virtq_chain_pop - walk and map the chain starting at @head.
  * Returns: 1 with *@out set; -EIO (queue now broken); -ENOBUFS (QEMU_BOUNCE
- * pool busy, queue now broken); -EAGAIN (bounce pool busy, nothing mapped);
- * -ENOMEM.
+ * pool busy, queue now broken); -ENOMEM (nothing consumed).
  */
 int ramdev_virtq_chain_pop(struct ramdev_virtq *vq, uint16_t head,
 			   struct ramdev_virtq_elem **out);
 
-/** ramdev_virtq_elem_release - unmap @elem's segments and free it (or
- * keep it in the queue's cache). */
+/** ramdev_virtq_elem_release - unmap @elem's segments (the first @written
+ * device-writable bytes copied back from bounce buffers and marked in the
+ * dirty log) and free it (or keep it in the queue's cache).  @elem is gone
+ * afterwards: read what you need of it first. */
 void ramdev_virtq_elem_release(struct ramdev_virtq *vq,
 			       struct ramdev_virtq_elem *elem, uint32_t written);
 

@@ -10,10 +10,17 @@ build_pkgs="meson ninja-build pkg-config gcc clang libc6-dev
 libcmocka-dev liburcu-dev liburing-dev python3"
 # libclang-rt-14-dev: clang's ThreadSanitizer and libFuzzer runtimes
 # (make test-tsan, make test-fuzz); clang alone does not pull it in.
+# llvm-14: llvm-symbolizer, without which TSan cannot name the functions
+# that tests/tsan.supp suppresses.
 # qemu-system-x86 (with qemu-storage-daemon), linux-image-amd64,
 # busybox-static, cpio: the vhost-user-blk integration test boots a real
 # Linux guest against the daemon.
-test_pkgs="valgrind binutils gnuplot-nox linux-perf libclang-rt-14-dev
+<<<<<<< HEAD
+test_pkgs="valgrind binutils gnuplot-nox linux-perf libclang-rt-14-dev llvm-14
+=======
+# groff-base: the man page checks render each page (suite install).
+test_pkgs="valgrind binutils gnuplot-nox linux-perf libclang-rt-14-dev groff-base
+>>>>>>> h3
 qemu-user-static binfmt-support
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 gcc-riscv64-linux-gnu libc6-dev-riscv64-cross

@@ -197,9 +197,9 @@ static bool fault_cancel(void *opaque, struct ramdev_blk *b)
 	struct fix *f = opaque;
 
 	f->fe.cancels++;
-	f->fe.nheld = 0;
+	f->fe.nheld = 0; /* held[] keeps the pointers: the test may free them */
 	f->real->fini(f->real_opaque, b);
-	return true;
+	return !f->fe.cancel_unsafe;
 }
 
 static int fault_kick(void *opaque, struct ramdev_blk *b)

@@ -47,6 +47,7 @@ struct fault_engine {
 	unsigned reap_batch;  /* requests a reap finishes (0: all) */
 	bool stuck;           /* reap finishes nothing */
 	unsigned cancels;     /* cancel calls */
+	bool cancel_unsafe;   /* cancel says the kernel may still use buffers */
 	struct blk_req *held[MAX_ELEMS];
 	unsigned nheld;
 };
@@ -98,5 +99,7 @@ int test_blk_ring_run(void);
 int test_blk_faults_run(void);
 /* The staging tests (test_blk_stage.c). */
 int test_blk_stage_run(void);
+/* Issue 12's tests (test_blk_more.c). */
+int test_blk_more_run(void);
 
 #endif

@@ -703,5 +703,6 @@ int main(void)
 	fails += test_blk_ring_run();
 	fails += test_blk_faults_run();
 	fails += test_blk_stage_run();
+	fails += test_blk_more_run();
 	return fails ? 1 : 0;
 }

@@ -552,6 +552,60 @@ static void test_ramdev_blk_process_ring_stage_bounded(void **state)
 
 #define R(fn, s) cmocka_unit_test_setup_teardown(fn, s, ring_teardown)
 
+static bool page_dirty(const uint64_t *bits, uint64_t off)
+{
+	uint64_t page = off / RAMDEV_DIRTY_PAGE;
+
+	return bits[page / 64] & (UINT64_C(1) << (page % 64));
+}
+
+/*
+ * Everything the device writes is in the dirty log (a migration that copies
+ * the logged pages loses no completion): the data of an IN, in RAM and in
+ * RAMD, the zeroes and status byte of a failed one, the used ring.  The
+ * descriptor table and the header (the driver's) are not.
+ */
+static void test_ramdev_blk_process_ring_dirty_log(void **state)
+{
+	struct ring_fix *f = ring_get(state);
+	const uint64_t ramd = TEST_GUEST_RAMD_GPA;
+	struct vring_drv_buf ok = { RQ_DATA, 4096 };
+	struct vring_drv_buf bad = { RQ_DATA + 0x10000, 512 };
+	struct vring_drv_buf dev = { ramd + 0x3000, 512 };
+	uint64_t bits[64], dbits[64];
+	uint8_t buf[512], zero[512] = { 0 };
+
+	memset(buf, 0xaa, sizeof(buf));
+	assert_int_equal(0, ramdev_as_write(f->g->as, bad.gpa, buf, 512));
+	add_req(f, RAMDEV_BLK_T_IN, 8, &ok, 1, false);
+	add_req(f, RAMDEV_BLK_T_IN, RQ_IMG / 512, &bad, 1, false); /* RANGE */
+	add_req(f, RAMDEV_BLK_T_IN, 16, &dev, 1, false);
+	vring_drv_publish(f->drv);
+	/* From here on only the device writes guest memory. */
+	assert_int_equal(0, ramdev_region_dirty_enable(f->g->ram, true));
+	assert_int_equal(0, ramdev_region_dirty_enable(f->g->ramd, true));
+	assert_true(ramdev_region_dirty_take(f->g->ram, bits, 64) >= 0);
+	assert_true(ramdev_region_dirty_take(f->g->ramd, dbits, 64) >= 0);
+	assert_int_equal(3, ramdev_blk_process(f->blk, 0, NULL));
+	assert_int_equal(3, drain_used(f, 3));
+	assert_int_equal(RAMDEV_BLK_S_OK, status_at(f, 0));
+	assert_int_equal(RAMDEV_BLK_S_IOERR, status_at(f, 1));
+	assert_int_equal(RAMDEV_BLK_S_OK, status_at(f, 2));
+	assert_true(ramdev_region_dirty_take(f->g->ram, bits, 64) > 0);
+	assert_true(ramdev_region_dirty_take(f->g->ramd, dbits, 64) > 0);
+	assert_true(page_dirty(bits, RQ_DATA));
+	assert_true(page_dirty(bits, bad.gpa));
+	assert_true(page_dirty(bits, RQ_STATUS));
+	assert_true(page_dirty(bits, RQ_USED));
+	assert_false(page_dirty(bits, RQ_HDR));
+	assert_false(page_dirty(bits, RQ_AVAIL));
+	assert_true(page_dirty(dbits, dev.gpa - ramd));
+	/* The failed read: zeroes where the used length says bytes were
+	 * written (blk.h), not the guest's old contents. */
+	assert_int_equal(0, ramdev_as_read(f->g->as, bad.gpa, buf, 512));
+	assert_memory_equal(zero, buf, 512);
+}
+
 int test_blk_ring_run(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,6 +627,9 @@ int test_blk_ring_run(void)
 		  setup_direct_sync),
 		R(test_ramdev_blk_process_ring_stage_bounded, setup_direct_sync),
 		R(test_ramdev_blk_process_ring_stage_bounded, setup_direct_uring),
+		R(test_ramdev_blk_process_ring_dirty_log, setup_direct_sync),
+		R(test_ramdev_blk_process_ring_dirty_log, setup_direct_uring),
+		R(test_ramdev_blk_process_ring_dirty_log, setup_bounce_sync),
 	};
 
 	return cmocka_run_group_tests_name("blk_ring", tests, NULL, NULL);

@@ -6,6 +6,9 @@
  *   test_virtq_rules.c    configuration rules and ring/chain rules: each
  *                         validation rule has its own hand-built bad ring
  *                         asserting the exact error
+ *   test_virtq_more.c     the dirty log, USED_IDX, in-flight and indirect
+ *                         overflow rules, size and max_segs bounds, the log
+ *                         callback pair
  *   test_virtq_fixture.c  the fixture below and shared helpers
  *
  * A test guest (RAM, a RAMD "BAR", an MMIO window) and the guest-side driver
@@ -68,7 +71,6 @@ void push_one(struct fx *f);
 
 /* test_virtq_rules.c */
 void test_new_size_not_power_of_two(void **state);
-void test_new_size_too_big(void **state);
 void test_new_desc_misaligned(void **state);
 void test_new_avail_misaligned(void **state);
 void test_new_used_misaligned(void **state);
@@ -101,5 +103,19 @@ void test_pop_max_segs_exact(void **state);
 void test_push_after_broken_frees(void **state);
 void test_push_written_too_big(void **state);
 void test_strerror_all(void **state);
+
+/* test_virtq_more.c */
+void test_push_marks_dirty(void **state);
+void test_push_marks_dirty_elem_page(void **state);
+void test_set_notify_marks_dirty(void **state);
+void test_push_after_broken_marks_dirty(void **state);
+void test_push_used_idx(void **state);
+void test_pop_inflight_ge_size(void **state);
+void test_pop_indirect_table_overflow(void **state);
+void test_new_max_segs_too_big(void **state);
+void test_new_size_zero(void **state);
+void test_new_size_max(void **state);
+void test_set_log_pair(void **state);
+void test_getters_null(void **state);
 
 #endif /* RAMDEV_TEST_VIRTQ_H */

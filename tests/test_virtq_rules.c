@@ -21,15 +21,6 @@ void test_new_size_not_power_of_two(void **state)
 	assert_non_null(strstr(f->msg, "0xc"));
 }
 
-void test_new_size_too_big(void **state)
-{
-	struct fx *f = *state;
-
-	f->cfg.size = 0; /* 0: not ready; 65536 does not fit the u16 */
-	fx_queue(f);
-	assert_broken(f, RAMDEV_VIRTQ_NOT_READY);
-}
-
 void test_new_desc_misaligned(void **state)
 {
 	struct fx *f = *state;

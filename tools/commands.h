@@ -9,5 +9,6 @@ typedef int ramdev_command_fn(int argc, char **argv);
 ramdev_command_fn cmd_bench; /* bench/bench.c */
 ramdev_command_fn cmd_demo;  /* tools/demo.c */
 ramdev_command_fn cmd_mtree; /* tools/mtree.c */
+ramdev_command_fn cmd_vcpu_demo; /* tools/vcpu_demo.c */
 
 #endif

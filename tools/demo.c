@@ -25,7 +25,7 @@
  *   1  the direct policy failed: a request failed or never completed, the
  *      image does not verify, or the run could not be set up (the last line
  *      says which);
- *   2  bad usage;
+ *   2  bad usage, 4-9 a bad option value or file argument (demo_args.h);
  *   3  the direct policy was not run (--policy qemu-bounce): the failure is
  *      shown, nothing is verified.
  * The qemu-bounce run failing is the expected outcome and never changes the
@@ -52,6 +52,7 @@
 
 #include "commands.h"
 #include "demo.h"
+#include "demo_args.h"
 
 #define PAGE 4096u
 #define QSIZE 128u
@@ -394,6 +395,10 @@ static int run_setup(struct run *x, const struct demo_opts *o,
 	x->g.bar_pages = x->g.npages / 2;
 	if (x->g.npages - x->g.bar_pages > ram_pages)
 		x->g.npages = x->g.bar_pages + ram_pages;
+	/* parse_opts keeps the BAR and image to at least a page each; an
+	 * empty page cache would make the coprime search below endless. */
+	if (!x->g.npages)
+		return -EINVAL;
 	x->g.mult = 7919;
 	while (gcd(x->g.mult, x->g.npages) != 1)
 		x->g.mult += 2;
@@ -495,15 +500,30 @@ static int usage(FILE *f)
 		"                   [--inflight N]\n"
 		"  --policy P   run only policy P (default: qemu-bounce, then direct)\n"
 		"  --bar PATH   map a real BAR (/sys/bus/pci/devices/.../resourceN)\n"
-		"               instead of a memfd\n"
-		"  --image FILE raw image to write (its content is overwritten);\n"
-		"               default: a temporary 64 MiB file in $TMPDIR or /var/tmp\n"
-		"  --engine E   virtio-blk engine (default auto: io_uring if usable)\n"
+		"               instead of a memfd: a regular file, readable,\n"
+		"               writable and mappable, %u bytes to %llu GiB\n"
+		"  --image FILE raw image to write (its content is overwritten): a\n"
+		"               regular file of at least %u bytes, read-write; a\n"
+		"               missing or empty one is made %llu MiB; default: a\n"
+		"               temporary file in $TMPDIR or /var/tmp\n"
+		"  --engine E   virtio-blk engine: auto (default: io_uring if\n"
+		"               usable), uring or sync\n"
 		"  --inflight N requests the guest keeps in flight, 1..%u (default 32)\n"
-		"%s", QSIZE, DEMO_EXIT_HELP);
+		"%s", PAGE, DEMO_BAR_MAX >> 30, PAGE, DEFAULT_IMAGE_SIZE >> 20,
+		QSIZE, DEMO_EXIT_HELP);
 	return f == stderr ? 2 : 0;
 }
 
+/* The rules of the demo's file arguments (DEMO_EXIT_HELP). */
+static const struct arg_file_rule bar_rule = {
+	.min = PAGE, .max = DEMO_BAR_MAX, .map = true, .what = "BAR",
+};
+static const struct arg_file_rule image_rule = {
+	.min = PAGE, .max = UINT64_MAX, .create = DEFAULT_IMAGE_SIZE,
+	.what = "image",
+};
+
+/* 0, -1 after --help, or the exit status of a bad argument. */
 static int parse_opts(int argc, char **argv, struct demo_opts *o)
 {
 	static const struct option opts[] = {
@@ -515,18 +535,27 @@ static int parse_opts(int argc, char **argv, struct demo_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	static const char *const policies[] = { "qemu-bounce", "direct", NULL };
+	static const enum ramdev_dma_policy policy_of[] = {
+		RAMDEV_DMA_QEMU_BOUNCE, RAMDEV_DMA_DIRECT
+	};
+	static const char *const engines[] = { "auto", "uring", "sync", NULL };
+	static const enum ramdev_blk_engine engine_of[] = {
+		RAMDEV_BLK_ENGINE_AUTO, RAMDEV_BLK_ENGINE_URING,
+		RAMDEV_BLK_ENGINE_SYNC
+	};
+	const char *cmd = "ramdev demo";
+	unsigned i;
+	int c, ret = 0;
 
 	*o = (struct demo_opts){ .policy = -1, .inflight = 32 };
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	opterr = 0;
+	while (!ret && (c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (!strcmp(optarg, "qemu-bounce"))
-				o->policy = RAMDEV_DMA_QEMU_BOUNCE;
-			else if (!strcmp(optarg, "direct"))
-				o->policy = RAMDEV_DMA_DIRECT;
-			else
-				return usage(stderr);
+			ret = arg_word(cmd, "--policy", optarg, policies, &i);
+			if (!ret)
+				o->policy = (int)policy_of[i];
 			break;
 		case 'b':
 			o->bar = optarg;
@@ -535,55 +564,59 @@ static int parse_opts(int argc, char **argv, struct demo_opts *o)
 			o->image = optarg;
 			break;
 		case 'e':
-			if (!strcmp(optarg, "uring"))
-				o->engine = RAMDEV_BLK_ENGINE_URING;
-			else if (!strcmp(optarg, "sync"))
-				o->engine = RAMDEV_BLK_ENGINE_SYNC;
-			else if (strcmp(optarg, "auto"))
-				return usage(stderr);
+			ret = arg_word(cmd, "--engine", optarg, engines, &i);
+			if (!ret)
+				o->engine = engine_of[i];
 			break;
 		case 'n':
-			o->inflight = (unsigned)strtoul(optarg, NULL, 0);
-			if (o->inflight < 1 || o->inflight > QSIZE)
-				return usage(stderr);
+			ret = arg_uint(cmd, "--inflight", optarg, 1, QSIZE,
+				       &o->inflight);
 			break;
 		case 'h':
 			return usage(stdout) - 1;
 		default:
-			return usage(stderr);
+			return arg_getopt_error(cmd, c, argv);
 		}
 	}
-	return optind == argc ? 0 : usage(stderr);
+	if (!ret && optind < argc)
+		ret = arg_extra(cmd, argv[optind]);
+	/* The BAR is mapped again by each run: checked here, once. */
+	if (!ret && o->bar)
+		ret = arg_file(cmd, "--bar", o->bar, &bar_rule, NULL,
+			       &(uint64_t){ 0 });
+	return ret;
 }
 
+/* The image: --image FILE checked (exit status on failure), or a new
+ * temporary file (-1 and errno on failure). */
 static int open_image(const struct demo_opts *o, char *tmp, size_t tmplen,
-		      uint64_t *pages)
+		      int *fd, uint64_t *pages)
 {
-	struct stat st;
-	int fd;
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
+	uint64_t size;
+	int ret;
 
 	if (o->image) {
-		fd = open(o->image, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size == 0 &&
-		    ftruncate(fd, DEFAULT_IMAGE_SIZE) < 0) {
-			close(fd);
-			return -1;
-		}
-	} else {
-		const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
-
-		snprintf(tmp, tmplen, "%s/ramdev-demo-XXXXXX", dir);
-		fd = mkostemp(tmp, O_CLOEXEC);
-		if (fd >= 0 && ftruncate(fd, DEFAULT_IMAGE_SIZE) < 0) {
-			close(fd);
-			unlink(tmp);
-			return -1;
-		}
+		ret = arg_file("ramdev demo", "--image", o->image, &image_rule,
+			       fd, &size);
+		*pages = size / PAGE;
+		return ret;
 	}
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -1;
-	*pages = (uint64_t)st.st_size / PAGE;
-	return fd;
+	snprintf(tmp, tmplen, "%s/ramdev-demo-XXXXXX", dir);
+	*fd = mkostemp(tmp, O_CLOEXEC);
+	if (*fd >= 0 && ftruncate(*fd, DEFAULT_IMAGE_SIZE) < 0) {
+		close(*fd);
+		unlink(tmp);
+		*fd = -1;
+	}
+	if (*fd < 0) {
+		fprintf(stderr, "ramdev demo: cannot create a temporary image "
+			"in %s: %s (set TMPDIR or use --image FILE)\n", dir,
+			strerror(errno));
+		return 1;
+	}
+	*pages = DEFAULT_IMAGE_SIZE / PAGE;
+	return 0;
 }
 
 /*
@@ -640,11 +673,9 @@ int cmd_demo(int argc, char **argv)
 	ret = parse_opts(argc, argv, &o);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	fd = open_image(&o, tmp, sizeof(tmp), &pages);
-	if (fd < 0) {
-		fprintf(stderr, "ramdev demo: image: %s\n", strerror(errno));
-		return 1;
-	}
+	ret = open_image(&o, tmp, sizeof(tmp), &fd, &pages);
+	if (ret)
+		return ret;
 	printf("ramdev demo: a guest writes back its page cache through virtio-blk;\n"
 	       "about half of the pages live in \"%s mmaps[0]\", a BAR hot-added\n"
 	       "as guest memory (%s) at 0x%llx.\n", DEMO_BAR_NAME,

@@ -11,20 +11,28 @@
 
 #include "ramdev/as.h"
 
+#include "demo_args.h"
+
 #define DEMO_RAM_SIZE (48ull << 20)
 #define DEMO_BAR_SIZE (32ull << 20)
 #define DEMO_BAR_GPA 0x1000000000ull /* 64 GiB, above RAM like a 64-bit BAR */
 #define DEMO_BAR_NAME "0000:3b:00.0 BAR 4"
+/* The largest --bar the demo accepts: 1 TiB, beyond any PCI BAR the demo
+ * stands in for; a larger file is a mistake (a sparse image given as the
+ * BAR), and the demo maps the file whole. */
+#define DEMO_BAR_MAX (1ull << 40)
 
-/* The demo's exit statuses, for `ramdev demo --help` and `ramdev help`. */
-#define DEMO_EXIT_HELP                                                       \
-	"exit status:\n"                                                      \
+/* The demo's exit statuses, for `ramdev demo --help` and `ramdev help`
+ * (2 and 4-9, for bad arguments, are shared by every command). */
+#define DEMO_EXIT_HELP                                                        \
+	"exit status:\n"                                                       \
 	"  0  the direct policy completed every request, the image verifies\n" \
-	"  1  it did not, or a run could not be set up (the last line says\n" \
+	"  1  it did not, or a run could not be set up (the last line says\n"  \
 	"     why)\n"                                                          \
-	"  2  bad usage\n"                                                     \
-	"  3  the direct policy was not run (--policy qemu-bounce): the\n"    \
-	"     failure is shown, nothing is verified\n"
+	RAMDEV_EXIT_USAGE_HELP                                                 \
+	"  3  the direct policy was not run (--policy qemu-bounce): the\n"     \
+	"     failure is shown, nothing is verified\n"                         \
+	RAMDEV_EXIT_ARGS_HELP
 
 struct demo_machine {
 	struct ramdev_as *as;

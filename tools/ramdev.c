@@ -16,6 +16,7 @@ static const struct command commands[] = {
 	{ "demo", cmd_demo,
 	  "[--policy qemu-bounce|direct] [--bar PATH] [--image FILE] ..." },
 	{ "mtree", cmd_mtree, "[--bar PATH]" },
+	{ "vcpu-demo", cmd_vcpu_demo, "[--bar PATH] (a KVM vCPU's MMIO exits)" },
 	{ "bench", cmd_bench,
 	  "access|as|blk [--quick] [--json FILE] (access: [--plot FILE.png])" },
 	{ NULL, NULL, NULL },
@@ -29,7 +30,7 @@ static int usage(FILE *f)
 	fprintf(f, "  help\n\n'ramdev demo' %s"
 		   "'ramdev <command> --help' for a command's options\n",
 		DEMO_EXIT_HELP);
-	return f == stderr ? 2 : 0;
+	return f == stderr ? RAMDEV_EXIT_USAGE : 0;
 }
 
 int main(int argc, char **argv)
@@ -41,6 +42,7 @@ int main(int argc, char **argv)
 	for (const struct command *c = commands; c->name; c++)
 		if (!strcmp(argv[1], c->name))
 			return c->run(argc - 1, argv + 1);
-	fprintf(stderr, "ramdev: unknown command '%s'\n", argv[1]);
-	return usage(stderr);
+	fprintf(stderr, "ramdev: unknown command '%s': want demo, mtree, bench "
+		"or help (see 'ramdev help')\n", argv[1]);
+	return RAMDEV_EXIT_USAGE;
 }

@@ -315,6 +315,94 @@ RAMDEV_EXPORT void ramdev_region_dirty_mark(struct ramdev_region *r,
 RAMDEV_EXPORT int64_t ramdev_region_dirty_take(struct ramdev_region *r,
 					       uint64_t *bits, size_t words);
 
+/* ---- the vCPU path (lib/as/vcpu.c) ---- */
+
+/**
+ * enum ramdev_misaligned - what a RAM-device region does with a vCPU access
+ * that is not naturally aligned (or has a size of 3, 5, 6 or 7 bytes, which
+ * KVM produces where an access crosses a page boundary).
+ * @RAMDEV_MISALIGNED_SPLIT:  the default: aligned pieces through
+ *        ramdev_read/ramdev_write, lowest address first, each byte once.
+ * @RAMDEV_MISALIGNED_REJECT: no device access; the caller gets
+ *        -EOPNOTSUPP, a read returns all-ones, a write is dropped.
+ * Never an unaligned host access.
+ */
+enum ramdev_misaligned {
+	RAMDEV_MISALIGNED_SPLIT = 0,
+	RAMDEV_MISALIGNED_REJECT = 1,
+};
+
+/**
+ * ramdev_region_set_misaligned - choose a RAM-device region's policy for
+ * misaligned vCPU accesses (ramdev_as_vcpu_access()).
+ * @r:      a RAMD region the caller holds the only reference on: not yet
+ *          added to a container nor the target of an alias.
+ * @policy: RAMDEV_MISALIGNED_SPLIT or RAMDEV_MISALIGNED_REJECT.
+ * Returns: 0; -EINVAL (NULL, not RAMD, unknown policy); -EBUSY (the region
+ * is placed or referenced elsewhere: the policy is part of its creation).
+ * Context: any thread; takes the writer lock.
+ */
+RAMDEV_EXPORT int ramdev_region_set_misaligned(struct ramdev_region *r,
+					       enum ramdev_misaligned policy);
+
+/**
+ * struct ramdev_vcpu_stats - vCPU accesses that did not reach a device as
+ * issued, per address space, since its creation.
+ * @unassigned:  hit no region (read all-ones, write dropped).
+ * @spanning:    crossed a region boundary, a hole, or 2^64 (same outcome).
+ * @bad_size:    size 0 or > 8, which KVM never produces (same outcome).
+ * @misaligned_split:    RAM-device, split into aligned pieces (done).
+ * @misaligned_rejected: RAM-device under RAMDEV_MISALIGNED_REJECT.
+ * @mmio_errors: an MMIO region's valid rules or callback refused it.
+ */
+struct ramdev_vcpu_stats {
+	uint64_t unassigned;
+	uint64_t spanning;
+	uint64_t bad_size;
+	uint64_t misaligned_split;
+	uint64_t misaligned_rejected;
+	uint64_t mmio_errors;
+};
+
+/**
+ * ramdev_as_vcpu_access - one access a vCPU trapped on, as KVM_EXIT_MMIO
+ * (struct kvm_run.mmio) or an emulator's slow path delivers it.
+ * @gpa:      guest physical address.
+ * @data:     @size bytes in guest memory order (the order they have at
+ *            @gpa; for an x86 guest the value little-endian).  Read from
+ *            for a write; filled for a read (kvm_run.mmio.data as is).
+ * @size:     1 to 8 (KVM: 1, 2, 4, 8; 3, 5, 6, 7 for the pieces of an
+ *            access crossing a page).
+ * @is_write: direction.
+ * Where the access lands:
+ *  - RAM-device: a naturally aligned access of 1, 2, 4 or 8 bytes is
+ *    exactly one ramdev_ld/ramdev_st of @size; anything else follows the
+ *    region's enum ramdev_misaligned policy.  Writes mark the dirty log.
+ *  - MMIO: the callbacks, under the region's valid and impl rules.
+ *  - RAM: a plain copy.
+ *  - no region, two regions (or a region and a hole), or a bad @size: no
+ *    access at all; a read returns all-ones, a write is dropped, a
+ *    rate-limited log line names the case, and struct ramdev_vcpu_stats
+ *    counts it.
+ * Returns: 0; RAMDEV_AS_UNASSIGNED (no region); -EFAULT (spans two
+ * regions or a hole, or wraps past 2^64); -EINVAL (bad @size, NULL @as or
+ * @data, or an MMIO valid rule); -EOPNOTSUPP (misaligned, REJECT policy);
+ * an MMIO callback's negative errno.  On any nonzero return a read's @data
+ * is all-ones.
+ * Context: any thread; takes the RCU read lock once; no allocation; never
+ * blocks (unless an MMIO callback does).
+ */
+RAMDEV_EXPORT int ramdev_as_vcpu_access(struct ramdev_as *as, uint64_t gpa,
+					void *data, unsigned size,
+					bool is_write);
+
+/**
+ * ramdev_as_vcpu_stats - read the counters of ramdev_as_vcpu_access().
+ * Returns: 0, -EINVAL (NULL argument).  Each counter is read atomically.
+ */
+RAMDEV_EXPORT int ramdev_as_vcpu_stats(struct ramdev_as *as,
+				       struct ramdev_vcpu_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -35,10 +35,14 @@
  * preadv/pwritev run inline.  Several requests are in flight at once with
  * io_uring (buffered writes on file systems that would hand every one of
  * them to an io_uring worker thread run inline: see
- * ramdev_blk_options.uring_offload_writes); a FLUSH is started only after every write that was started
- * before it (on any queue) completed, so fdatasync covers them all.  A
- * waiting FLUSH stops no queue: later requests run meanwhile and do not
- * delay it.
+ * ramdev_blk_options.uring_offload_writes); a FLUSH is started only after
+ * every write that was started before it (on any queue) completed, so
+ * fdatasync covers them all.  A waiting FLUSH stops no queue: later requests
+ * run meanwhile and do not delay it.  A short transfer is resumed where it
+ * stopped; a step the kernel answers with EINTR or EAGAIN is retried, at
+ * most 16 times in a row, then the request fails with IOERR (RAMDEV_BLK_IO),
+ * so no request (nor, with the sync engine, the calling thread) is held
+ * forever.
  *
  * Write-back errors stick.  Linux reports a failed write-back once: the
  * fdatasync that sees it fails, the pages are marked clean anyway, and the
@@ -49,8 +53,32 @@
  * ramdev_blk_flush() returns -EIO, until ramdev_blk_reset() or a reopen.
  * Reads and writes carry on.
  *
- * Threads: one device is driven from one thread at a time (the event loop
- * thread); different devices are independent.
+ * Used length (the len of each used element, VIRTIO 1.2 2.7.8.1: "the
+ * device MUST write at least len bytes to descriptor, beginning at the
+ * first device-writable buffer, prior to updating the used idx").  The
+ * status byte is the last byte of the device-writable part, so a len that
+ * left it out would tell a driver to ignore the status (2.7.8.2: the driver
+ * MUST NOT make assumptions about data beyond the first len bytes).  The
+ * device therefore writes every byte of that part and reports all of it:
+ *   - successful IN: the data, then the status: len = in_len;
+ *   - failed IN (a validation error, an I/O error, a short read): zeroes over
+ *     the whole data part (what the kernel may have put there is not
+ *     trusted), then the status: len = in_len;
+ *   - GET_ID: the serial (at most 20 bytes, NUL-padded), zeroes up to the
+ *     status byte when the buffer is larger, then the status: len = in_len
+ *     (21 for the usual 20-byte buffer);
+ *   - OUT, FLUSH, DISCARD, WRITE_ZEROES and unsupported types: the status,
+ *     with zeroes over any writable byte in front of it: len = in_len (1
+ *     for a well-formed request);
+ *   - a chain with no status byte or a header shorter than 16 bytes (the
+ *     device breaks): nothing is written, len = 0.
+ * The zeroes go through each segment's own access (RAM, the access core for
+ * device memory, MMIO callbacks), and everything within len is in the dirty
+ * log once the element is pushed (the virtqueue marks it at unmap).
+ *
+ * Threads: one device is driven from one thread at a time (the "device's
+ * thread": the event loop thread); different devices are independent.
+ * Unless a function's Context says otherwise, call it on that thread.
  */
 #ifndef RAMDEV_BLK_H
 #define RAMDEV_BLK_H
@@ -124,7 +152,13 @@ enum ramdev_blk_err {
 	RAMDEV_BLK_ERR_COUNT
 };
 
-/** ramdev_blk_strerror - a short description of @err (never NULL). */
+/**
+ * ramdev_blk_strerror - a short description of @err.
+ * @err: a value of enum ramdev_blk_err (others are answered too).
+ * Returns: a static string, never NULL ("unknown virtio-blk error" out of
+ * range).
+ * Context: any thread.
+ */
 RAMDEV_EXPORT const char *ramdev_blk_strerror(enum ramdev_blk_err err);
 
 enum ramdev_blk_engine {
@@ -137,8 +171,11 @@ enum ramdev_blk_engine {
  * struct ramdev_blk_options - how to open an image.  Zero means "default"
  * for every numeric field.
  * @path:       image to open (O_RDWR, or O_RDONLY with @read_only); or NULL
- * @fd:         ... an open image when @path is NULL: duplicated, the caller
- *              keeps its own descriptor.  Set -1 when @path is used.
+ *              to use @fd.
+ * @fd:         an open image when @path is NULL (0 is then a descriptor
+ *              like any other): duplicated, the caller keeps its own.  With
+ *              @path set, leave it 0 (as a designated initializer does) or
+ *              set -1; any other value is -EINVAL (two sources).
  * @read_only:  refuse writes (VIRTIO_BLK_F_RO is offered).
  * @serial:     GET_ID answer; the first 20 bytes are used, NULL for "".
  * @num_queues: request queues, 1..RAMDEV_BLK_MAX_QUEUES (default 1).
@@ -242,71 +279,123 @@ struct ramdev_blk_stats {
 /**
  * ramdev_blk_open - open an image as a virtio-blk device.
  * @out: receives the device.
- * @opt: see struct ramdev_blk_options; not kept.
- * Returns: 0; -EINVAL (NULL, neither or both of @path and @fd, bad
- * numbers, capacity larger than the image); -errno of open/fstat/ioctl;
- * -ENOSYS or -EPERM (RAMDEV_BLK_ENGINE_URING and io_uring is unavailable);
- * -ENOMEM.
- * Context: may block (opens the file).
+ * @opt: see struct ramdev_blk_options; not kept (@serial is copied).
+ *
+ * Opens (or duplicates) the image, sizes it (regular file: st_size; block
+ * device: BLKGETSIZE64), starts the engine (AUTO: io_uring when its probe
+ * works, else the sync engine, with a LOG_INFO message) and an event fd.
+ * No queue is attached yet.
+ * Returns: 0 with *@out set; -EINVAL (NULL argument; no source, or both
+ * @path and @fd; num_queues above RAMDEV_BLK_MAX_QUEUES, depth above 32768,
+ * more than 256 discard/write-zeroes ranges, stage_budget below
+ * RAMDEV_BLK_STAGE_MIN, capacity larger than the image, an unknown
+ * engine); -errno of open/fcntl/fstat/ioctl/eventfd; -ENOSYS or -EPERM
+ * (RAMDEV_BLK_ENGINE_URING and io_uring is unavailable, or the probe's
+ * error); -ENOMEM.
+ * Context: any thread; may block (opens the file).
  */
 RAMDEV_EXPORT int ramdev_blk_open(struct ramdev_blk **out,
 				  const struct ramdev_blk_options *opt);
 
 /**
- * ramdev_blk_close - wait for the requests in flight (they are pushed to
- * their queues), then close the image and free the device.  NULL is a no-op.
+ * ramdev_blk_close - finish or fail every request in flight, then close the
+ * image and free the device.
+ * @blk: the device; NULL is a no-op.
+ *
+ * Drains (the requests in flight complete and are pushed to their queues).
  * If the engine failed and cannot finish them, it is stopped (io_uring:
- * every request cancelled and waited for) and they are pushed with IOERR;
- * should the kernel still be able to write their staging buffers, those are
- * leaked rather than freed.  Queues a detach refused (-EBUSY) must stay
- * valid until this returns.
- * Context: may block.
+ * every request cancelled and waited for) and they are pushed with IOERR.
+ * Should the engine be unable to vouch that the kernel is done with their
+ * buffers, those requests are not pushed: their elements, mappings and
+ * staging buffers are leaked rather than freed (their staging reservation
+ * is released, so requests still waiting for staging fail and are pushed).
+ * Queues a detach refused (-EBUSY) must stay valid until this returns.
+ * Context: the device's thread; may block.
  */
 RAMDEV_EXPORT void ramdev_blk_close(struct ramdev_blk *blk);
 
-/** ramdev_blk_set_log - route the device's messages to @fn (see as.h). */
+/**
+ * ramdev_blk_set_log - route the device's messages to @fn(@opaque, level,
+ * msg) (see ramdev_log_fn in as.h); NULL @fn: warnings and errors go to
+ * stderr.
+ * @blk:    the device; NULL is a no-op.
+ * @fn:     the callback, called on the thread that logs (the device's).
+ * @opaque: passed to @fn.
+ *
+ * The pair is published as one: each call allocates a new immutable
+ * {@fn, @opaque} and swaps it in atomically, so a message logged meanwhile
+ * uses the old pair or the new one, never a mix.  Replaced pairs stay
+ * allocated (a few bytes each) until ramdev_blk_close(); an old @opaque may
+ * still be passed to its @fn by a message that started before the swap.  If
+ * the allocation fails the old pair stays in force (and says so).
+ * Context: any thread; calls of set_log on one device must not overlap
+ * each other.
+ */
 RAMDEV_EXPORT void ramdev_blk_set_log(struct ramdev_blk *blk, ramdev_log_fn *fn,
 				      void *opaque);
 
 /**
- * ramdev_blk_get_config - fill @cfg with the config space (little-endian).
- * Returns: 0, -EINVAL (NULL).
+ * ramdev_blk_get_config - the config space (VIRTIO 1.2 5.2.4).
+ * @blk: the device.
+ * @cfg: filled, little-endian, byte for byte as the driver reads it.
+ * Returns: 0; -EINVAL (NULL argument).
+ * Context: any thread (the values do not change after open).
  */
 RAMDEV_EXPORT int ramdev_blk_get_config(const struct ramdev_blk *blk,
 					struct ramdev_blk_config *cfg);
 
 /**
- * ramdev_blk_features - the device feature bits this device offers
- * (1 << RAMDEV_BLK_F_*); transport bits (VIRTIO_F_VERSION_1 & co.) are the
- * VMM's.
+ * ramdev_blk_features - the device feature bits this device offers.
+ * @blk: the device.
+ * Returns: a mask of 1 << RAMDEV_BLK_F_* (SEG_MAX, BLK_SIZE, FLUSH,
+ * TOPOLOGY, DISCARD, WRITE_ZEROES always; SIZE_MAX, RO, MQ per options); 0
+ * for NULL.  Transport bits (VIRTIO_F_VERSION_1 & co.) are the VMM's.
+ * Context: any thread.
  */
 RAMDEV_EXPORT uint64_t ramdev_blk_features(const struct ramdev_blk *blk);
 
-/** ramdev_blk_capacity - the capacity in 512-byte sectors. */
+/**
+ * ramdev_blk_capacity - the capacity in 512-byte sectors.
+ * @blk: the device.
+ * Returns: the capacity; 0 for NULL.
+ * Context: any thread.
+ */
 RAMDEV_EXPORT uint64_t ramdev_blk_capacity(const struct ramdev_blk *blk);
 
-/** ramdev_blk_engine - the engine in use (AUTO resolved). */
+/**
+ * ramdev_blk_engine - the engine in use.
+ * @blk: the device.
+ * Returns: RAMDEV_BLK_ENGINE_URING or RAMDEV_BLK_ENGINE_SYNC (AUTO
+ * resolved); RAMDEV_BLK_ENGINE_AUTO for NULL.
+ * Context: any thread.
+ */
 RAMDEV_EXPORT enum ramdev_blk_engine
 ramdev_blk_engine(const struct ramdev_blk *blk);
 
 /**
  * ramdev_blk_attach_queue - serve request queue @idx from @vq.
+ * @blk: the device.
+ * @idx: the request queue index, < num_queues.
+ * @vq:  the virtqueue; stays the caller's: detach it before freeing it.
  * @dma: the context @vq maps through; may be NULL.  (The device no longer
  *       waits for bounce space: the DMA layer never makes a queue wait.)
- * The queue stays the caller's; detach it before freeing it.
- * Returns: 0, -EINVAL (NULL @vq, @idx >= num_queues), -EBUSY (attached).
+ * Returns: 0; -EINVAL (NULL @blk or @vq, @idx >= num_queues); -EBUSY (a
+ * queue is attached at @idx).
+ * Context: the device's thread.
  */
 RAMDEV_EXPORT int ramdev_blk_attach_queue(struct ramdev_blk *blk, unsigned idx,
 					  struct ramdev_virtq *vq,
 					  struct ramdev_dma *dma);
 
 /**
- * ramdev_blk_detach_queue - wait for queue @idx's requests in flight, push
- * them, and forget the queue.
- * Returns: 0, -EINVAL (bad @idx), -ENOENT (not attached), -EBUSY (a failed
- * engine still holds requests of the queue: it stays attached, and stays
- * the device's until ramdev_blk_close()).
- * Context: may block.
+ * ramdev_blk_detach_queue - drain the device (queue @idx's requests in
+ * flight are pushed), then forget the queue.
+ * @blk: the device.
+ * @idx: the request queue index.
+ * Returns: 0; -EINVAL (NULL @blk, @idx >= num_queues); -ENOENT (not
+ * attached); -EBUSY (a failed engine still holds requests of the queue: it
+ * stays attached, and stays the device's until ramdev_blk_close()).
+ * Context: the device's thread; may block.
  */
 RAMDEV_EXPORT int ramdev_blk_detach_queue(struct ramdev_blk *blk, unsigned idx);
 
@@ -314,18 +403,24 @@ RAMDEV_EXPORT int ramdev_blk_detach_queue(struct ramdev_blk *blk, unsigned idx);
  * ramdev_blk_process - handle a kick of queue @idx: pop every available
  * request, validate it, start it (or finish it at once: errors, GET_ID, and
  * all requests with the sync engine).
+ * @blk:    the device.
+ * @idx:    the request queue index.
  * @notify: if not NULL, bit @idx is ORed in when the driver wants an
  *          interrupt for requests finished here.
- * Returns: the number of requests popped; -EINVAL (bad @idx, not
- * attached); -EIO (device or queue broken: see ramdev_blk_error() and
+ * Returns: the number of requests popped; -EINVAL (NULL @blk, bad @idx,
+ * no queue attached); -EIO (device or queue broken: see ramdev_blk_error() and
  * ramdev_virtq_error()); -ENOBUFS (DMA policy QEMU_BOUNCE ran out of bounce
  * space: the queue is now broken, "virtio: bogus descriptor or out of
  * resources"); -ENOMEM.  Requests popped before an error are carried on.
  * A queue that is stopped for a moment (depth reached, staging space busy,
- * pop out of memory) is resumed by ramdev_blk_complete().  At most RAMDEV_BLK_PROCESS_BATCH
- * requests are popped per call, so a guest that keeps its ring full cannot
+ * pop out of memory) is resumed by ramdev_blk_complete().  At most
+ * RAMDEV_BLK_PROCESS_BATCH requests are popped per call, so a guest that keeps its ring full cannot
  * hold the calling thread; the queue is then resumed the same way, and
- * event_fd is made readable so the event loop comes back.
+ * event_fd is made readable so the event loop comes back.  The empty
+ * re-checks (after asking for kicks again, VIRTIO 1.2 2.7.10) count toward
+ * the same batch, so a driver that keeps the re-check seeing buffers pop
+ * then does not find cannot hold the thread either.
+ * Context: the device's thread; with the sync engine, blocks for the I/O.
  */
 #define RAMDEV_BLK_PROCESS_BATCH 256
 
@@ -335,74 +430,103 @@ RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
 /**
  * ramdev_blk_event_fd - a descriptor that becomes readable when
  * ramdev_blk_complete() has work (completions, a stopped queue to resume).
- * Owned by the device.
+ * @blk: the device.
+ * Returns: the descriptor, owned by the device (do not close or read it);
+ * -EINVAL for NULL.
+ * Context: any thread.
  */
 RAMDEV_EXPORT int ramdev_blk_event_fd(const struct ramdev_blk *blk);
 
 /**
  * ramdev_blk_complete - without blocking, finish the requests whose I/O
  * completed: write their status, push them, resume stopped queues.
+ * @blk:    the device.
  * @notify: if not NULL, bit i is ORed in for each queue i that wants an
  *          interrupt.
- * Returns: the number of requests pushed; -EIO (the engine failed, the
- * device is broken, and nothing was pushed: requests in flight may still
- * finish, keep calling it).
+ * Returns: the number of requests pushed; -EINVAL (NULL @blk); -EIO (the
+ * engine failed, the device is broken, and nothing was pushed: requests in
+ * flight may still finish, keep calling it).
+ * Context: the device's thread, typically when event_fd is readable.
  */
 RAMDEV_EXPORT int ramdev_blk_complete(struct ramdev_blk *blk, uint64_t *notify);
 
 /**
  * ramdev_blk_wait - like ramdev_blk_complete(), but first wait up to
  * @timeout_ms (-1: forever) for at least one completion when requests are
- * in flight.
+ * in the engine.
+ * @blk:        the device.
+ * @timeout_ms: the longest wait; 0 does not wait.
+ * @notify:     as for ramdev_blk_complete().
  * Returns: the number of requests pushed (0 on timeout or nothing in
- * flight); -EIO.
- * Context: may block.
+ * flight); -EINVAL (NULL @blk); -EIO (as for ramdev_blk_complete()).
+ * Context: the device's thread; may block.
  */
 RAMDEV_EXPORT int ramdev_blk_wait(struct ramdev_blk *blk, int timeout_ms,
 				  uint64_t *notify);
 
 /**
- * ramdev_blk_drain - complete every request in flight (quiesce).  No new
+ * ramdev_blk_drain - complete every request in flight (quiesce).
+ * @blk:    the device.
+ * @notify: as for ramdev_blk_complete().  No new
  * request is popped meanwhile, however fast the driver refills its rings;
  * queues that stopped (depth reached) are resumed by the next
  * ramdev_blk_complete(), and event_fd is made readable for that.  A failed
  * engine (the device is broken) is reaped for as long as it finishes
  * requests.
  * Returns: the number pushed (the device may be broken: see
- * ramdev_blk_error()); -EIO (the engine failed and some requests are still
- * in flight).
- * Context: may block.
+ * ramdev_blk_error()); -EINVAL (NULL @blk); -EIO (the engine failed and
+ * some requests are still in flight, after 50 reaps that failed in a row).
+ * Context: the device's thread; may block.
  */
 RAMDEV_EXPORT int ramdev_blk_drain(struct ramdev_blk *blk, uint64_t *notify);
 
 /**
  * ramdev_blk_flush - drain, then fdatasync the image (e.g. before a
  * snapshot or migration).
- * Returns: 0, -EIO (also when an earlier write-back failed: see the top),
- * -errno of fdatasync (which then sticks as well).
- * Context: may block.
+ * @blk:    the device.
+ * @notify: as for ramdev_blk_complete().
+ * Returns: 0; -EINVAL (NULL @blk); -EIO (the drain failed, or an earlier
+ * write-back failed: see the top); -errno of fdatasync (which then sticks
+ * as well, except -EINTR).
+ * Context: the device's thread; may block.
  */
 RAMDEV_EXPORT int ramdev_blk_flush(struct ramdev_blk *blk, uint64_t *notify);
 
-/** ramdev_blk_inflight - requests popped and not yet pushed. */
+/**
+ * ramdev_blk_inflight - requests popped and not yet pushed.
+ * @blk: the device.
+ * Returns: the count (at most options.depth); 0 for NULL.
+ * Context: the device's thread.
+ */
 RAMDEV_EXPORT unsigned ramdev_blk_inflight(const struct ramdev_blk *blk);
 
 /**
- * ramdev_blk_error - why the device is broken (HDR_SHORT, NO_STATUS or IO
- * for an engine failure), RAMDEV_BLK_OK if it is not.
+ * ramdev_blk_error - why the device is broken.
+ * @blk: the device.
+ * Returns: RAMDEV_BLK_HDR_SHORT or RAMDEV_BLK_NO_STATUS (the driver broke
+ * the framing), RAMDEV_BLK_IO (the engine failed); RAMDEV_BLK_OK if it is
+ * not broken, or for NULL.  Sticky until ramdev_blk_reset().
+ * Context: the device's thread.
  */
 RAMDEV_EXPORT enum ramdev_blk_err ramdev_blk_error(const struct ramdev_blk *blk);
 
 /**
  * ramdev_blk_reset - device reset: drain, detach every queue, clear the
  * broken state and a sticky write-back error.
- * Returns: 0; -EBUSY (a failed engine still holds requests: nothing was
- * detached or cleared; ramdev_blk_close() is what is left).
- * Context: may block.
+ * @blk: the device.
+ * Returns: 0; -EINVAL (NULL); -EBUSY (a failed engine still holds
+ * requests: nothing was detached or cleared; ramdev_blk_close() is what is
+ * left).
+ * Context: the device's thread; may block.
  */
 RAMDEV_EXPORT int ramdev_blk_reset(struct ramdev_blk *blk);
 
-/** ramdev_blk_get_stats - copy the counters into @st. */
+/**
+ * ramdev_blk_get_stats - copy the counters into @st.
+ * @blk: the device; NULL: @st is left as it was.
+ * @st:  filled; NULL is a no-op.
+ * Context: the device's thread (from another thread the copy may be torn).
+ */
 RAMDEV_EXPORT void ramdev_blk_get_stats(const struct ramdev_blk *blk,
 					struct ramdev_blk_stats *st);
 

@@ -95,6 +95,7 @@ struct ramdev_region {
 	void (*release)(void *opaque);
 	void *release_opaque;
 	struct as_dirty *dirty; /* RCU-published */
+	uint8_t misaligned; /* vcpu.c: enum ramdev_misaligned, __atomic */
 };
 
 /* ---- flat views ---- */
@@ -133,6 +134,7 @@ struct ramdev_as {
 	void *log_opaque;
 	uint64_t log_next_ns;	/* rate limit of guest-triggered messages */
 	uint64_t log_dropped;
+	struct ramdev_vcpu_stats vcpu_stats; /* vcpu.c: __atomic counters */
 };
 
 extern pthread_mutex_t as_tree_lock;
