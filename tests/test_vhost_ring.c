@@ -405,6 +405,42 @@ static void test_mem_devmem_split(void **state)
 	f->sock = -1;
 }
 
+/* More device-memory ranges in one region than it may have pieces: the
+ * last piece takes the rest and is device memory, never RAM. */
+static void test_mem_devmem_many(void **state)
+{
+	struct vfix *f = *state;
+	struct ramdev_vhost_devmem dm[8];
+	struct ramdev_vhost_options vo = { .devmem = dm, .ndevmem = 8 };
+	struct { uint64_t pad; struct t_region r; } m =
+		{ 0, { 0, T_MEM_SIZE, T_UVA, 0 } };
+	struct ramdev_as *as;
+	int sv[2];
+
+	for (unsigned i = 0; i < 8; i++)
+		dm[i] = (struct ramdev_vhost_devmem){ (2 * i + 1) * 0x10000ull,
+						      0x10000 };
+	ramdev_vhost_free(f->v);
+	vo.blk = f->blk;
+	assert_int_equal(0, ramdev_vhost_new(&f->v, &vo));
+	assert_int_equal(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	close(f->sock);
+	f->sock = sv[1];
+	assert_int_equal(0, ramdev_vhost_attach(f->v, sv[0]));
+	t_negotiate(f, T_PF_REPLY_ACK);
+	t_send(f, T_ADD_MEM_REG, 0, &m, sizeof(m), &f->mem, 1);
+	assert_int_equal(0, ramdev_vhost_handle(f->v));
+	assert_int_equal(RAMDEV_VHOST_OK, ramdev_vhost_last_error(f->v));
+	as = ramdev_vhost_as(f->v);
+	assert_int_equal(RAMDEV_REGION_RAM, kind_at(as, 0x0));
+	assert_int_equal(RAMDEV_REGION_RAMD, kind_at(as, 0x10000));
+	assert_int_equal(RAMDEV_REGION_RAM, kind_at(as, 0x60000));
+	/* From the 8th piece on: one device-memory piece, gaps included. */
+	assert_int_equal(RAMDEV_REGION_RAMD, kind_at(as, 0x80000));
+	assert_int_equal(RAMDEV_REGION_RAMD, kind_at(as, 0xf0000));
+	assert_int_equal(RAMDEV_REGION_RAMD, kind_at(as, T_MEM_SIZE - 1));
+}
+
 /* A region whose fd is a char device is device memory as a whole. */
 static void test_mem_chardev_ramd(void **state)
 {
@@ -510,6 +546,7 @@ int vhost_ring_tests(void)
 		T(test_ring_inflight_layout),
 		T(test_mem_devmem_split),
 		T(test_mem_chardev_ramd),
+		T(test_mem_devmem_many),
 		T(test_ring_devmem_stats),
 		T(test_ring_next_connection),
 	};

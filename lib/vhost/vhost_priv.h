@@ -152,7 +152,7 @@ struct vhost_mem {
 	uint64_t last;        /* r.gpa + r.size - 1 */
 	struct vhost_map *map; /* shared with the address-space pieces */
 	uint8_t *host;        /* host address of r.gpa */
-	struct ramdev_region *piece[3]; /* RAM/RAMD parts in the AS */
+	struct ramdev_region *piece[8]; /* RAM/RAMD parts (MEM_MAX_PIECES) */
 	unsigned npieces;
 };
 
