@@ -292,6 +292,11 @@ static void test_ring_inflight_resubmit(void **state)
 	assert_int_equal(0, vring_drv_get_used(r.drv, &id, &len));
 	for (unsigned i = 0; i < R_SIZE; i++)
 		assert_int_equal(0, q->desc[i].inflight);
+	/* The region cannot be swapped under a running ring. */
+	t_send(f, T_SET_INFLIGHT_FD, T_NEED_REPLY, &in, sizeof(in), &ifd, 1);
+	assert_int_equal(0, ramdev_vhost_handle(f->v));
+	t_assert_err(f, RAMDEV_VHOST_VRING_STARTED);
+	assert_int_equal(8, t_recv(f, T_SET_INFLIGHT_FD, &(uint64_t){ 0 }, 8, NULL));
 	/* The image holds each request's data at its sector. */
 	for (unsigned i = 0; i < 4; i++) {
 		uint8_t b[512], want[512];
