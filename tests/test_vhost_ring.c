@@ -540,6 +540,33 @@ static void test_ring_next_connection(void **state)
 	rfix_free(&r);
 }
 
+/* A guest that breaks its ring: the err fd of SET_VRING_ERR fires once. */
+static void test_ring_broken_err_fd(void **state)
+{
+	struct vfix *f = *state;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	uint64_t idx = 0, cnt = 0, one = 1;
+	struct rfix r;
+
+	assert_true(efd >= 0);
+	rfix_init(&r, f);
+	t_negotiate(f, T_PF_REPLY_ACK);
+	t_mem_table(f);
+	t_send(f, 14, 0, &idx, 8, &efd, 1); /* SET_VRING_ERR */
+	assert_int_equal(0, ramdev_vhost_handle(f->v));
+	vring_setup(&r, 0, true);
+	vring_drv_post_head(r.drv, R_SIZE + 3); /* head out of range */
+	vring_drv_set_avail_idx(r.drv, 1);
+	assert_int_equal(8, write(r.kick, &one, 8));
+	assert_int_equal(-EIO, ramdev_vhost_kick(f->v, 0));
+	assert_int_equal(8, read(efd, &cnt, 8));
+	assert_int_equal(1, cnt);
+	assert_int_equal(-EIO, ramdev_vhost_kick(f->v, 0));
+	assert_int_equal(-1, read(efd, &cnt, 8)); /* once */
+	close(efd);
+	rfix_free(&r);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, vfix_setup, vfix_teardown)
 
 int vhost_ring_tests(void)
@@ -554,6 +581,7 @@ int vhost_ring_tests(void)
 		T(test_mem_devmem_many),
 		T(test_ring_devmem_stats),
 		T(test_ring_next_connection),
+		T(test_ring_broken_err_fd),
 	};
 
 	return cmocka_run_group_tests_name("vhost rings", tests, NULL, NULL);

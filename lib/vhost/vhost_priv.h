@@ -186,6 +186,7 @@ struct vhost_vring {
 	struct ramdev_virtq *vq; /* non-NULL: started */
 	bool attached;    /* to the blk device */
 	bool notify_pending; /* pushed before a call fd was there */
+	bool err_signalled;  /* err fd written for this start */
 	struct vhu_inflight_queue *inflight;
 	uint64_t counter; /* next inflight counter */
 };

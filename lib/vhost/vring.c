@@ -72,6 +72,16 @@ static int process(struct vhost_vring *vr)
 		return 0;
 	ret = ramdev_blk_process(vr->v->blk, vr->idx, &notify);
 	vhost_vrings_notify(vr->v, notify);
+	if (ret == -EIO && vr->err_fd >= 0 && !vr->err_signalled) {
+		/* The ring is broken (logged by the virtqueue or the device):
+		 * tell the front end once, through SET_VRING_ERR's fd. */
+		uint64_t one = 1;
+
+		vr->err_signalled = true;
+		if (write(vr->err_fd, &one, sizeof(one)) < 0)
+			vhost_log(vr->v, LOG_WARNING, "queue %u: err fd: %s",
+				  vr->idx, strerror(errno));
+	}
 	return ret;
 }
 
@@ -131,6 +141,7 @@ static int start(struct vhost_vring *vr)
 		goto fail;
 	}
 	vr->attached = true;
+	vr->err_signalled = false;
 	vhost_log(v, LOG_INFO, "queue %u: started, size %u, last_avail 0x%x%s%s",
 		  vr->idx, vr->num, ramdev_virtq_last_avail(vr->vq),
 		  cfg.event_idx ? ", event_idx" : "",
