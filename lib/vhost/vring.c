@@ -244,6 +244,11 @@ static int vring_fd_msg(struct ramdev_vhost *v, struct vhu_msg *m)
 	fd = nofd ? -1 : m->fds[0];
 	if (!nofd)
 		m->fds[0] = -1;
+	/* Never block on the front end's fds: a call fd that is a full pipe
+	 * must not stop the loop (eventfds from QEMU are non-blocking already;
+	 * the flag is shared with the front end's open file). */
+	if (fd >= 0)
+		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	if (m->request == VHU_SET_VRING_CALL) {
 		set_fd(vr, &vr->call_fd, fd, false);
 		if (vr->notify_pending && fd >= 0)
@@ -254,8 +259,6 @@ static int vring_fd_msg(struct ramdev_vhost *v, struct vhu_msg *m)
 		set_fd(vr, &vr->err_fd, fd, false);
 		return 0;
 	}
-	if (fd >= 0)
-		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	if (nofd)
 		vhost_log(v, LOG_WARNING, "queue %u: no kick fd: the ring is "
 			  "only processed on completions", vr->idx);
