@@ -567,6 +567,77 @@ static void test_ring_broken_err_fd(void **state)
 	rfix_free(&r);
 }
 
+/*
+ * Hot-unplug of the region a request's buffer is in, while the request is
+ * in flight (io_uring: submitted, not yet reaped): the mapping stays until
+ * the request is pushed, the data lands, and the region is gone after.
+ */
+static void test_mem_remove_inflight(void **state)
+{
+	struct vfix *f = *state;
+	int mem2 = memfd_create("test-vhost-mem2", MFD_CLOEXEC);
+	struct { uint64_t pad; struct t_region r; } m =
+		{ 0, { 0x100000, 0x10000, T_UVA + 0x100000, 0 } };
+	struct ramdev_region *reg;
+	uint8_t *b2;
+	struct rfix r;
+	uint16_t id;
+	uint32_t len;
+	uint8_t want[4096];
+
+	assert_true(mem2 >= 0);
+	assert_int_equal(0, ftruncate(mem2, 0x10000));
+	b2 = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_SHARED, mem2, 0);
+	assert_true(b2 != MAP_FAILED);
+	memset(want, 0x77, sizeof(want));
+	assert_int_equal(4096, pwrite(f->img, want, 4096, 8 * 512));
+	rfix_init(&r, f);
+	/* The driver sees the second region too. */
+	ramdev_as_begin(r.as);
+	assert_int_equal(0, ramdev_region_new_ram(&reg, "ram2", b2, 0x10000));
+	assert_int_equal(0, ramdev_region_add(ramdev_as_root(r.as), 0x100000, reg, 0));
+	assert_int_equal(0, ramdev_as_commit(r.as));
+	ramdev_region_unref(reg);
+	t_negotiate(f, T_PF_REPLY_ACK);
+	t_mem_table(f);
+	t_send(f, T_ADD_MEM_REG, 0, &m, sizeof(m), &mem2, 1);
+	assert_int_equal(0, ramdev_vhost_handle(f->v));
+	assert_int_equal(RAMDEV_VHOST_OK, ramdev_vhost_last_error(f->v));
+	vring_setup(&r, 0, true);
+	{
+		uint8_t *h = r.mem + R_HDR;
+		uint64_t s8 = htole64(8);
+		struct vring_drv_buf out = { R_HDR, 16 };
+		struct vring_drv_buf in[2] = { { 0x100000, 4096 }, { R_STATUS, 1 } };
+		uint64_t one = 1;
+
+		memset(h, 0, 16); /* IN */
+		memcpy(h + 8, &s8, 8);
+		r.mem[R_STATUS] = 0xff;
+		assert_true(vring_drv_add(r.drv, &out, 1, in, 2, false) >= 0);
+		vring_drv_publish(r.drv);
+		assert_int_equal(8, write(r.kick, &one, 8));
+		assert_int_equal(1, ramdev_vhost_kick(f->v, 0));
+	}
+	/* In flight (popped, not pushed); the region goes. */
+	assert_int_equal(1, ramdev_blk_inflight(f->blk));
+	t_send(f, T_REM_MEM_REG, 0, &m, sizeof(m), NULL, 0);
+	assert_int_equal(0, ramdev_vhost_handle(f->v));
+	assert_int_equal(RAMDEV_VHOST_OK, ramdev_vhost_last_error(f->v));
+	assert_int_equal(-1, kind_at(ramdev_vhost_as(f->v), 0x100000));
+	for (int i = 0; i < 1000 && !vring_drv_get_used(r.drv, &id, &len); i++) {
+		struct pollfd p = { ramdev_blk_event_fd(f->blk), POLLIN, 0 };
+
+		(void)poll(&p, 1, 10);
+		(void)ramdev_vhost_complete(f->v);
+	}
+	assert_int_equal(0, r.mem[R_STATUS]);
+	assert_memory_equal(want, b2, 4096);
+	munmap(b2, 0x10000);
+	close(mem2);
+	rfix_free(&r);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, vfix_setup, vfix_teardown)
 
 int vhost_ring_tests(void)
@@ -582,6 +653,8 @@ int vhost_ring_tests(void)
 		T(test_ring_devmem_stats),
 		T(test_ring_next_connection),
 		T(test_ring_broken_err_fd),
+		cmocka_unit_test_setup_teardown(test_mem_remove_inflight,
+						vfix_setup_uring, vfix_teardown),
 	};
 
 	return cmocka_run_group_tests_name("vhost rings", tests, NULL, NULL);
