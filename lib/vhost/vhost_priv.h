@@ -20,6 +20,7 @@
 #include "ramdev/dma.h"
 #include "ramdev/vhost.h"
 #include "ramdev/virtq.h"
+#include "../ratelimit.h"
 
 /* ---- wire format ---- */
 
@@ -68,6 +69,9 @@ enum vhost_user_request {
 #define VHU_TABLE_REGIONS 8u
 /* Memory slots we offer with CONFIGURE_MEM_SLOTS (GET_MAX_MEM_SLOTS). */
 #define VHU_MAX_MEM_SLOTS 509u
+/* Rejection lines logged per second at most (a peer's flood). */
+#define VHOST_LOG_BURST 100u
+
 /* Config space reachable through GET/SET_CONFIG. */
 #define VHU_MAX_CONFIG 256u
 
@@ -211,6 +215,7 @@ struct ramdev_vhost {
 	uint64_t protocol;       /* negotiated protocol features */
 	bool features_set;
 	enum ramdev_vhost_err last_err;
+	struct ramdev_ratelimit log_rl; /* of vhost_reject() */
 	const char *cur;         /* name of the message being handled */
 	char cur_buf[24];        /* ... when it has none */
 
