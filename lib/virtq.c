@@ -423,12 +423,12 @@ RAMDEV_EXPORT int ramdev_virtq_push(struct ramdev_virtq *vq,
 					 ramdev_virtq_strerror(RAMDEV_VIRTQ_USED_IDX),
 					 head);
 	}
-	if (vq->hooks.pre_push)
-		vq->hooks.pre_push(vq->hooks.opaque, head);
 	/* Unmap first: bounced bytes reach guest memory before the driver
 	 * can see the element as used. */
 	ramdev_virtq_elem_release(vq, elem, written);
 	vq->inflight--;
+	if (vq->hooks.pre_push)
+		vq->hooks.pre_push(vq->hooks.opaque, head);
 	/* 2.7.8: used->ring[] has size entries of {le32 id, le32 len}. */
 	slot = VIRTQ_RING_ENTRIES +
 	       (uint64_t)VIRTQ_USED_ELEM_SIZE * (vq->used_idx & (vq->cfg.size - 1u));

@@ -37,10 +37,10 @@ static void log_cb(void *opaque, int level, const char *msg)
 	}
 }
 
-int vfix_setup(void **state)
+static int setup_engine(void **state, enum ramdev_blk_engine engine)
 {
 	struct vfix *f = calloc(1, sizeof(*f));
-	struct ramdev_blk_options bo = { .engine = RAMDEV_BLK_ENGINE_SYNC };
+	struct ramdev_blk_options bo = { .engine = engine };
 	struct ramdev_vhost_options vo = { .queue_size = 256 };
 	int sv[2];
 
@@ -51,7 +51,22 @@ int vfix_setup(void **state)
 	assert_int_equal(0, ftruncate(f->img, 1 << 20));
 	assert_int_equal(0, ftruncate(f->mem, T_MEM_SIZE));
 	bo.fd = f->img;
-	assert_int_equal(0, ramdev_blk_open(&f->blk, &bo));
+	if (engine == RAMDEV_BLK_ENGINE_URING) {
+		int ret = ramdev_blk_open(&f->blk, &bo);
+
+		if (ret == -ENOSYS || ret == -EPERM) {
+			fprintf(stderr, "SKIP: io_uring unavailable: %s\n",
+				strerror(-ret));
+			close(f->img);
+			close(f->mem);
+			free(f);
+			*state = NULL;
+			skip();
+		}
+		assert_int_equal(0, ret);
+	} else {
+		assert_int_equal(0, ramdev_blk_open(&f->blk, &bo));
+	}
 	vo.blk = f->blk;
 	vo.log_fn = log_cb;
 	vo.log_opaque = f;
@@ -64,9 +79,22 @@ int vfix_setup(void **state)
 	return 0;
 }
 
+int vfix_setup(void **state)
+{
+	return setup_engine(state, RAMDEV_BLK_ENGINE_SYNC);
+}
+
+int vfix_setup_uring(void **state)
+{
+	return setup_engine(state, RAMDEV_BLK_ENGINE_URING);
+}
+
 int vfix_teardown(void **state)
 {
 	struct vfix *f = *state;
+
+	if (!f)
+		return 0;
 
 	ramdev_vhost_free(f->v); /* detaches */
 	ramdev_blk_close(f->blk);

@@ -52,7 +52,8 @@ struct vfix {
 	unsigned nerr;
 };
 
-int vfix_setup(void **state);
+int vfix_setup(void **state);       /* sync engine */
+int vfix_setup_uring(void **state); /* io_uring (skips without it) */
 int vfix_teardown(void **state);
 
 /* Send a raw message: header (@flags ORed with version 1) and payload. */

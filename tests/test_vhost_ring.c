@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -291,6 +292,11 @@ static void test_ring_inflight_resubmit(void **state)
 	assert_int_equal(0, vring_drv_get_used(r.drv, &id, &len));
 	for (unsigned i = 0; i < R_SIZE; i++)
 		assert_int_equal(0, q->desc[i].inflight);
+	/* The region cannot be swapped under a running ring. */
+	t_send(f, T_SET_INFLIGHT_FD, T_NEED_REPLY, &in, sizeof(in), &ifd, 1);
+	assert_int_equal(0, ramdev_vhost_handle(f->v));
+	t_assert_err(f, RAMDEV_VHOST_VRING_STARTED);
+	assert_int_equal(8, t_recv(f, T_SET_INFLIGHT_FD, &(uint64_t){ 0 }, 8, NULL));
 	/* The image holds each request's data at its sector. */
 	for (unsigned i = 0; i < 4; i++) {
 		uint8_t b[512], want[512];
@@ -404,6 +410,62 @@ static void test_mem_devmem_split(void **state)
 	f->sock = -1;
 }
 
+/* More device-memory ranges in one region than it may have pieces: the
+ * last piece takes the rest and is device memory, never RAM. */
+static void test_mem_devmem_many(void **state)
+{
+	struct vfix *f = *state;
+	struct ramdev_vhost_devmem dm[8];
+	struct ramdev_vhost_options vo = { .devmem = dm, .ndevmem = 8 };
+	struct { uint64_t pad; struct t_region r; } m =
+		{ 0, { 0, T_MEM_SIZE, T_UVA, 0 } };
+	struct ramdev_as *as;
+	int sv[2];
+
+	for (unsigned i = 0; i < 8; i++)
+		dm[i] = (struct ramdev_vhost_devmem){ (2 * i + 1) * 0x10000ull,
+						      0x10000 };
+	ramdev_vhost_free(f->v);
+	vo.blk = f->blk;
+	assert_int_equal(0, ramdev_vhost_new(&f->v, &vo));
+	assert_int_equal(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	close(f->sock);
+	f->sock = sv[1];
+	assert_int_equal(0, ramdev_vhost_attach(f->v, sv[0]));
+	t_negotiate(f, T_PF_REPLY_ACK);
+	t_send(f, T_ADD_MEM_REG, 0, &m, sizeof(m), &f->mem, 1);
+	assert_int_equal(0, ramdev_vhost_handle(f->v));
+	assert_int_equal(RAMDEV_VHOST_OK, ramdev_vhost_last_error(f->v));
+	as = ramdev_vhost_as(f->v);
+	assert_int_equal(RAMDEV_REGION_RAM, kind_at(as, 0x0));
+	assert_int_equal(RAMDEV_REGION_RAMD, kind_at(as, 0x10000));
+	assert_int_equal(RAMDEV_REGION_RAM, kind_at(as, 0x60000));
+	/* From the 8th piece on: one device-memory piece, gaps included. */
+	assert_int_equal(RAMDEV_REGION_RAMD, kind_at(as, 0x80000));
+	assert_int_equal(RAMDEV_REGION_RAMD, kind_at(as, 0xf0000));
+	assert_int_equal(RAMDEV_REGION_RAMD, kind_at(as, T_MEM_SIZE - 1));
+}
+
+/* A region whose fd is a char device is device memory as a whole. */
+static void test_mem_chardev_ramd(void **state)
+{
+	struct vfix *f = *state;
+	struct { uint64_t pad; struct t_region r; } m =
+		{ 0, { 0x100000, 0x10000, T_UVA, 0 } };
+	int zero = open("/dev/zero", O_RDWR | O_CLOEXEC);
+
+	assert_true(zero >= 0);
+	t_negotiate(f, T_PF_REPLY_ACK);
+	t_send(f, T_ADD_MEM_REG, 0, &m, sizeof(m), &zero, 1);
+	assert_int_equal(0, ramdev_vhost_handle(f->v));
+	assert_int_equal(RAMDEV_VHOST_OK, ramdev_vhost_last_error(f->v));
+	assert_int_equal(RAMDEV_REGION_RAMD,
+			 kind_at(ramdev_vhost_as(f->v), 0x100000));
+	assert_int_equal(RAMDEV_REGION_RAMD,
+			 kind_at(ramdev_vhost_as(f->v), 0x10ffff));
+	close(zero);
+}
+
 /* A ring in memory declared device memory: data bytes counted as such. */
 static void test_ring_devmem_stats(void **state)
 {
@@ -437,6 +499,145 @@ static void test_ring_devmem_stats(void **state)
 	rfix_free(&r);
 }
 
+/*
+ * The front end goes away with a ring running (requests in the ring, one
+ * not yet kicked); the back end drops everything of that connection and
+ * serves the next one from scratch.
+ */
+static void test_ring_next_connection(void **state)
+{
+	struct vfix *f = *state;
+	struct rfix r;
+	uint16_t id;
+	uint32_t len;
+	int sv[2];
+
+	rfix_init(&r, f);
+	t_negotiate(f, T_PF_REPLY_ACK | T_PF_INFLIGHT);
+	t_mem_table(f);
+	vring_setup(&r, 0, true);
+	assert_int_equal(0, add_req(&r, 0, 1, 0, 512));
+	kick(&r);
+	assert_true(add_req(&r, 1, 0, 0, 512) >= 0);
+	vring_drv_publish(r.drv); /* available, never kicked */
+	close(f->sock);
+	assert_int_equal(-ECONNRESET, ramdev_vhost_handle(f->v));
+	ramdev_vhost_detach(f->v);
+	rfix_free(&r);
+	/* The next front end: fresh rings in the same memory. */
+	assert_int_equal(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	f->sock = sv[1];
+	assert_int_equal(0, ramdev_vhost_attach(f->v, sv[0]));
+	rfix_init(&r, f);
+	t_negotiate(f, T_PF_REPLY_ACK);
+	t_mem_table(f);
+	vring_setup(&r, 0, true);
+	assert_int_equal(0, add_req(&r, 0, 0, 0, 512));
+	kick(&r);
+	assert_int_equal(1, vring_drv_get_used(r.drv, &id, &len));
+	assert_int_equal(0, r.mem[R_STATUS]);
+	assert_int_equal(1, get_base(f));
+	rfix_free(&r);
+}
+
+/* A guest that breaks its ring: the err fd of SET_VRING_ERR fires once. */
+static void test_ring_broken_err_fd(void **state)
+{
+	struct vfix *f = *state;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	uint64_t idx = 0, cnt = 0, one = 1;
+	struct rfix r;
+
+	assert_true(efd >= 0);
+	rfix_init(&r, f);
+	t_negotiate(f, T_PF_REPLY_ACK);
+	t_mem_table(f);
+	t_send(f, 14, 0, &idx, 8, &efd, 1); /* SET_VRING_ERR */
+	assert_int_equal(0, ramdev_vhost_handle(f->v));
+	vring_setup(&r, 0, true);
+	vring_drv_post_head(r.drv, R_SIZE + 3); /* head out of range */
+	vring_drv_set_avail_idx(r.drv, 1);
+	assert_int_equal(8, write(r.kick, &one, 8));
+	assert_int_equal(-EIO, ramdev_vhost_kick(f->v, 0));
+	assert_int_equal(8, read(efd, &cnt, 8));
+	assert_int_equal(1, cnt);
+	assert_int_equal(-EIO, ramdev_vhost_kick(f->v, 0));
+	assert_int_equal(-1, read(efd, &cnt, 8)); /* once */
+	close(efd);
+	rfix_free(&r);
+}
+
+/*
+ * Hot-unplug of the region a request's buffer is in, while the request is
+ * in flight (io_uring: submitted, not yet reaped): the mapping stays until
+ * the request is pushed, the data lands, and the region is gone after.
+ */
+static void test_mem_remove_inflight(void **state)
+{
+	struct vfix *f = *state;
+	int mem2 = memfd_create("test-vhost-mem2", MFD_CLOEXEC);
+	struct { uint64_t pad; struct t_region r; } m =
+		{ 0, { 0x100000, 0x10000, T_UVA + 0x100000, 0 } };
+	struct ramdev_region *reg;
+	uint8_t *b2;
+	struct rfix r;
+	uint16_t id;
+	uint32_t len;
+	uint8_t want[4096];
+
+	assert_true(mem2 >= 0);
+	assert_int_equal(0, ftruncate(mem2, 0x10000));
+	b2 = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_SHARED, mem2, 0);
+	assert_true(b2 != MAP_FAILED);
+	memset(want, 0x77, sizeof(want));
+	assert_int_equal(4096, pwrite(f->img, want, 4096, 8 * 512));
+	rfix_init(&r, f);
+	/* The driver sees the second region too. */
+	ramdev_as_begin(r.as);
+	assert_int_equal(0, ramdev_region_new_ram(&reg, "ram2", b2, 0x10000));
+	assert_int_equal(0, ramdev_region_add(ramdev_as_root(r.as), 0x100000, reg, 0));
+	assert_int_equal(0, ramdev_as_commit(r.as));
+	ramdev_region_unref(reg);
+	t_negotiate(f, T_PF_REPLY_ACK);
+	t_mem_table(f);
+	t_send(f, T_ADD_MEM_REG, 0, &m, sizeof(m), &mem2, 1);
+	assert_int_equal(0, ramdev_vhost_handle(f->v));
+	assert_int_equal(RAMDEV_VHOST_OK, ramdev_vhost_last_error(f->v));
+	vring_setup(&r, 0, true);
+	{
+		uint8_t *h = r.mem + R_HDR;
+		uint64_t s8 = htole64(8);
+		struct vring_drv_buf out = { R_HDR, 16 };
+		struct vring_drv_buf in[2] = { { 0x100000, 4096 }, { R_STATUS, 1 } };
+		uint64_t one = 1;
+
+		memset(h, 0, 16); /* IN */
+		memcpy(h + 8, &s8, 8);
+		r.mem[R_STATUS] = 0xff;
+		assert_true(vring_drv_add(r.drv, &out, 1, in, 2, false) >= 0);
+		vring_drv_publish(r.drv);
+		assert_int_equal(8, write(r.kick, &one, 8));
+		assert_int_equal(1, ramdev_vhost_kick(f->v, 0));
+	}
+	/* In flight (popped, not pushed); the region goes. */
+	assert_int_equal(1, ramdev_blk_inflight(f->blk));
+	t_send(f, T_REM_MEM_REG, 0, &m, sizeof(m), NULL, 0);
+	assert_int_equal(0, ramdev_vhost_handle(f->v));
+	assert_int_equal(RAMDEV_VHOST_OK, ramdev_vhost_last_error(f->v));
+	assert_int_equal(-1, kind_at(ramdev_vhost_as(f->v), 0x100000));
+	for (int i = 0; i < 1000 && !vring_drv_get_used(r.drv, &id, &len); i++) {
+		struct pollfd p = { ramdev_blk_event_fd(f->blk), POLLIN, 0 };
+
+		(void)poll(&p, 1, 10);
+		(void)ramdev_vhost_complete(f->v);
+	}
+	assert_int_equal(0, r.mem[R_STATUS]);
+	assert_memory_equal(want, b2, 4096);
+	munmap(b2, 0x10000);
+	close(mem2);
+	rfix_free(&r);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, vfix_setup, vfix_teardown)
 
 int vhost_ring_tests(void)
@@ -447,7 +648,13 @@ int vhost_ring_tests(void)
 		T(test_ring_inflight_resubmit),
 		T(test_ring_inflight_layout),
 		T(test_mem_devmem_split),
+		T(test_mem_chardev_ramd),
+		T(test_mem_devmem_many),
 		T(test_ring_devmem_stats),
+		T(test_ring_next_connection),
+		T(test_ring_broken_err_fd),
+		cmocka_unit_test_setup_teardown(test_mem_remove_inflight,
+						vfix_setup_uring, vfix_teardown),
 	};
 
 	return cmocka_run_group_tests_name("vhost rings", tests, NULL, NULL);

@@ -355,9 +355,22 @@ static int listen_on(struct daemon *d)
 		return -1;
 	}
 	strcpy(sa.sun_path, d->socket_path);
-	/* A socket left by a daemon that died (kill -9) is removed. */
-	if (lstat(d->socket_path, &st) == 0 && S_ISSOCK(st.st_mode))
+	/* A socket left by a daemon that died (kill -9) is removed; one a
+	 * live daemon listens on is not taken over. */
+	if (lstat(d->socket_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (probe >= 0 &&
+		    connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(probe);
+			say("%s: another back end is listening there",
+			    d->socket_path);
+			return -1;
+		}
+		if (probe >= 0)
+			close(probe);
 		unlink(d->socket_path);
+	}
 	d->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (d->lfd < 0 || bind(d->lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    listen(d->lfd, 1)) {
@@ -548,8 +561,10 @@ int main(int argc, char **argv)
 		print_stats(&d);
 	ramdev_vhost_free(d.vhost);
 	ramdev_blk_close(d.blk);
-	close(d.lfd);
-	unlink(d.socket_path);
+	if (d.lfd >= 0) {
+		close(d.lfd);
+		unlink(d.socket_path);
+	}
 	say("exit %d", status);
 	return status;
 }

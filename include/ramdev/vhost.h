@@ -78,7 +78,11 @@ enum ramdev_vhost_err {
 	RAMDEV_VHOST_ERR_COUNT
 };
 
-/** ramdev_vhost_strerror - a short description of @err (never NULL). */
+/**
+ * ramdev_vhost_strerror - a short description of @err.
+ * Returns: a static string, never NULL ("unknown error" out of range).
+ * Context: any thread.
+ */
 RAMDEV_EXPORT const char *ramdev_vhost_strerror(enum ramdev_vhost_err err);
 
 /** A guest-physical range the operator declares device memory. */
@@ -110,18 +114,25 @@ struct ramdev_vhost_options {
 
 /**
  * ramdev_vhost_new - a back end for @opt->blk.
- * Returns: 0, -EINVAL (NULL, no blk), -ENOMEM.
+ * Returns: 0, -EINVAL (NULL, no blk), -ENOMEM.  Free with
+ * ramdev_vhost_free().
+ * Context: the thread that will drive the object.
  */
 RAMDEV_EXPORT int ramdev_vhost_new(struct ramdev_vhost **out,
 				   const struct ramdev_vhost_options *opt);
 
-/** ramdev_vhost_free - detach and free.  NULL is a no-op. */
+/**
+ * ramdev_vhost_free - detach (see ramdev_vhost_detach()) and free.
+ * NULL is a no-op.  The blk device and the socket stay the caller's.
+ * Context: the driving thread; may block (drains the device).
+ */
 RAMDEV_EXPORT void ramdev_vhost_free(struct ramdev_vhost *v);
 
 /**
  * ramdev_vhost_attach - serve the front end on connected socket @sock
  * (stays the caller's: close it after ramdev_vhost_detach()).
  * Returns: 0, -EINVAL (NULL, negative fd), -EBUSY (still attached).
+ * Context: the driving thread.
  */
 RAMDEV_EXPORT int ramdev_vhost_attach(struct ramdev_vhost *v, int sock);
 
@@ -133,12 +144,16 @@ RAMDEV_EXPORT int ramdev_vhost_attach(struct ramdev_vhost *v, int sock);
  * ramdev_vhost_last_error()); -ECONNRESET (the peer closed the
  * connection between messages); -EPROTO (the stream is broken: the error
  * was logged, detach and close); -EINVAL (not attached).
+ * Context: the driving thread; blocks while a message is incomplete, and
+ * while GET_VRING_BASE drains a ring.
  */
 RAMDEV_EXPORT int ramdev_vhost_handle(struct ramdev_vhost *v);
 
 /**
- * ramdev_vhost_last_error - the rule the last message broke, or
- * RAMDEV_VHOST_OK.
+ * ramdev_vhost_last_error - the rule the last message broke.
+ * Returns: that rule, RAMDEV_VHOST_OK when the last message passed (or
+ * for NULL).
+ * Context: the driving thread.
  */
 RAMDEV_EXPORT enum ramdev_vhost_err
 ramdev_vhost_last_error(const struct ramdev_vhost *v);
@@ -156,31 +171,43 @@ RAMDEV_EXPORT void ramdev_vhost_detach(struct ramdev_vhost *v);
  * it and process the ring if it runs.
  * Returns: requests popped (>= 0); -EINVAL (bad queue); -EIO (the queue or
  * the device is broken; logged).
+ * Context: the driving thread.
  */
 RAMDEV_EXPORT int ramdev_vhost_kick(struct ramdev_vhost *v, unsigned queue);
 
 /**
  * ramdev_vhost_complete - ramdev_blk_event_fd() is readable: finish the
  * requests whose I/O completed and signal the call descriptors.
- * Returns: requests pushed; -EIO.
+ * Returns: requests pushed; -EIO (the engine failed: see
+ * ramdev_blk_complete()); -EINVAL (NULL).
+ * Context: the driving thread.
  */
 RAMDEV_EXPORT int ramdev_vhost_complete(struct ramdev_vhost *v);
 
 /**
  * ramdev_vhost_quiesce - stop taking requests (kicks are consumed and
  * ignored from now on), finish every request in flight and flush the image.
- * Returns: 0, or -EIO (the flush failed or requests could not finish).
- * Context: may block.
+ * Returns: 0, -EIO (the flush failed or requests could not finish),
+ * -EINVAL (NULL).
+ * Context: the driving thread; may block.
  */
 RAMDEV_EXPORT int ramdev_vhost_quiesce(struct ramdev_vhost *v);
 
-/** ramdev_vhost_as - the address space the memory table is mapped into. */
+/**
+ * ramdev_vhost_as - the address space the memory table is mapped into.
+ * Returns: the object's address space (owned by it), NULL for NULL.
+ * Context: any thread; regions change as messages arrive (RCU).
+ */
 RAMDEV_EXPORT struct ramdev_as *ramdev_vhost_as(struct ramdev_vhost *v);
 
 /* vhost-user request codes this layer knows (vhost-user.rst). */
 #define RAMDEV_VHOST_USER_MAX_REQUEST 41u
 
-/** ramdev_vhost_request_name - "GET_FEATURES" & co., "?" when unknown. */
+/**
+ * ramdev_vhost_request_name - the name of a vhost-user request code.
+ * Returns: a static string ("GET_FEATURES" & co.), "?" when unknown.
+ * Context: any thread.
+ */
 RAMDEV_EXPORT const char *ramdev_vhost_request_name(uint32_t request);
 
 #ifdef __cplusplus

@@ -330,6 +330,8 @@ struct ramdev_virtq_hooks {
 
 /**
  * ramdev_virtq_set_hooks - install @hooks (copied), or remove them (NULL).
+ * The hooks run on the thread that pops and pushes, must not block and
+ * must not call back into the queue.
  * Context: the queue's thread, or before the queue is used.
  */
 RAMDEV_EXPORT void ramdev_virtq_set_hooks(struct ramdev_virtq *vq,
@@ -348,7 +350,12 @@ RAMDEV_EXPORT void ramdev_virtq_set_hooks(struct ramdev_virtq *vq,
 RAMDEV_EXPORT int ramdev_virtq_set_resubmit(struct ramdev_virtq *vq,
 					    const uint16_t *heads, unsigned n);
 
-/** ramdev_virtq_used_idx - the used idx the device published last. */
+/**
+ * ramdev_virtq_used_idx - the used idx the device published last (read
+ * from the ring when the queue was made, then kept).
+ * Returns: that index; 0 for NULL.
+ * Context: the queue's thread.
+ */
 RAMDEV_EXPORT uint16_t ramdev_virtq_used_idx(const struct ramdev_virtq *vq);
 
 #ifdef __cplusplus

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../log.h"
+#include "../ratelimit.h"
 #include "vhost_priv.h"
 
 static const char *const err_str[RAMDEV_VHOST_ERR_COUNT] = {
@@ -75,8 +76,11 @@ int vhost_reject(struct ramdev_vhost *v, enum ramdev_vhost_err err,
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	v->last_err = err;
-	vhost_log(v, LOG_ERR, "%s: %s: %s", v->cur ? v->cur : "?",
-		  ramdev_vhost_strerror(err), buf);
+	/* A front end that floods us with bad messages does not flood the
+	 * log: at most VHOST_LOG_BURST lines a second (STYLE rule 9). */
+	if (ramdev_ratelimit_allow(&v->log_rl, CLOCK_MONOTONIC, VHOST_LOG_BURST))
+		vhost_log(v, LOG_ERR, "%s: %s: %s", v->cur ? v->cur : "?",
+			  ramdev_vhost_strerror(err), buf);
 	return -EINVAL;
 }
 

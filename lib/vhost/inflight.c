@@ -62,6 +62,13 @@ void vhost_inflight_clear(struct ramdev_vhost *v)
 
 static int params_check(struct ramdev_vhost *v, const struct vhu_inflight *in)
 {
+	/* A running ring logs into the region: it may not go away under it
+	 * (vhost-user.rst: the front end sends these before starting). */
+	for (unsigned i = 0; i < v->num_queues; i++)
+		if (v->vring[i].vq)
+			return vhost_reject(v, RAMDEV_VHOST_VRING_STARTED,
+					    "vring 0x%x is running: the inflight "
+					    "region cannot change", i);
 	if (in->num_queues == 0 || in->num_queues > v->num_queues ||
 	    in->queue_size == 0 || in->queue_size > 32768)
 		return vhost_reject(v, RAMDEV_VHOST_INFLIGHT,

@@ -32,7 +32,7 @@
 #define SYSFS_MAGIC 0x62656572
 #endif
 
-#define MEM_MAX_PIECES 3u
+#define MEM_MAX_PIECES 8u
 
 /* One mmap shared by the pieces of a region. */
 struct vhost_map {
@@ -154,8 +154,13 @@ static int add_pieces(struct ramdev_vhost *v, struct vhost_mem *e,
 		} else if (next <= last) {
 			end = next - 1;
 		}
-		if (e->npieces == MEM_MAX_PIECES - 1)
-			end = last; /* more ranges than pieces: one RAMD tail */
+		if (e->npieces == MEM_MAX_PIECES - 1 && end != last) {
+			/* More ranges than pieces: the rest is one piece, and
+			 * device memory as it holds some (RAM accessed the
+			 * device-memory way is slower, never wrong). */
+			end = last;
+			why = "--device-memory";
+		}
 		snprintf(name, sizeof(name), "vhost-mem%u.%u", id, e->npieces);
 		ret = why ? ramdev_region_new_ramd(&reg, name, e->host + off,
 						   end - cur + 1)

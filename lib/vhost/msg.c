@@ -13,6 +13,7 @@
  * those drop the connection as well.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <syslog.h>
@@ -231,6 +232,8 @@ static int recv_msg(struct ramdev_vhost *v, struct vhu_msg *m, bool *fds_cut)
 	ssize_t n;
 
 	m->nfds = 0;
+	/* Payload fields past a short (but allowed) size read as zero. */
+	memset(&m->p, 0, 64);
 	do
 		n = recvmsg(v->sock, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
@@ -252,6 +255,11 @@ static int recv_msg(struct ramdev_vhost *v, struct vhu_msg *m, bool *fds_cut)
 	memcpy(&m->flags, hdr + 4, 4);
 	memcpy(&m->size, hdr + 8, 4);
 	v->cur = ramdev_vhost_request_name(m->request);
+	if (!strcmp(v->cur, "?")) {
+		snprintf(v->cur_buf, sizeof(v->cur_buf), "request 0x%x",
+			 m->request);
+		v->cur = v->cur_buf;
+	}
 	if ((m->flags & VHU_VERSION_MASK) != VHU_VERSION) {
 		close_fds(m);
 		return vhost_reject(v, RAMDEV_VHOST_VERSION,
@@ -318,8 +326,7 @@ static int check_msg(struct ramdev_vhost *v, const struct vhu_rule *r,
 {
 	if (!r->fn)
 		return vhost_reject(v, RAMDEV_VHOST_UNKNOWN,
-				    "request 0x%x (%s) is not supported",
-				    m->request, ramdev_vhost_request_name(m->request));
+				    "request 0x%x is not supported", m->request);
 	if (m->size < r->min || m->size > r->max)
 		return vhost_reject(v, RAMDEV_VHOST_MSG_SIZE,
 				    "payload size 0x%x, expected 0x%x..0x%x",
@@ -347,6 +354,8 @@ RAMDEV_EXPORT int ramdev_vhost_handle(struct ramdev_vhost *v)
 		return ret;
 	r = m.request < RAMDEV_VHOST_USER_MAX_REQUEST && rules[m.request].name
 		    ? &rules[m.request] : &unknown;
+	vhost_log(v, LOG_DEBUG, "%s: size 0x%x flags 0x%x fds %u", v->cur, m.size,
+		  m.flags, m.nfds);
 	ret = check_msg(v, r, &m, fds_cut);
 	if (!ret)
 		ret = r->fn(v, &m); /* takes the fds it keeps (sets them -1) */

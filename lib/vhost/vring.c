@@ -72,6 +72,16 @@ static int process(struct vhost_vring *vr)
 		return 0;
 	ret = ramdev_blk_process(vr->v->blk, vr->idx, &notify);
 	vhost_vrings_notify(vr->v, notify);
+	if (ret == -EIO && vr->err_fd >= 0 && !vr->err_signalled) {
+		/* The ring is broken (logged by the virtqueue or the device):
+		 * tell the front end once, through SET_VRING_ERR's fd. */
+		uint64_t one = 1;
+
+		vr->err_signalled = true;
+		if (write(vr->err_fd, &one, sizeof(one)) < 0)
+			vhost_log(vr->v, LOG_WARNING, "queue %u: err fd: %s",
+				  vr->idx, strerror(errno));
+	}
 	return ret;
 }
 
@@ -131,6 +141,7 @@ static int start(struct vhost_vring *vr)
 		goto fail;
 	}
 	vr->attached = true;
+	vr->err_signalled = false;
 	vhost_log(v, LOG_INFO, "queue %u: started, size %u, last_avail 0x%x%s%s",
 		  vr->idx, vr->num, ramdev_virtq_last_avail(vr->vq),
 		  cfg.event_idx ? ", event_idx" : "",
@@ -233,6 +244,11 @@ static int vring_fd_msg(struct ramdev_vhost *v, struct vhu_msg *m)
 	fd = nofd ? -1 : m->fds[0];
 	if (!nofd)
 		m->fds[0] = -1;
+	/* Never block on the front end's fds: a call fd that is a full pipe
+	 * must not stop the loop (eventfds from QEMU are non-blocking already;
+	 * the flag is shared with the front end's open file). */
+	if (fd >= 0)
+		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	if (m->request == VHU_SET_VRING_CALL) {
 		set_fd(vr, &vr->call_fd, fd, false);
 		if (vr->notify_pending && fd >= 0)
@@ -243,8 +259,6 @@ static int vring_fd_msg(struct ramdev_vhost *v, struct vhu_msg *m)
 		set_fd(vr, &vr->err_fd, fd, false);
 		return 0;
 	}
-	if (fd >= 0)
-		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	if (nofd)
 		vhost_log(v, LOG_WARNING, "queue %u: no kick fd: the ring is "
 			  "only processed on completions", vr->idx);

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libFuzzer target: the vhost-user message handler.  Each input decodes to
+ * a sequence of messages sent over a socketpair to a fresh back end, each
+ * handled with ramdev_vhost_handle(); a record may carry fds (a memfd of
+ * guest memory, an eventfd), cut its message short and close the socket,
+ * or kick queue 0.  Replies are drained (fds in them closed).  The back end
+ * must never crash, leak or touch memory it did not map.
+ *
+ * Record: u8 ops, u32 request, u32 flags, u16 size, size payload bytes.
+ *   ops bit 0: pass the memfd; bit 1: pass an eventfd; bit 2: pass the
+ *   memfd 10 times; bit 3: send only half the message and close; bit 4:
+ *   kick queue 0 after the message; bit 5: call ramdev_vhost_complete().
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ramdev/blk.h"
+#include "ramdev/vhost.h"
+
+#define MEM_SIZE (1u << 20)
+
+static struct ramdev_blk *blk;
+static int mem = -1;
+
+static void quiet(void *opaque, int level, const char *msg)
+{
+	(void)opaque;
+	(void)level;
+	(void)msg;
+}
+
+static void init(void)
+{
+	struct ramdev_blk_options bo = { .engine = RAMDEV_BLK_ENGINE_SYNC };
+	int img = memfd_create("fuzz-vhost-img", MFD_CLOEXEC);
+
+	mem = memfd_create("fuzz-vhost-mem", MFD_CLOEXEC);
+	if (img < 0 || mem < 0 || ftruncate(img, 1 << 20) ||
+	    ftruncate(mem, MEM_SIZE))
+		abort();
+	bo.fd = img;
+	if (ramdev_blk_open(&blk, &bo))
+		abort();
+	close(img);
+	ramdev_blk_set_log(blk, quiet, NULL);
+}
+
+static void send_msg(int sock, const uint8_t *hdr, const uint8_t *p,
+		     uint16_t size, uint8_t ops)
+{
+	union {
+		char buf[CMSG_SPACE(10 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov[2] = { { (void *)hdr, 12 }, { (void *)p, size } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	int fds[10], nfds = 0, efd = -1;
+
+	if (ops & 4)
+		for (; nfds < 10; nfds++)
+			fds[nfds] = mem;
+	else if (ops & 1)
+		fds[nfds++] = mem;
+	if ((ops & 2) && nfds < 10) {
+		efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (efd >= 0)
+			fds[nfds++] = efd;
+	}
+	if (ops & 8) { /* half a message */
+		if (size)
+			iov[1].iov_len = size / 2;
+		else
+			iov[0].iov_len = 6;
+	}
+	if (nfds) {
+		struct cmsghdr *c;
+
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	}
+	(void)sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (efd >= 0)
+		close(efd);
+}
+
+static void drain(int sock)
+{
+	union {
+		char buf[CMSG_SPACE(8 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	char buf[4096];
+
+	for (;;) {
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr mh = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+		};
+
+		if (recvmsg(sock, &mh, MSG_DONTWAIT) <= 0)
+			return;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c;
+		     c = CMSG_NXTHDR(&mh, c)) {
+			int fd;
+
+			if (c->cmsg_type != SCM_RIGHTS)
+				continue;
+			for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+				close(fd);
+			}
+		}
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	struct ramdev_vhost_options vo = { .queue_size = 256, .log_fn = quiet };
+	struct ramdev_vhost_devmem dm = { 0x80000, 0x10000 };
+	struct ramdev_vhost *v;
+	int sv[2];
+
+	if (!blk)
+		init();
+	/* Fresh guest memory each run: rings left by the last input go. */
+	if (ftruncate(mem, 0) || ftruncate(mem, MEM_SIZE))
+		abort();
+	vo.blk = blk;
+	vo.devmem = &dm;
+	vo.ndevmem = 1;
+	if (ramdev_vhost_new(&v, &vo))
+		abort();
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		abort();
+	ramdev_vhost_attach(v, sv[0]);
+	while (len >= 11) {
+		uint8_t ops = data[0], hdr[12];
+		uint16_t size;
+
+		memcpy(hdr, data + 1, 8);
+		memcpy(&size, data + 9, 2);
+		data += 11;
+		len -= 11;
+		if (size > len)
+			size = (uint16_t)len;
+		memcpy(hdr + 8, &(uint32_t){ size }, 4);
+		send_msg(sv[1], hdr, data, size, ops);
+		data += size;
+		len -= size;
+		if (ops & 8)
+			shutdown(sv[1], SHUT_WR);
+		if (ramdev_vhost_handle(v) < 0)
+			break;
+		if (ops & 16)
+			(void)ramdev_vhost_kick(v, 0);
+		if (ops & 32)
+			(void)ramdev_vhost_complete(v);
+		drain(sv[1]);
+	}
+	ramdev_vhost_free(v);
+	close(sv[0]);
+	close(sv[1]);
+	return 0;
+}
