@@ -38,7 +38,15 @@ struct ramdev_dma {
 	enum ramdev_dma_policy policy;
 	struct ramdev_dma_pool pool;
 	struct ramdev_dma_stat_set stats;
+	const void *owner; /* re-entrancy guard (as.h), engaged per call */
 };
+
+/* The DMA layer's part of the re-entrancy guard (as.h, dma.h): every call
+ * that can reach MMIO engages the context's owner on the calling thread. */
+#define DMA_GUARD_ENTER(dma)                                      \
+	struct ramdev_as_guard_frame dma_gf_;                      \
+	ramdev_as_guard_enter(&dma_gf_, (dma) ? (dma)->owner : NULL)
+#define DMA_GUARD_EXIT() ramdev_as_guard_exit(&dma_gf_)
 
 /*
  * Messages go to the address space's log.  Guest-triggerable ones (a bad
@@ -60,7 +68,7 @@ static void count(struct ramdev_dma *dma, enum dma_stat i, uint64_t n)
 int ramdev_dma_new(struct ramdev_dma **out, struct ramdev_as *as,
 		   const struct ramdev_dma_config *cfg)
 {
-	struct ramdev_dma_config def = { RAMDEV_DMA_DIRECT, 0 };
+	struct ramdev_dma_config def = { RAMDEV_DMA_DIRECT, 0, NULL };
 	struct ramdev_dma *dma;
 	size_t size;
 
@@ -87,6 +95,7 @@ int ramdev_dma_new(struct ramdev_dma **out, struct ramdev_as *as,
 	}
 	dma->as = as;
 	dma->policy = cfg->policy;
+	dma->owner = cfg->owner;
 	*out = dma;
 	return 0;
 }
@@ -348,10 +357,12 @@ int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 		   enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg)
 {
 	int ret;
+	DMA_GUARD_ENTER(dma);
 
 	ramdev_as_rdlock();
 	ret = map_one(dma, gpa, len, dir, seg, false);
 	ramdev_as_rdunlock();
+	DMA_GUARD_EXIT();
 	return ret;
 }
 
@@ -456,7 +467,11 @@ void ramdev_dma_unmap(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 		dma_log(dma, LOG_ERR, "unmap: NULL argument");
 		return;
 	}
-	r = unmap_one(dma, seg, written);
+	{
+		DMA_GUARD_ENTER(dma);
+		r = unmap_one(dma, seg, written);
+		DMA_GUARD_EXIT();
+	}
 	if (r) {
 		ramdev_region_unref(r);
 		count(dma, DMA_ST_UNMAPS, 1);
@@ -478,6 +493,7 @@ int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 	/* One read-side section for the whole list: bounce fills and MMIO
 	 * callbacks inside nest in it, as they nest in the address space's
 	 * own dispatch. */
+	DMA_GUARD_ENTER(dma);
 	ramdev_as_rdlock();
 	for (unsigned i = 0; i < nsg && !ret; i++) {
 		uint64_t gpa = sg[i].gpa, left = sg[i].len;
@@ -509,6 +525,7 @@ int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 	}
 	ramdev_region_ref_n(run, nrun); /* still under the read lock */
 	ramdev_as_rdunlock();
+	DMA_GUARD_EXIT();
 	if (!ret)
 		return (int)n;
 	ramdev_dma_unmap_sg(dma, segs, n, 0);
@@ -527,6 +544,7 @@ void ramdev_dma_unmap_sg(struct ramdev_dma *dma, struct ramdev_dma_seg *segs,
 	}
 	/* As ramdev_dma_unmap per segment, with the region references of a
 	 * run of segments in one region dropped at once. */
+	DMA_GUARD_ENTER(dma);
 	for (unsigned i = 0; i < nsegs; i++) {
 		size_t w = written < segs[i].len ? written : segs[i].len;
 		struct ramdev_region *r = unmap_one(dma, &segs[i], w);
@@ -542,6 +560,7 @@ void ramdev_dma_unmap_sg(struct ramdev_dma *dma, struct ramdev_dma_seg *segs,
 		nrun++;
 		unmapped++;
 	}
+	DMA_GUARD_EXIT();
 	ramdev_region_unref_n(run, nrun);
 	if (unmapped)
 		count(dma, DMA_ST_UNMAPS, unmapped);
@@ -578,8 +597,12 @@ int ramdev_dma_read(struct ramdev_dma *dma, uint64_t gpa, void *buf,
 
 	if (ret || !len)
 		return ret;
-	return copy_result(dma, gpa,
-			   ramdev_as_read_strict(dma->as, gpa, buf, len));
+	{
+		DMA_GUARD_ENTER(dma);
+		ret = ramdev_as_read_strict(dma->as, gpa, buf, len);
+		DMA_GUARD_EXIT();
+	}
+	return copy_result(dma, gpa, ret);
 }
 
 int ramdev_dma_write(struct ramdev_dma *dma, uint64_t gpa, const void *buf,
@@ -589,8 +612,12 @@ int ramdev_dma_write(struct ramdev_dma *dma, uint64_t gpa, const void *buf,
 
 	if (ret || !len)
 		return ret;
-	return copy_result(dma, gpa,
-			   ramdev_as_write_strict(dma->as, gpa, buf, len));
+	{
+		DMA_GUARD_ENTER(dma);
+		ret = ramdev_as_write_strict(dma->as, gpa, buf, len);
+		DMA_GUARD_EXIT();
+	}
+	return copy_result(dma, gpa, ret);
 }
 
 /* ---- access through a segment ---- */
@@ -618,10 +645,14 @@ int ramdev_dma_seg_read(const struct ramdev_dma_seg *seg, size_t off,
 
 	if (ret || !n)
 		return ret;
-	if (seg->kind == RAMDEV_SEG_MMIO)
-		return ramdev_as_region_mmio(seg->owner->as, seg->region,
-					     seg->region_offset + off, buf, n,
-					     false);
+	if (seg->kind == RAMDEV_SEG_MMIO) {
+		DMA_GUARD_ENTER(seg->owner);
+		ret = ramdev_as_region_mmio(seg->owner->as, seg->region,
+					    seg->region_offset + off, buf, n,
+					    false);
+		DMA_GUARD_EXIT();
+		return ret;
+	}
 	/* RAM too through the access core: each guest byte read once (a
 	 * guest may change it meanwhile), at memcpy speed. */
 	if (seg->kind == RAMDEV_SEG_DEV)
@@ -639,10 +670,14 @@ int ramdev_dma_seg_write(const struct ramdev_dma_seg *seg, size_t off,
 
 	if (ret || !n)
 		return ret;
-	if (seg->kind == RAMDEV_SEG_MMIO) /* the write path only reads buf */
-		return ramdev_as_region_mmio(seg->owner->as, seg->region,
-					     seg->region_offset + off,
-					     (void *)(uintptr_t)buf, n, true);
+	if (seg->kind == RAMDEV_SEG_MMIO) { /* the write path only reads buf */
+		DMA_GUARD_ENTER(seg->owner);
+		ret = ramdev_as_region_mmio(seg->owner->as, seg->region,
+					    seg->region_offset + off,
+					    (void *)(uintptr_t)buf, n, true);
+		DMA_GUARD_EXIT();
+		return ret;
+	}
 	/* RAM too: each guest byte stored exactly once, an aligned 1/2/4/8
 	 * bytes in one store (memcpy may store a byte twice, undoing a
 	 * guest's racing write of it). */
