@@ -654,7 +654,8 @@ RAMDEV_EXPORT int ramdev_region_set_misaligned(struct ramdev_region *r,
  * @bad_size:    size 0 or > 8, which KVM never produces (same outcome).
  * @misaligned_split:    RAM-device, split into aligned pieces (done).
  * @misaligned_rejected: RAM-device under RAMDEV_MISALIGNED_REJECT.
- * @mmio_errors: an MMIO region's valid rules or callback refused it.
+ * @mmio_errors: an MMIO region's valid rules or callback, or the
+ *               re-entrancy guard, refused it.
  */
 struct ramdev_vcpu_stats {
 	uint64_t unassigned;
