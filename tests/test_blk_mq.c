@@ -3,10 +3,11 @@
  * virtio-blk multi-queue stress (suite blk), for ThreadSanitizer above all:
  * one guest driver thread per request queue (drivers/vring_driver.c on real
  * split rings in guest RAM) against the device on the test's thread, which
- * polls every queue.  Each driver keeps its ring full of 4 KiB writes and
- * reads of sectors of its own, one request at a time per slot, and checks
- * each completion: the status byte, the used length, and that a read
- * returns what the slot's previous write stored.  Under -fsanitize=thread
+ * polls every queue (EVENT_IDX on some, indirect chains on others).  Each
+ * driver keeps its ring full of 4 KiB writes and reads of sectors of its
+ * own, one request at a time per slot, and checks each completion: the
+ * status byte, the used length, and that a read returns what the slot's
+ * previous write stored.  Under -fsanitize=thread
  * the ring accesses are ordered for TSan by the annotations of
  * lib/virtq_priv.h and drivers/vring_driver.c; everything else a driver
  * and the device share (descriptors, headers, status bytes, the rings'
@@ -47,7 +48,14 @@
 #define MQ_USED 0x2000ull
 #define MQ_HDR 0x4000ull
 #define MQ_STATUS 0x5000ull
+#define MQ_ITAB 0x8000ull /* indirect tables: MQ_SIZE x 4 entries */
 #define MQ_DATA 0x100000ull
+
+/* Queue q's features: odd queues negotiate EVENT_IDX (the event words are
+ * then written by one side and read by the other), queues 2 and 3 post
+ * indirect chains (a table written by the driver, read by the device). */
+#define MQ_EVENT_IDX(q) (((q) & 1u) != 0)
+#define MQ_INDIRECT(q) ((q) >= 2u)
 
 struct mq_guest {
 	unsigned q;
@@ -148,8 +156,8 @@ static int post(struct mq_guest *m, unsigned slot)
 		for (unsigned i = 0; i < MQ_BLOCK; i++)
 			data[i] = pattern(m->q, slot, m->seq[slot], i);
 	}
-	head = rd ? vring_drv_add(m->drv, b, 1, b + 1, 2, false)
-		  : vring_drv_add(m->drv, b, 2, b + 2, 1, false);
+	head = rd ? vring_drv_add(m->drv, b, 1, b + 1, 2, MQ_INDIRECT(m->q))
+		  : vring_drv_add(m->drv, b, 2, b + 2, 1, MQ_INDIRECT(m->q));
 	if (head < 0)
 		return head;
 	m->slot_of_head[head] = (int)slot;
@@ -205,6 +213,8 @@ static void *guest_thread(void *arg)
 
 		while (vring_drv_get_used(m->drv, &id, &len) == 1)
 			reap(m, id, len);
+		/* Ask for interrupts: used_event, or the avail flags. */
+		vring_drv_enable_intr(m->drv, true);
 		for (unsigned s = 0; s < MQ_SLOTS && posted < MQ_REQS; s++) {
 			if (m->busy[s])
 				continue;
@@ -249,11 +259,15 @@ static int mq_setup(void **state, enum ramdev_blk_engine engine)
 			.size = MQ_SIZE, .desc = qbase(q),
 			.avail = qbase(q) + MQ_AVAIL,
 			.used = qbase(q) + MQ_USED,
+			.event_idx = MQ_EVENT_IDX(q), .indirect = MQ_INDIRECT(q),
 		};
 		struct vring_drv_config dc = {
 			.size = MQ_SIZE, .desc = qbase(q),
 			.avail = qbase(q) + MQ_AVAIL,
 			.used = qbase(q) + MQ_USED,
+			.event_idx = MQ_EVENT_IDX(q),
+			.indirect_gpa = MQ_INDIRECT(q) ? qbase(q) + MQ_ITAB : 0,
+			.indirect_max = MQ_INDIRECT(q) ? 4 : 0,
 		};
 		struct mq_guest *m = &f->guest[q];
 
@@ -316,6 +330,7 @@ static void test_ramdev_blk_process_mq_stress(void **state)
 	pthread_t th[MQ_QUEUES];
 	double end = now_s() + MQ_SECS;
 	unsigned total = 0;
+	uint64_t notify = 0;
 	struct ramdev_blk_stats s;
 
 	if (!f->blk)
@@ -327,11 +342,11 @@ static void test_ramdev_blk_process_mq_stress(void **state)
 		int n = 0, r;
 
 		for (unsigned q = 0; q < MQ_QUEUES; q++) {
-			r = ramdev_blk_process(f->blk, q, NULL);
+			r = ramdev_blk_process(f->blk, q, &notify);
 			assert_true(r >= 0);
 			n += r;
 		}
-		r = ramdev_blk_wait(f->blk, n ? 0 : 1, NULL);
+		r = ramdev_blk_wait(f->blk, n ? 0 : 1, &notify);
 		assert_true(r >= 0);
 		if (!n && !r)
 			sched_yield();
@@ -353,6 +368,8 @@ static void test_ramdev_blk_process_mq_stress(void **state)
 	assert_int_equal(total, s.requests);
 	assert_int_equal(total, s.status[RAMDEV_BLK_S_OK]);
 	assert_int_equal(RAMDEV_BLK_OK, ramdev_blk_error(f->blk));
+	/* Every queue asked for interrupts and got some. */
+	assert_int_equal((1u << MQ_QUEUES) - 1, notify);
 	print_message("%u requests over %u queues, %u driver threads\n", total,
 		      MQ_QUEUES, MQ_QUEUES);
 }
