@@ -51,8 +51,9 @@ static void put64(uint8_t *p, uint64_t v)
  * their width (one aligned access, as put16 and the plain word_ld make),
  * and the barriers that publish the avail idx and consume the used idx are
  * annotated on that idx: __tsan_release before the avail idx store,
- * __tsan_acquire after the used idx load.  Descriptors, ring entries, indirect tables and buffers
- * stay plain accesses that TSan checks.  Nothing changes in other builds.
+ * __tsan_acquire after the used idx load.  Descriptors, ring entries,
+ * indirect tables and buffers stay plain accesses that TSan checks.
+ * Nothing changes in other builds.
  */
 #if defined(__SANITIZE_THREAD__)
 #define DRV_TSAN 1

@@ -45,6 +45,37 @@
  * the thread that unmaps the last DMA mapping, or the caller of the last
  * ramdev_region_unref.  ramdev_as_synchronize() waits for the callbacks of
  * regions removed before it was called.
+ *
+ * DMA re-entrancy: a guest can point a device's DMA at the device's own
+ * registers: a virtio-blk request whose status byte or data buffer is the
+ * queue's notify register, or the device's config space.  The device then
+ * writes its own notify register from inside its queue processing, whose
+ * callback processes the queue again, and so on: unbounded recursion, or
+ * state the device model never expected to see change under it (QEMU's
+ * MemReentrancyGuard closed a series of CVEs of this class).
+ *
+ * The rule: an MMIO region may name its owner (ramdev_region_set_owner(),
+ * one pointer identifying the device; all regions of a device share it).
+ * On a thread, an owner is "engaged"
+ *  - while a callback of one of its regions runs on that thread (a vCPU's
+ *    write to the notify register, whose callback processes the queue), and
+ *  - while that thread is inside a call of a DMA context created with that
+ *    owner (struct ramdev_dma_config.owner: map, unmap, copies, segment
+ *    accesses), which covers a device that processes its queues on an
+ *    I/O thread rather than in the callback.
+ * An MMIO access on a thread to any region of an owner engaged on that
+ * thread is re-entrant and is refused: no callback runs, a read gives
+ * all-ones (0xff bytes), a write is dropped, the access returns
+ * RAMDEV_AS_REENTRANT (nothing after it in a span is done), the address
+ * space counts it (ramdev_as_reentrant_refused()) and logs one line,
+ * rate-limited (at most one a second per address space).  Other owners'
+ * regions and regions without an owner stay reachable (a device may DMA
+ * into another device's BAR: peer to peer), RAM and RAM-device regions are
+ * never guarded (they have no callbacks), and other threads are not
+ * affected (a vCPU thread may write the register while the device's thread
+ * is in its DMA: that is concurrency, not re-entrancy, and the callbacks
+ * must handle it as before).  Hence a device's own DMA reaches its
+ * callbacks at most one level deep.
  */
 #ifndef RAMDEV_AS_H
 #define RAMDEV_AS_H
@@ -124,7 +155,7 @@ struct ramdev_access_rules {
  * ramdev_as_synchronize() or ramdev_as_free(), and may be called
  * concurrently from several threads.  A callback may make accesses and DMA
  * of its own (process a queue on a notify write); those reaching a region
- * of the same owner are refused (see "DMA re-entrancy guard" below).
+ * of the same owner are refused (see "DMA re-entrancy" at the top).
  */
 struct ramdev_mmio_ops {
 	int (*read)(void *opaque, uint64_t offset, unsigned size, uint64_t *val);
@@ -133,44 +164,12 @@ struct ramdev_mmio_ops {
 	struct ramdev_access_rules impl;
 };
 
-/* ---- DMA re-entrancy guard ----
- *
- * A guest can point a device's DMA at the device's own registers: a
- * virtio-blk request whose status byte or data buffer is the queue's notify
- * register, or the device's config space.  The device then writes its own
- * notify register from inside its queue processing, whose callback
- * processes the queue again, and so on: unbounded recursion, or state the
- * device model never expected to see change under it (QEMU's
- * MemReentrancyGuard closed a series of CVEs of this class).
- *
- * The rule: an MMIO region may name its owner (ramdev_region_set_owner(),
- * one pointer identifying the device; all regions of a device share it).
- * On a thread, an owner is "engaged"
- *  - while a callback of one of its regions runs on that thread (a vCPU's
- *    write to the notify register, whose callback processes the queue), and
- *  - while that thread is inside a call of a DMA context created with that
- *    owner (struct ramdev_dma_config.owner: map, unmap, copies, segment
- *    accesses), which covers a device that processes its queues on an
- *    I/O thread rather than in the callback.
- * An MMIO access on a thread to any region of an owner engaged on that
- * thread is re-entrant and is refused: no callback runs, a read gives
- * all-ones (0xff bytes), a write is dropped, the access returns
- * RAMDEV_AS_REENTRANT (nothing after it in a span is done), the address
- * space counts it (ramdev_as_reentrant_refused()) and logs one line,
- * rate-limited (at most one a second per address space).  Other owners'
- * regions and regions without an owner stay reachable (a device may DMA
- * into another device's BAR: peer to peer), RAM and RAM-device regions are
- * never guarded (they have no callbacks), and other threads are not
- * affected (a vCPU thread may write the register while the device's thread
- * is in its DMA: that is concurrency, not re-entrancy, and the callbacks
- * must handle it as before).  Hence a device's own DMA reaches its
- * callbacks at most one level deep.
- */
+/* ---- DMA re-entrancy guard (see "DMA re-entrancy" above) ---- */
 
 /**
  * RAMDEV_AS_REENTRANT - what an access refused by the re-entrancy guard
  * returns (-EDEADLK: carrying it out could recurse into the device that is
- * making it).  See "DMA re-entrancy guard" above.  MMIO callbacks should
+ * making it).  See "DMA re-entrancy" at the top.  MMIO callbacks should
  * not return -EDEADLK themselves, or callers cannot tell the two apart.
  */
 #define RAMDEV_AS_REENTRANT (-EDEADLK)
