@@ -42,11 +42,13 @@ struct ramdev_dma {
 };
 
 /* The DMA layer's part of the re-entrancy guard (as.h, dma.h): every call
- * that can reach MMIO engages the context's owner on the calling thread. */
-#define DMA_GUARD_ENTER(dma)                                      \
-	struct ramdev_as_guard_frame dma_gf_;                      \
-	ramdev_as_guard_enter(&dma_gf_, (dma) ? (dma)->owner : NULL)
-#define DMA_GUARD_EXIT() ramdev_as_guard_exit(&dma_gf_)
+ * that can reach MMIO engages the context's owner on the calling thread,
+ * with a frame on its stack (ramdev_as_guard_exit before it returns). */
+static void guard_enter(struct ramdev_as_guard_frame *f,
+			const struct ramdev_dma *dma)
+{
+	ramdev_as_guard_enter(f, dma ? dma->owner : NULL);
+}
 
 /*
  * Messages go to the address space's log.  Guest-triggerable ones (a bad
@@ -356,13 +358,14 @@ static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 		   enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg)
 {
+	struct ramdev_as_guard_frame gf;
 	int ret;
-	DMA_GUARD_ENTER(dma);
 
+	guard_enter(&gf, dma);
 	ramdev_as_rdlock();
 	ret = map_one(dma, gpa, len, dir, seg, false);
 	ramdev_as_rdunlock();
-	DMA_GUARD_EXIT();
+	ramdev_as_guard_exit(&gf);
 	return ret;
 }
 
@@ -461,17 +464,16 @@ static struct ramdev_region *unmap_one(struct ramdev_dma *dma,
 void ramdev_dma_unmap(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 		      size_t written)
 {
+	struct ramdev_as_guard_frame gf;
 	struct ramdev_region *r;
 
 	if (!dma || !seg) {
 		dma_log(dma, LOG_ERR, "unmap: NULL argument");
 		return;
 	}
-	{
-		DMA_GUARD_ENTER(dma);
-		r = unmap_one(dma, seg, written);
-		DMA_GUARD_EXIT();
-	}
+	guard_enter(&gf, dma); /* the copy-back */
+	r = unmap_one(dma, seg, written);
+	ramdev_as_guard_exit(&gf);
 	if (r) {
 		ramdev_region_unref(r);
 		count(dma, DMA_ST_UNMAPS, 1);
@@ -485,6 +487,7 @@ int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 		      struct ramdev_dma_seg *segs, unsigned max_segs)
 {
 	struct ramdev_region *run = NULL; /* region of the last segments */
+	struct ramdev_as_guard_frame gf;
 	unsigned n = 0, nrun = 0;
 	int ret = 0;
 
@@ -493,7 +496,7 @@ int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 	/* One read-side section for the whole list: bounce fills and MMIO
 	 * callbacks inside nest in it, as they nest in the address space's
 	 * own dispatch. */
-	DMA_GUARD_ENTER(dma);
+	guard_enter(&gf, dma);
 	ramdev_as_rdlock();
 	for (unsigned i = 0; i < nsg && !ret; i++) {
 		uint64_t gpa = sg[i].gpa, left = sg[i].len;
@@ -525,7 +528,7 @@ int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 	}
 	ramdev_region_ref_n(run, nrun); /* still under the read lock */
 	ramdev_as_rdunlock();
-	DMA_GUARD_EXIT();
+	ramdev_as_guard_exit(&gf);
 	if (!ret)
 		return (int)n;
 	ramdev_dma_unmap_sg(dma, segs, n, 0);
@@ -536,6 +539,7 @@ void ramdev_dma_unmap_sg(struct ramdev_dma *dma, struct ramdev_dma_seg *segs,
 			 unsigned nsegs, size_t written)
 {
 	struct ramdev_region *run = NULL;
+	struct ramdev_as_guard_frame gf;
 	unsigned nrun = 0, unmapped = 0;
 
 	if (!dma || (nsegs && !segs)) {
@@ -544,7 +548,7 @@ void ramdev_dma_unmap_sg(struct ramdev_dma *dma, struct ramdev_dma_seg *segs,
 	}
 	/* As ramdev_dma_unmap per segment, with the region references of a
 	 * run of segments in one region dropped at once. */
-	DMA_GUARD_ENTER(dma);
+	guard_enter(&gf, dma); /* the copy-backs */
 	for (unsigned i = 0; i < nsegs; i++) {
 		size_t w = written < segs[i].len ? written : segs[i].len;
 		struct ramdev_region *r = unmap_one(dma, &segs[i], w);
@@ -560,7 +564,7 @@ void ramdev_dma_unmap_sg(struct ramdev_dma *dma, struct ramdev_dma_seg *segs,
 		nrun++;
 		unmapped++;
 	}
-	DMA_GUARD_EXIT();
+	ramdev_as_guard_exit(&gf);
 	ramdev_region_unref_n(run, nrun);
 	if (unmapped)
 		count(dma, DMA_ST_UNMAPS, unmapped);
@@ -593,30 +597,28 @@ static int copy_result(struct ramdev_dma *dma, uint64_t gpa, int ret)
 int ramdev_dma_read(struct ramdev_dma *dma, uint64_t gpa, void *buf,
 		    size_t len)
 {
+	struct ramdev_as_guard_frame gf;
 	int ret = copy_check(dma, gpa, buf, len);
 
 	if (ret || !len)
 		return ret;
-	{
-		DMA_GUARD_ENTER(dma);
-		ret = ramdev_as_read_strict(dma->as, gpa, buf, len);
-		DMA_GUARD_EXIT();
-	}
+	guard_enter(&gf, dma);
+	ret = ramdev_as_read_strict(dma->as, gpa, buf, len);
+	ramdev_as_guard_exit(&gf);
 	return copy_result(dma, gpa, ret);
 }
 
 int ramdev_dma_write(struct ramdev_dma *dma, uint64_t gpa, const void *buf,
 		     size_t len)
 {
+	struct ramdev_as_guard_frame gf;
 	int ret = copy_check(dma, gpa, buf, len);
 
 	if (ret || !len)
 		return ret;
-	{
-		DMA_GUARD_ENTER(dma);
-		ret = ramdev_as_write_strict(dma->as, gpa, buf, len);
-		DMA_GUARD_EXIT();
-	}
+	guard_enter(&gf, dma);
+	ret = ramdev_as_write_strict(dma->as, gpa, buf, len);
+	ramdev_as_guard_exit(&gf);
 	return copy_result(dma, gpa, ret);
 }
 
@@ -641,16 +643,17 @@ static int seg_check(const struct ramdev_dma_seg *seg, size_t off,
 int ramdev_dma_seg_read(const struct ramdev_dma_seg *seg, size_t off,
 			void *buf, size_t n)
 {
+	struct ramdev_as_guard_frame gf;
 	int ret = seg_check(seg, off, buf, n);
 
 	if (ret || !n)
 		return ret;
 	if (seg->kind == RAMDEV_SEG_MMIO) {
-		DMA_GUARD_ENTER(seg->owner);
+		guard_enter(&gf, seg->owner);
 		ret = ramdev_as_region_mmio(seg->owner->as, seg->region,
 					    seg->region_offset + off, buf, n,
 					    false);
-		DMA_GUARD_EXIT();
+		ramdev_as_guard_exit(&gf);
 		return ret;
 	}
 	/* RAM too through the access core: each guest byte read once (a
@@ -666,16 +669,17 @@ int ramdev_dma_seg_read(const struct ramdev_dma_seg *seg, size_t off,
 int ramdev_dma_seg_write(const struct ramdev_dma_seg *seg, size_t off,
 			 const void *buf, size_t n)
 {
+	struct ramdev_as_guard_frame gf;
 	int ret = seg_check(seg, off, buf, n);
 
 	if (ret || !n)
 		return ret;
 	if (seg->kind == RAMDEV_SEG_MMIO) { /* the write path only reads buf */
-		DMA_GUARD_ENTER(seg->owner);
+		guard_enter(&gf, seg->owner);
 		ret = ramdev_as_region_mmio(seg->owner->as, seg->region,
 					    seg->region_offset + off,
 					    (void *)(uintptr_t)buf, n, true);
-		DMA_GUARD_EXIT();
+		ramdev_as_guard_exit(&gf);
 		return ret;
 	}
 	/* RAM too: each guest byte stored exactly once, an aligned 1/2/4/8
