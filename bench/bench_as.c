@@ -107,8 +107,10 @@ static int place(struct ramdev_as *as, struct ramdev_region *r, uint64_t at,
 
 static int guest_build_dma(struct guest *g)
 {
-	struct ramdev_dma_config dc = { RAMDEV_DMA_DIRECT, 4096 };
-	struct ramdev_dma_config qc = { RAMDEV_DMA_QEMU_BOUNCE, 4096 };
+	struct ramdev_dma_config dc = { .policy = RAMDEV_DMA_DIRECT,
+					.bounce_size = 4096 };
+	struct ramdev_dma_config qc = { .policy = RAMDEV_DMA_QEMU_BOUNCE,
+					.bounce_size = 4096 };
 	struct ramdev_region *r = NULL;
 	int fd = memfd_create("bench-bar", 0), ret;
 

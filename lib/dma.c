@@ -38,7 +38,17 @@ struct ramdev_dma {
 	enum ramdev_dma_policy policy;
 	struct ramdev_dma_pool pool;
 	struct ramdev_dma_stat_set stats;
+	const void *owner; /* re-entrancy guard (as.h), engaged per call */
 };
+
+/* The DMA layer's part of the re-entrancy guard (as.h, dma.h): every call
+ * that can reach MMIO engages the context's owner on the calling thread,
+ * with a frame on its stack (ramdev_as_guard_exit before it returns). */
+static void guard_enter(struct ramdev_as_guard_frame *f,
+			const struct ramdev_dma *dma)
+{
+	ramdev_as_guard_enter(f, dma ? dma->owner : NULL);
+}
 
 /*
  * Messages go to the address space's log.  Guest-triggerable ones (a bad
@@ -60,7 +70,7 @@ static void count(struct ramdev_dma *dma, enum dma_stat i, uint64_t n)
 int ramdev_dma_new(struct ramdev_dma **out, struct ramdev_as *as,
 		   const struct ramdev_dma_config *cfg)
 {
-	struct ramdev_dma_config def = { RAMDEV_DMA_DIRECT, 0 };
+	struct ramdev_dma_config def = { RAMDEV_DMA_DIRECT, 0, NULL };
 	struct ramdev_dma *dma;
 	size_t size;
 
@@ -87,6 +97,7 @@ int ramdev_dma_new(struct ramdev_dma **out, struct ramdev_as *as,
 	}
 	dma->as = as;
 	dma->policy = cfg->policy;
+	dma->owner = cfg->owner;
 	*out = dma;
 	return 0;
 }
@@ -354,11 +365,14 @@ static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 		   enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg)
 {
+	struct ramdev_as_guard_frame gf;
 	int ret;
 
+	guard_enter(&gf, dma);
 	ramdev_as_rdlock();
 	ret = map_one(dma, gpa, len, dir, seg, false);
 	ramdev_as_rdunlock();
+	ramdev_as_guard_exit(&gf);
 	return ret;
 }
 
@@ -457,13 +471,16 @@ static struct ramdev_region *unmap_one(struct ramdev_dma *dma,
 void ramdev_dma_unmap(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 		      size_t written)
 {
+	struct ramdev_as_guard_frame gf;
 	struct ramdev_region *r;
 
 	if (!dma || !seg) {
 		dma_log(dma, LOG_ERR, "unmap: NULL argument");
 		return;
 	}
+	guard_enter(&gf, dma); /* the copy-back */
 	r = unmap_one(dma, seg, written);
+	ramdev_as_guard_exit(&gf);
 	if (r) {
 		ramdev_region_unref(r);
 		count(dma, DMA_ST_UNMAPS, 1);
@@ -477,6 +494,7 @@ int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 		      struct ramdev_dma_seg *segs, unsigned max_segs)
 {
 	struct ramdev_region *run = NULL; /* region of the last segments */
+	struct ramdev_as_guard_frame gf;
 	unsigned n = 0, nrun = 0;
 	int ret = 0;
 
@@ -485,6 +503,7 @@ int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 	/* One read-side section for the whole list: bounce fills and MMIO
 	 * callbacks inside nest in it, as they nest in the address space's
 	 * own dispatch. */
+	guard_enter(&gf, dma);
 	ramdev_as_rdlock();
 	for (unsigned i = 0; i < nsg && !ret; i++) {
 		uint64_t gpa = sg[i].gpa, left = sg[i].len;
@@ -516,6 +535,7 @@ int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 	}
 	ramdev_region_ref_n(run, nrun); /* still under the read lock */
 	ramdev_as_rdunlock();
+	ramdev_as_guard_exit(&gf);
 	if (!ret)
 		return (int)n;
 	ramdev_dma_unmap_sg(dma, segs, n, 0);
@@ -526,6 +546,7 @@ void ramdev_dma_unmap_sg(struct ramdev_dma *dma, struct ramdev_dma_seg *segs,
 			 unsigned nsegs, size_t written)
 {
 	struct ramdev_region *run = NULL;
+	struct ramdev_as_guard_frame gf;
 	unsigned nrun = 0, unmapped = 0;
 
 	if (!dma || (nsegs && !segs)) {
@@ -534,6 +555,7 @@ void ramdev_dma_unmap_sg(struct ramdev_dma *dma, struct ramdev_dma_seg *segs,
 	}
 	/* As ramdev_dma_unmap per segment, with the region references of a
 	 * run of segments in one region dropped at once. */
+	guard_enter(&gf, dma); /* the copy-backs */
 	for (unsigned i = 0; i < nsegs; i++) {
 		size_t w = written < segs[i].len ? written : segs[i].len;
 		struct ramdev_region *r = unmap_one(dma, &segs[i], w);
@@ -549,6 +571,7 @@ void ramdev_dma_unmap_sg(struct ramdev_dma *dma, struct ramdev_dma_seg *segs,
 		nrun++;
 		unmapped++;
 	}
+	ramdev_as_guard_exit(&gf);
 	ramdev_region_unref_n(run, nrun);
 	if (unmapped)
 		count(dma, DMA_ST_UNMAPS, unmapped);
@@ -581,23 +604,29 @@ static int copy_result(struct ramdev_dma *dma, uint64_t gpa, int ret)
 int ramdev_dma_read(struct ramdev_dma *dma, uint64_t gpa, void *buf,
 		    size_t len)
 {
+	struct ramdev_as_guard_frame gf;
 	int ret = copy_check(dma, gpa, buf, len);
 
 	if (ret || !len)
 		return ret;
-	return copy_result(dma, gpa,
-			   ramdev_as_read_strict(dma->as, gpa, buf, len));
+	guard_enter(&gf, dma);
+	ret = ramdev_as_read_strict(dma->as, gpa, buf, len);
+	ramdev_as_guard_exit(&gf);
+	return copy_result(dma, gpa, ret);
 }
 
 int ramdev_dma_write(struct ramdev_dma *dma, uint64_t gpa, const void *buf,
 		     size_t len)
 {
+	struct ramdev_as_guard_frame gf;
 	int ret = copy_check(dma, gpa, buf, len);
 
 	if (ret || !len)
 		return ret;
-	return copy_result(dma, gpa,
-			   ramdev_as_write_strict(dma->as, gpa, buf, len));
+	guard_enter(&gf, dma);
+	ret = ramdev_as_write_strict(dma->as, gpa, buf, len);
+	ramdev_as_guard_exit(&gf);
+	return copy_result(dma, gpa, ret);
 }
 
 /* ---- access through a segment ---- */
@@ -621,14 +650,19 @@ static int seg_check(const struct ramdev_dma_seg *seg, size_t off,
 int ramdev_dma_seg_read(const struct ramdev_dma_seg *seg, size_t off,
 			void *buf, size_t n)
 {
+	struct ramdev_as_guard_frame gf;
 	int ret = seg_check(seg, off, buf, n);
 
 	if (ret || !n)
 		return ret;
-	if (seg->kind == RAMDEV_SEG_MMIO)
-		return ramdev_as_region_mmio(seg->owner->as, seg->region,
-					     seg->region_offset + off, buf, n,
-					     false);
+	if (seg->kind == RAMDEV_SEG_MMIO) {
+		guard_enter(&gf, seg->owner);
+		ret = ramdev_as_region_mmio(seg->owner->as, seg->region,
+					    seg->region_offset + off, buf, n,
+					    false);
+		ramdev_as_guard_exit(&gf);
+		return ret;
+	}
 	/* RAM too through the access core: each guest byte read once (a
 	 * guest may change it meanwhile), at memcpy speed. */
 	if (seg->kind == RAMDEV_SEG_DEV)
@@ -642,14 +676,19 @@ int ramdev_dma_seg_read(const struct ramdev_dma_seg *seg, size_t off,
 int ramdev_dma_seg_write(const struct ramdev_dma_seg *seg, size_t off,
 			 const void *buf, size_t n)
 {
+	struct ramdev_as_guard_frame gf;
 	int ret = seg_check(seg, off, buf, n);
 
 	if (ret || !n)
 		return ret;
-	if (seg->kind == RAMDEV_SEG_MMIO) /* the write path only reads buf */
-		return ramdev_as_region_mmio(seg->owner->as, seg->region,
-					     seg->region_offset + off,
-					     (void *)(uintptr_t)buf, n, true);
+	if (seg->kind == RAMDEV_SEG_MMIO) { /* the write path only reads buf */
+		guard_enter(&gf, seg->owner);
+		ret = ramdev_as_region_mmio(seg->owner->as, seg->region,
+					    seg->region_offset + off,
+					    (void *)(uintptr_t)buf, n, true);
+		ramdev_as_guard_exit(&gf);
+		return ret;
+	}
 	/* RAM too: each guest byte stored exactly once, an aligned 1/2/4/8
 	 * bytes in one store (memcpy may store a byte twice, undoing a
 	 * guest's racing write of it). */

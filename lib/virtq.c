@@ -270,16 +270,19 @@ RAMDEV_EXPORT void ramdev_virtq_free(struct ramdev_virtq *vq)
 	free(vq);
 }
 
-/* ---- ring field accessors: one exact little-endian access each ---- */
+/* ---- ring field accessors: one exact little-endian access each ----
+ * The words the driver writes concurrently (idx, flags, events) go through
+ * virtq_word_ld/_st: the same access, made visible to TSan as what it is
+ * (see virtq_priv.h). */
 
 static inline uint16_t avail_idx(struct ramdev_virtq *vq)
 {
-	return ramdev_ld_le16(vq->avail.host + VIRTQ_RING_IDX);
+	return virtq_word_ld(vq->avail.host + VIRTQ_RING_IDX);
 }
 
 static inline uint16_t avail_flags(struct ramdev_virtq *vq)
 {
-	return ramdev_ld_le16(vq->avail.host + VIRTQ_RING_FLAGS);
+	return virtq_word_ld(vq->avail.host + VIRTQ_RING_FLAGS);
 }
 
 /* avail->ring[slot]; slot < size (2.7.6). */
@@ -291,8 +294,8 @@ static inline uint16_t avail_ring(struct ramdev_virtq *vq, unsigned slot)
 /* used_event sits after avail->ring[size] (2.7.6). */
 static inline uint16_t used_event(struct ramdev_virtq *vq)
 {
-	return ramdev_ld_le16(vq->avail.host + VIRTQ_RING_ENTRIES +
-			      2u * vq->cfg.size);
+	return virtq_word_ld(vq->avail.host + VIRTQ_RING_ENTRIES +
+			     2u * vq->cfg.size);
 }
 
 /*
@@ -313,7 +316,7 @@ static inline void set_avail_event(struct ramdev_virtq *vq, uint16_t v)
 	uint64_t off = VIRTQ_RING_ENTRIES +
 		       (uint64_t)VIRTQ_USED_ELEM_SIZE * vq->cfg.size;
 
-	ramdev_st_le16(vq->used.host + off, v);
+	virtq_word_st(vq->used.host + off, v);
 	used_dirty(vq, off, 2);
 }
 
@@ -363,6 +366,7 @@ RAMDEV_EXPORT int ramdev_virtq_pop(struct ramdev_virtq *vq,
 		virtq_dev_rmb();
 	else
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	virtq_tsan_acquire(vq->avail.host + VIRTQ_RING_IDX);
 	/* 2.7.6: ring[] has size entries; size is a power of two. */
 	head = avail_ring(vq, vq->last_avail & (vq->cfg.size - 1u));
 	/* 2.7.5: a head indexes the descriptor table of size entries. */
@@ -448,7 +452,8 @@ RAMDEV_EXPORT int ramdev_virtq_push(struct ramdev_virtq *vq,
 		__atomic_thread_fence(__ATOMIC_RELEASE);
 	vq->used_idx++;
 	vq->unsignalled++;
-	ramdev_st_le16(vq->used.host + VIRTQ_RING_IDX, vq->used_idx);
+	virtq_tsan_release(vq->used.host + VIRTQ_RING_IDX);
+	virtq_word_st(vq->used.host + VIRTQ_RING_IDX, vq->used_idx);
 	used_dirty(vq, VIRTQ_RING_IDX, 2);
 	if (vq->hooks.pushed)
 		vq->hooks.pushed(vq->hooks.opaque, head, vq->used_idx);
@@ -512,8 +517,8 @@ RAMDEV_EXPORT bool ramdev_virtq_set_notify(struct ramdev_virtq *vq, bool on)
 			set_avail_event(vq, avail_idx(vq));
 	} else {
 		/* 2.7.10 without EVENT_IDX: the used ring's flags. */
-		ramdev_st_le16(vq->used.host + VIRTQ_RING_FLAGS,
-			       on ? 0 : VIRTQ_USED_F_NO_NOTIFY);
+		virtq_word_st(vq->used.host + VIRTQ_RING_FLAGS,
+			      on ? 0 : VIRTQ_USED_F_NO_NOTIFY);
 		used_dirty(vq, VIRTQ_RING_FLAGS, 2);
 	}
 	/* Full barrier: orders the avail_event / flags store above before

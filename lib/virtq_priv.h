@@ -121,6 +121,64 @@ static inline void virtq_dev_rmb(void)
 }
 
 /*
+ * ThreadSanitizer and the ring.  The split ring is shared with the driver
+ * (a guest, or drivers/vring_driver.c on another thread in the tests) and
+ * ordered by the protocol's barriers (2.7.13): the driver writes
+ * descriptors and avail entries, a release barrier, then avail->idx; the
+ * device reads avail->idx, an acquire barrier, then the entries, and
+ * symmetrically for the used ring.  TSan does not model stand-alone fences
+ * (and the device-memory barriers are inline assembly), so it sees plain
+ * loads and stores racing.  Under -fsanitize=thread only:
+ *  - the ring words both sides write and read concurrently by design
+ *    (avail and used idx, the ring flags, used_event and avail_event) are
+ *    accessed as relaxed atomics of their width, which on every host the
+ *    library supports is the same single aligned load or store as the
+ *    exact access ramdev_ld/_st makes (so TSan checks the rest, not them);
+ *  - each barrier that publishes or consumes an idx is annotated on that
+ *    idx's address: __tsan_release just before the store that publishes
+ *    (what was written before it, descriptors, entries, buffers, the used
+ *    element, happens before the other side's acquire), __tsan_acquire
+ *    just after the load that consumes, next to the barrier.
+ * Every other ring and buffer access stays a plain, instrumented access,
+ * so a write the protocol does not order (a device touching an entry it
+ * has not acquired, a driver reusing a descriptor before the used idx said
+ * so) is still reported.  Outside TSan builds the macros compile to the
+ * ordinary exact accesses and to nothing.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define VIRTQ_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define VIRTQ_TSAN 1
+#endif
+#endif
+
+#ifdef VIRTQ_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define virtq_tsan_acquire(p) __tsan_acquire((void *)(p))
+#define virtq_tsan_release(p) __tsan_release((void *)(p))
+static inline uint16_t virtq_word_ld(const uint8_t *p)
+{
+	uint16_t v = __atomic_load_n((const uint16_t *)(const void *)p,
+				     __ATOMIC_RELAXED);
+
+	return RAMDEV_LE(16, v);
+}
+
+static inline void virtq_word_st(uint8_t *p, uint16_t v)
+{
+	__atomic_store_n((uint16_t *)(void *)p, RAMDEV_LE(16, v),
+			 __ATOMIC_RELAXED);
+}
+#else
+#define virtq_tsan_acquire(p) ((void)(p))
+#define virtq_tsan_release(p) ((void)(p))
+#define virtq_word_ld(p) ramdev_ld_le16(p)
+#define virtq_word_st(p, v) ramdev_st_le16(p, v)
+#endif
+
+/*
  * The log callback and its opaque pointer, published together: set_log()
  * allocates a new pair and swaps the pointer atomically, so a message never
  * pairs one call's function with another call's opaque.  Replaced pairs

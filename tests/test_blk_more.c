@@ -381,6 +381,14 @@ const char *__asan_default_options(void)
 	return "allocator_may_return_null=1";
 }
 
+/* The same for ThreadSanitizer's allocator (TSAN_OPTIONS from the
+ * environment are applied after these). */
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+
 static bool overcommit_always(void)
 {
 	FILE *fp = fopen("/proc/sys/vm/overcommit_memory", "r");

@@ -45,6 +45,37 @@
  * the thread that unmaps the last DMA mapping, or the caller of the last
  * ramdev_region_unref.  ramdev_as_synchronize() waits for the callbacks of
  * regions removed before it was called.
+ *
+ * DMA re-entrancy: a guest can point a device's DMA at the device's own
+ * registers: a virtio-blk request whose status byte or data buffer is the
+ * queue's notify register, or the device's config space.  The device then
+ * writes its own notify register from inside its queue processing, whose
+ * callback processes the queue again, and so on: unbounded recursion, or
+ * state the device model never expected to see change under it (QEMU's
+ * MemReentrancyGuard closed a series of CVEs of this class).
+ *
+ * The rule: an MMIO region may name its owner (ramdev_region_set_owner(),
+ * one pointer identifying the device; all regions of a device share it).
+ * On a thread, an owner is "engaged"
+ *  - while a callback of one of its regions runs on that thread (a vCPU's
+ *    write to the notify register, whose callback processes the queue), and
+ *  - while that thread is inside a call of a DMA context created with that
+ *    owner (struct ramdev_dma_config.owner: map, unmap, copies, segment
+ *    accesses), which covers a device that processes its queues on an
+ *    I/O thread rather than in the callback.
+ * An MMIO access on a thread to any region of an owner engaged on that
+ * thread is re-entrant and is refused: no callback runs, a read gives
+ * all-ones (0xff bytes), a write is dropped, the access returns
+ * RAMDEV_AS_REENTRANT (nothing after it in a span is done), the address
+ * space counts it (ramdev_as_reentrant_refused()) and logs one line,
+ * rate-limited (at most one a second per address space).  Other owners'
+ * regions and regions without an owner stay reachable (a device may DMA
+ * into another device's BAR: peer to peer), RAM and RAM-device regions are
+ * never guarded (they have no callbacks), and other threads are not
+ * affected (a vCPU thread may write the register while the device's thread
+ * is in its DMA: that is concurrency, not re-entrancy, and the callbacks
+ * must handle it as before).  Hence a device's own DMA reaches its
+ * callbacks at most one level deep.
  */
 #ifndef RAMDEV_AS_H
 #define RAMDEV_AS_H
@@ -122,7 +153,9 @@ struct ramdev_access_rules {
  * Callbacks run on the thread that makes the access (a vCPU's, a device
  * model's), inside an RCU read-side section: they must not call
  * ramdev_as_synchronize() or ramdev_as_free(), and may be called
- * concurrently from several threads.
+ * concurrently from several threads.  A callback may make accesses and DMA
+ * of its own (process a queue on a notify write); those reaching a region
+ * of the same owner are refused (see "DMA re-entrancy" at the top).
  */
 struct ramdev_mmio_ops {
 	int (*read)(void *opaque, uint64_t offset, unsigned size, uint64_t *val);
@@ -130,6 +163,39 @@ struct ramdev_mmio_ops {
 	struct ramdev_access_rules valid;
 	struct ramdev_access_rules impl;
 };
+
+/* ---- DMA re-entrancy guard (see "DMA re-entrancy" above) ---- */
+
+/**
+ * RAMDEV_AS_REENTRANT - what an access refused by the re-entrancy guard
+ * returns (-EDEADLK: carrying it out could recurse into the device that is
+ * making it).  See "DMA re-entrancy" at the top.  MMIO callbacks should
+ * not return -EDEADLK themselves, or callers cannot tell the two apart.
+ */
+#define RAMDEV_AS_REENTRANT (-EDEADLK)
+
+/**
+ * ramdev_region_set_owner - name the device an MMIO region belongs to, for
+ * the re-entrancy guard.
+ * @r:     an MMIO region.
+ * @owner: any pointer identifying the device (its state, say), the same
+ *         for all its regions; compared, never dereferenced.  NULL (the
+ *         default) removes the owner: the region is not guarded.
+ * Accesses that start after the call see the new owner.
+ * Returns: 0; -EINVAL (NULL @r, or @r not an MMIO region: logged).
+ * Context: any thread; never blocks.
+ */
+RAMDEV_EXPORT int ramdev_region_set_owner(struct ramdev_region *r,
+					  const void *owner);
+
+/**
+ * ramdev_as_reentrant_refused - MMIO accesses the re-entrancy guard refused
+ * on @as since its creation (one per refused callback access: an access
+ * split into several pieces by impl rules counts once per access refused).
+ * Returns: the count; 0 for a NULL @as.
+ * Context: any thread; never blocks.
+ */
+RAMDEV_EXPORT uint64_t ramdev_as_reentrant_refused(struct ramdev_as *as);
 
 /* ---- the address space ---- */
 
@@ -467,8 +533,10 @@ RAMDEV_EXPORT int ramdev_as_translate(struct ramdev_as *as, uint64_t gpa,
  * Returns: 0; RAMDEV_AS_UNASSIGNED (the rest of the span was done; logged,
  * rate-limited); -EINVAL (NULL @as, NULL @buf with @len > 0, or an MMIO
  * region's valid rules forbid an access: nothing after that point is
- * done); -EOVERFLOW (range wraps past 2^64); a callback's negative errno
- * (nothing after that point is done).
+ * done); -EOVERFLOW (range wraps past 2^64); RAMDEV_AS_REENTRANT (an MMIO
+ * access the re-entrancy guard refused: its bytes read as 0xff, nothing
+ * after it is done); a callback's negative errno (nothing after that point
+ * is done).
  * Context: any thread; takes the RCU read lock itself; may be called inside
  * ramdev_as_read_lock().
  */
@@ -494,8 +562,10 @@ RAMDEV_EXPORT int ramdev_as_write(struct ramdev_as *as, uint64_t gpa,
  * nothing; logged, rate-limited); -EINVAL (NULL @as or @val, bad @size, or
  * refused by the MMIO region's valid rules); -EOVERFLOW (@gpa + @size
  * wraps); -EFAULT (the access straddles two regions or a region and a
- * hole: nothing is accessed); a callback's negative errno.  On an error
- * other than RAMDEV_AS_UNASSIGNED, *@val after ld is unspecified.
+ * hole: nothing is accessed); RAMDEV_AS_REENTRANT (refused by the
+ * re-entrancy guard: ld sets *@val to all ones in the low @size bytes, st
+ * does nothing); a callback's negative errno.  On another error, *@val
+ * after ld is unspecified.
  * Context: any thread; takes the RCU read lock itself.
  */
 RAMDEV_EXPORT int ramdev_as_ld(struct ramdev_as *as, uint64_t gpa,
@@ -584,7 +654,8 @@ RAMDEV_EXPORT int ramdev_region_set_misaligned(struct ramdev_region *r,
  * @bad_size:    size 0 or > 8, which KVM never produces (same outcome).
  * @misaligned_split:    RAM-device, split into aligned pieces (done).
  * @misaligned_rejected: RAM-device under RAMDEV_MISALIGNED_REJECT.
- * @mmio_errors: an MMIO region's valid rules or callback refused it.
+ * @mmio_errors: an MMIO region's valid rules or callback, or the
+ *               re-entrancy guard, refused it.
  */
 struct ramdev_vcpu_stats {
 	uint64_t unassigned;
@@ -619,7 +690,8 @@ struct ramdev_vcpu_stats {
  * Returns: 0; RAMDEV_AS_UNASSIGNED (-ENXIO: no region); -EFAULT (spans two
  * regions or a hole, or wraps past 2^64); -EINVAL (bad @size, NULL @as or
  * @data, or an MMIO valid rule); -EOPNOTSUPP (misaligned, REJECT policy);
- * an MMIO callback's negative errno.  On any nonzero return a read's @data
+ * RAMDEV_AS_REENTRANT (the re-entrancy guard); an MMIO callback's negative
+ * errno.  On any nonzero return a read's @data
  * is all-ones.
  * Context: any thread; takes the RCU read lock once; no allocation; never
  * blocks (unless an MMIO callback does).

@@ -83,9 +83,28 @@ enum ramdev_dma_policy {
 	RAMDEV_DMA_QEMU_BOUNCE = 1,
 };
 
+/**
+ * struct ramdev_dma_config - how a DMA context maps.
+ * @policy:      RAMDEV_DMA_DIRECT (0, the default) or RAMDEV_DMA_QEMU_BOUNCE.
+ * @bounce_size: bytes in the bounce pool; 0 means 4096.
+ * @owner:       the device that DMAs through this context, as given to
+ *               ramdev_region_set_owner() for its MMIO regions; NULL: none.
+ *               The re-entrancy guard (as.h) engages it on the calling
+ *               thread for the duration of every call on the context that
+ *               can reach MMIO (map and map_sg with their bounce fills,
+ *               unmap and unmap_sg with their copy-backs, ramdev_dma_read/
+ *               _write, ramdev_dma_seg_read/_write of its segments): an
+ *               access they make to a region of @owner is refused with
+ *               RAMDEV_AS_REENTRANT, even on a thread that is not inside
+ *               one of the device's callbacks (a device that processes
+ *               its queues on an I/O thread).  Without it, only the
+ *               callbacks engage the guard (a queue processed from the
+ *               notify register's write callback is still covered).
+ */
 struct ramdev_dma_config {
 	enum ramdev_dma_policy policy;
-	size_t bounce_size; /* bytes in the bounce pool; 0 means 4096 */
+	size_t bounce_size;
+	const void *owner;
 };
 
 /**
@@ -168,7 +187,9 @@ RAMDEV_EXPORT void ramdev_dma_free(struct ramdev_dma *dma);
  * wraps); -EFAULT (@gpa unassigned); -EAGAIN (DIRECT: the bounce pool is
  * full, see ramdev_dma_on_free()); -ENOBUFS (QEMU_BOUNCE: pool busy, the
  * request fails as it does in QEMU); an MMIO callback's error while
- * filling a bounce buffer.
+ * filling a bounce buffer, or RAMDEV_AS_REENTRANT (the fill reached a
+ * region of an owner engaged on this thread: see struct
+ * ramdev_dma_config).
  * Context: any thread; takes the RCU read lock itself.
  */
 RAMDEV_EXPORT int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa,
@@ -185,7 +206,9 @@ RAMDEV_EXPORT int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa,
  *           region, and marked dirty.
  * Drops the segment's region reference (which may free a removed region
  * and run its release callback on this thread) and releases bounce space
- * (which runs the ramdev_dma_on_free() callbacks on this thread).  A second
+ * (which runs the ramdev_dma_on_free() callbacks on this thread).  A
+ * copy-back the re-entrancy guard refuses (see struct ramdev_dma_config)
+ * is dropped and logged, like any failed copy-back.  A second
  * unmap of the same segment, even concurrently, is caught and logged.
  * Context: any thread; not inside an RCU read-side section of the caller's
  * that still uses the segment's memory.
@@ -267,7 +290,9 @@ RAMDEV_EXPORT int ramdev_dma_on_free(struct ramdev_dma *dma,
  * Returns: 0; -EINVAL (NULL @dma, NULL @buf with @len > 0); -EOVERFLOW;
  * -EFAULT (some byte unassigned: nothing of guest memory is accessed, @buf
  * is left as it was; checked and copied in one view of the address space);
- * an MMIO callback's or valid rule's error.
+ * RAMDEV_AS_REENTRANT (an MMIO access refused by the re-entrancy guard, see
+ * struct ramdev_dma_config: a read's refused bytes are 0xff, nothing after
+ * it is done); an MMIO callback's or valid rule's error.
  * Context: any thread; takes the RCU read lock itself.
  */
 RAMDEV_EXPORT int ramdev_dma_read(struct ramdev_dma *dma, uint64_t gpa,
@@ -286,7 +311,9 @@ RAMDEV_EXPORT int ramdev_dma_write(struct ramdev_dma *dma, uint64_t gpa,
  * (wide exact copy) and DEV, the region's callbacks for MMIO (the region
  * the segment holds, even if it was removed or moved meanwhile).
  * Returns: 0; -EINVAL (NULL argument, a segment not mapped, @off + @n past
- * the segment); an MMIO callback's or valid rule's error.
+ * the segment); RAMDEV_AS_REENTRANT (an MMIO segment of an owner engaged on
+ * this thread: see struct ramdev_dma_config); an MMIO callback's or valid
+ * rule's error.
  * Context: any thread, while @seg is mapped.
  */
 RAMDEV_EXPORT int ramdev_dma_seg_read(const struct ramdev_dma_seg *seg,

@@ -111,6 +111,7 @@ enum ramdev_as_log_kind {
 	RAMDEV_AS_LOG_VCPU_REJECT,	/* misaligned vCPU access refused */
 	RAMDEV_AS_LOG_VCPU_SPAN,	/* vCPU access across two regions */
 	RAMDEV_AS_LOG_VCPU_ARG,		/* vCPU access of a bad size or wrap */
+	RAMDEV_AS_LOG_REENTRANT,	/* MMIO access refused: re-entrancy */
 	RAMDEV_AS_LOG_KINDS
 };
 
@@ -160,5 +161,47 @@ int ramdev_as_region_mmio(struct ramdev_as *as, const struct ramdev_region *r,
  * (QEMU's trace_memory_region_ram_device_read/write points): for tests
  * and benchmarks. */
 uint64_t ramdev_as_ramd_indirect_count(void);
+
+/* ---- the DMA re-entrancy guard (as.h), per thread ----
+ * The owners engaged on this thread, innermost first: a stack of frames on
+ * the C stacks of the calls that engaged them (an MMIO callback in
+ * progress, a call into a DMA context with an owner).  A few frames deep at
+ * most, so a linear search.  Frames must be left in reverse order of
+ * entry; the library's own calls do, and no callback can longjmp out of
+ * the library (cmocka tests must not fail an assertion inside one). */
+struct ramdev_as_guard_frame {
+	const void *owner;
+	struct ramdev_as_guard_frame *prev;
+};
+
+extern RAMDEV_TLS struct ramdev_as_guard_frame *ramdev_as_guard_top;
+
+/* Engage @owner on this thread until ramdev_as_guard_exit(@f).  NULL
+ * @owner engages nothing (the pair still matches). */
+static inline void ramdev_as_guard_enter(struct ramdev_as_guard_frame *f,
+					 const void *owner)
+{
+	f->owner = owner;
+	if (!owner)
+		return;
+	f->prev = ramdev_as_guard_top;
+	ramdev_as_guard_top = f;
+}
+
+static inline void ramdev_as_guard_exit(struct ramdev_as_guard_frame *f)
+{
+	if (f->owner)
+		ramdev_as_guard_top = f->prev;
+}
+
+/* Is @owner (non-NULL) engaged on this thread? */
+static inline bool ramdev_as_guard_engaged(const void *owner)
+{
+	for (const struct ramdev_as_guard_frame *f = ramdev_as_guard_top; f;
+	     f = f->prev)
+		if (f->owner == owner)
+			return true;
+	return false;
+}
 
 #endif /* RAMDEV_AS_LIB_H */

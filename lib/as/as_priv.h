@@ -76,6 +76,7 @@ struct ramdev_region {
 	uint8_t *host;	/* RAM, RAMD */
 	struct ramdev_mmio_ops ops; /* MMIO; rules normalised (0 -> default) */
 	void *opaque;
+	const void *owner; /* MMIO: re-entrancy guard identity, __atomic */
 
 	struct ramdev_region *target; /* ALIAS: referenced */
 	uint64_t target_offset;
@@ -143,6 +144,7 @@ struct ramdev_as {
 	uint64_t log_next_ns[RAMDEV_AS_LOG_KINDS];
 	uint64_t log_dropped[RAMDEV_AS_LOG_KINDS];
 	struct ramdev_vcpu_stats vcpu_stats; /* vcpu.c: __atomic counters */
+	uint64_t reentrant_refused; /* mmio.c: __atomic */
 };
 
 extern pthread_mutex_t as_tree_lock;
@@ -173,8 +175,11 @@ extern const struct ramdev_mmio_ops ramdev_as_ramd_ops;
 /* mmio.c */
 int ramdev_as_mmio_valid(struct ramdev_as *as, const struct ramdev_region *r,
 			 uint64_t off, unsigned size);
-int ramdev_as_mmio_access(const struct ramdev_region *r, uint64_t off,
-			  unsigned size, uint64_t *val, bool write);
+/* The one place MMIO callbacks are called from: the re-entrancy guard
+ * (as.h) is enforced here, counted and logged on @as (may be NULL). */
+int ramdev_as_mmio_access(struct ramdev_as *as, const struct ramdev_region *r,
+			  uint64_t off, unsigned size, uint64_t *val,
+			  bool write);
 unsigned ramdev_as_greedy(uint64_t addr, uint64_t rem, unsigned max);
 
 /* dirty.c */

@@ -43,12 +43,15 @@ static int mmio_span(struct ramdev_as *as, const struct ramdev_region *r,
 		if (write)
 			for (i = 0; i < w; i++)
 				v |= (uint64_t)buf[i] << (8 * i);
-		rc = ramdev_as_mmio_access(r, off, w, &v, write);
-		if (rc)
+		rc = ramdev_as_mmio_access(as, r, off, w, &v, write);
+		/* A refused read still gives its bytes (all-ones). */
+		if (rc && (write || rc != RAMDEV_AS_REENTRANT))
 			return rc;
 		if (!write)
 			for (i = 0; i < w; i++)
 				buf[i] = (uint8_t)(v >> (8 * i));
+		if (rc)
+			return rc;
 		off += w;
 		buf += w;
 		n -= w;
@@ -354,8 +357,9 @@ static int one_access(struct ramdev_as *as, const struct ramdev_xlate *x,
 		break;
 	default:
 		rc = ramdev_as_mmio_valid(as, x->region, x->offset, size);
-		return rc ? rc : ramdev_as_mmio_access(x->region, x->offset,
-						       size, val, write);
+		return rc ? rc : ramdev_as_mmio_access(as, x->region,
+						       x->offset, size, val,
+						       write);
 	}
 	if (write)
 		ramdev_region_dirty_mark(x->region, x->offset, size);

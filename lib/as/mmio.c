@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <syslog.h>
 
 #include "as_priv.h"
 
@@ -103,10 +104,9 @@ static int mmio_cover(const struct ramdev_region *r, uint64_t off,
 	return 0;
 }
 
-/* Issue an access that already passed the valid check, adapted to impl.
- * Reads store the value (zero-extended) in *val. */
-int ramdev_as_mmio_access(const struct ramdev_region *r, uint64_t off,
-			  unsigned size, uint64_t *val, bool write)
+/* The access adapted to impl, callbacks called: no guard here. */
+static int mmio_dispatch(const struct ramdev_region *r, uint64_t off,
+			 unsigned size, uint64_t *val, bool write)
 {
 	const struct ramdev_access_rules *im = &r->ops.impl;
 	int rc;
@@ -123,4 +123,65 @@ int ramdev_as_mmio_access(const struct ramdev_region *r, uint64_t off,
 		return rc;
 	}
 	return mmio_cover(r, off, size, val, write);
+}
+
+/* ---- the DMA re-entrancy guard (include/ramdev/as.h) ---- */
+
+RAMDEV_TLS struct ramdev_as_guard_frame *ramdev_as_guard_top;
+
+static int mmio_refuse(struct ramdev_as *as, const struct ramdev_region *r,
+		       uint64_t off, unsigned size, uint64_t *val, bool write)
+{
+	if (!write)
+		*val = byte_mask(size); /* a bus error reads all-ones */
+	if (as) {
+		__atomic_fetch_add(&as->reentrant_refused, 1,
+				   __ATOMIC_RELAXED);
+		ramdev_as_guest_logf(as, RAMDEV_AS_LOG_REENTRANT,
+				     "mmio %s: re-entrant %s of 0x%x bytes at "
+				     "offset 0x%" PRIx64 " refused: its device "
+				     "is already in a callback or DMA on this "
+				     "thread", r->name,
+				     write ? "write" : "read", size, off);
+	}
+	return RAMDEV_AS_REENTRANT;
+}
+
+/* Issue an access that already passed the valid check, adapted to impl.
+ * Reads store the value (zero-extended) in *val.  A region with an owner
+ * engages it while its callbacks run, and is refused when its owner is
+ * engaged already: the guard of as.h. */
+int ramdev_as_mmio_access(struct ramdev_as *as, const struct ramdev_region *r,
+			  uint64_t off, unsigned size, uint64_t *val,
+			  bool write)
+{
+	const void *owner = __atomic_load_n(&r->owner, __ATOMIC_RELAXED);
+	struct ramdev_as_guard_frame f;
+	int rc;
+
+	if (!owner)
+		return mmio_dispatch(r, off, size, val, write);
+	if (ramdev_as_guard_engaged(owner))
+		return mmio_refuse(as, r, off, size, val, write);
+	ramdev_as_guard_enter(&f, owner);
+	rc = mmio_dispatch(r, off, size, val, write);
+	ramdev_as_guard_exit(&f);
+	return rc;
+}
+
+int ramdev_region_set_owner(struct ramdev_region *r, const void *owner)
+{
+	if (!r || r->kind != RAMDEV_REGION_MMIO) {
+		ramdev_as_logf(NULL, LOG_ERR, "set owner of region %s: not an "
+			       "MMIO region", r ? r->name : "(NULL)");
+		return -EINVAL;
+	}
+	__atomic_store_n(&r->owner, owner, __ATOMIC_RELAXED);
+	return 0;
+}
+
+uint64_t ramdev_as_reentrant_refused(struct ramdev_as *as)
+{
+	return as ? __atomic_load_n(&as->reentrant_refused, __ATOMIC_RELAXED)
+		  : 0;
 }

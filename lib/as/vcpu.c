@@ -184,7 +184,7 @@ static int vcpu_mmio(struct ramdev_as *as, const struct ramdev_xlate *x,
 	if (write)
 		for (i = 0; i < size; i++)
 			v |= (uint64_t)data[i] << (8 * i);
-	rc = ramdev_as_mmio_access(x->region, x->offset, size, &v, write);
+	rc = ramdev_as_mmio_access(as, x->region, x->offset, size, &v, write);
 	if (rc == 0 && !write)
 		for (i = 0; i < size; i++)
 			data[i] = (uint8_t)(v >> (8 * i));
