@@ -15,12 +15,9 @@ libcmocka-dev liburcu-dev liburing-dev python3"
 # qemu-system-x86 (with qemu-storage-daemon), linux-image-amd64,
 # busybox-static, cpio: the vhost-user-blk integration test boots a real
 # Linux guest against the daemon.
-<<<<<<< HEAD
-test_pkgs="valgrind binutils gnuplot-nox linux-perf libclang-rt-14-dev llvm-14
-=======
 # groff-base: the man page checks render each page (suite install).
-test_pkgs="valgrind binutils gnuplot-nox linux-perf libclang-rt-14-dev groff-base
->>>>>>> h3
+test_pkgs="valgrind binutils gnuplot-nox linux-perf libclang-rt-14-dev llvm-14
+groff-base
 qemu-user-static binfmt-support
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
