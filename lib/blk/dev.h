@@ -99,8 +99,9 @@ struct ramdev_blk {
 	unsigned inflight;          /* popped, not pushed */
 	unsigned submitted;         /* in the engine */
 	unsigned writes_inflight;   /* write-type requests in the engine */
-	uint64_t wgen;              /* generation new writes join */
-	unsigned wgen_count[2];     /* writes in flight of gen wgen, wgen - 1 */
+	uint64_t write_gen;         /* the generation new writes join */
+	unsigned writes_of_gen[2];  /* writes in flight of generation g, at
+				     * [g & 1]: write_gen and write_gen - 1 */
 	struct blk_req *flush_head, *flush_tail; /* FLUSHes waiting for writes */
 	struct blk_req *sub_head;   /* the requests in the engine (submitted) */
 	struct blk_req *stage_head, *stage_tail; /* waiting for staging space */

@@ -273,7 +273,7 @@ void ramdev_blk_cancel(struct ramdev_blk *blk)
 	while (blk->sub_head) {
 		struct blk_req *req = blk->sub_head;
 
-		req->lost = !safe;
+		req->kernel_may_use_buffers = !safe;
 		dead_submit(NULL, blk, req);
 	}
 	/* FLUSHes waiting for those writes were started (and failed) as

@@ -13,12 +13,12 @@
  * FLUSH: it starts once every write started before it (on any queue: one
  * fdatasync covers the whole file) completed, and stops no queue meanwhile:
  * requests after it, writes included, are popped and run, and do not delay
- * it.  For that, writes carry a generation: a write joins blk->wgen, a FLUSH
- * waits for every generation up to the one current when it was popped, and
- * the device opens a new generation as soon as the one before the current
- * drained, so writes that come later join a generation the FLUSH does not
- * wait for.  At most two generations are ever in flight (wgen - 1 and wgen),
- * counted in wgen_count[gen & 1].
+ * it.  For that, writes carry a generation: a write joins blk->write_gen, a
+ * FLUSH waits for every generation up to the one current when it was
+ * popped, and the device opens a new generation as soon as the one before
+ * the current drained, so writes that come later join a generation the
+ * FLUSH does not wait for.  At most two generations are ever in flight
+ * (write_gen - 1 and write_gen), counted in writes_of_gen[gen & 1].
  *
  * A queue stops when the depth is reached, when pop cannot take a chain
  * now (-EAGAIN, -ENOMEM: stop_and_retry()), after a batch, or when a
@@ -120,7 +120,7 @@ static void req_push(struct blk_req *req)
 
 	/* Detach and reset refuse a queue with requests in flight. */
 	assert(q->ops);
-	if (req->lost) {
+	if (req->kernel_may_use_buffers) {
 		/* An engine we could not stop may still read or write its
 		 * buffers: pushing would unmap them (bounce buffers back to
 		 * the pool, region references dropped).  Leak the request,
@@ -169,22 +169,23 @@ static void req_start(struct ramdev_blk *blk, struct blk_req *req)
 	blk->sub_head = req;
 	if (req->counts_as_write) {
 		blk->writes_inflight++;
-		req->gen = blk->wgen;
-		blk->wgen_count[req->gen & 1]++;
+		req->gen = blk->write_gen;
+		blk->writes_of_gen[req->gen & 1]++;
 	}
 	blk->engine->submit(blk->engine_opaque, blk, req);
 }
 
-/* No write of generation <= @gen is in flight (only wgen - 1, wgen can be). */
+/* No write of generation <= @gen is in flight (only write_gen - 1 and
+ * write_gen can be). */
 static bool flush_ready(const struct ramdev_blk *blk, uint64_t gen)
 {
-	uint64_t cur = blk->wgen;
+	uint64_t cur = blk->write_gen;
 
 	if (gen + 1 < cur)
 		return true;
-	if (blk->wgen_count[(cur - 1) & 1])
+	if (blk->writes_of_gen[(cur - 1) & 1])
 		return false;
-	return gen < cur || blk->wgen_count[cur & 1] == 0;
+	return gen < cur || blk->writes_of_gen[cur & 1] == 0;
 }
 
 /*
@@ -194,9 +195,9 @@ static bool flush_ready(const struct ramdev_blk *blk, uint64_t gen)
  */
 static void flush_progress(struct ramdev_blk *blk)
 {
-	if (blk->flush_tail && blk->flush_tail->gen == blk->wgen &&
-	    blk->wgen_count[(blk->wgen - 1) & 1] == 0)
-		blk->wgen++;
+	if (blk->flush_tail && blk->flush_tail->gen == blk->write_gen &&
+	    blk->writes_of_gen[(blk->write_gen - 1) & 1] == 0)
+		blk->write_gen++;
 	while (blk->flush_head && flush_ready(blk, blk->flush_head->gen)) {
 		struct blk_req *f = blk->flush_head;
 
@@ -225,7 +226,7 @@ void ramdev_blk_req_done(struct blk_req *req)
 	if (!was_write)
 		return;
 	blk->writes_inflight--;
-	blk->wgen_count[gen & 1]--;
+	blk->writes_of_gen[gen & 1]--;
 	if (blk->flush_head)
 		flush_progress(blk);
 }
@@ -301,7 +302,7 @@ static int pop_one(struct ramdev_blk *blk, struct ramdev_blk_queue *q)
 	if (req->op == BLK_OP_FLUSH && blk->writes_inflight) {
 		/* Wait for the writes started so far (see the top). */
 		blk->stats.flush_waits++;
-		req->gen = blk->wgen;
+		req->gen = blk->write_gen;
 		req->next = NULL;
 		if (blk->flush_tail)
 			blk->flush_tail->next = req;

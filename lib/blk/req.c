@@ -271,7 +271,7 @@ static enum ramdev_blk_err parse_dwz(struct blk_req *req)
 	}
 	req->nranges = (unsigned)n;
 	req->op = discard ? BLK_OP_DISCARD : BLK_OP_WZ;
-	req->zmode = ramdev_blk_first_zmode(req);
+	req->zero_method = ramdev_blk_first_zero_method(req);
 	req->counts_as_write = true;
 	return RAMDEV_BLK_OK;
 }
@@ -315,7 +315,7 @@ static struct blk_req *req_alloc(struct ramdev_blk *blk,
 		 * 4 MiB; other queue ops bring their own elements. */
 		req = malloc(sizeof(*req) +
 			     (size_t)cap * (2 * sizeof(struct iovec) +
-					    sizeof(struct blk_stage)));
+					    sizeof(struct blk_staged_piece)));
 		if (!req)
 			return NULL;
 	}
@@ -324,9 +324,9 @@ static struct blk_req *req_alloc(struct ramdev_blk *blk,
 	req->stage = stage;
 	req->stage_cap = stage_cap;
 	req->iov = (struct iovec *)(req + 1);
-	req->rest = req->iov + cap;
-	req->rest_max = cap;
-	req->dev = (struct blk_stage *)(req->rest + cap);
+	req->step_iov = req->iov + cap;
+	req->step_iov_max = cap;
+	req->staged = (struct blk_staged_piece *)(req->step_iov + cap);
 	return req;
 }
 

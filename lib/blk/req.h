@@ -36,8 +36,9 @@ enum blk_op {
 	BLK_OP_WZ,      /* write zeroes (per range: may deallocate or not) */
 };
 
-/* A piece of a segment the kernel may not touch (DEV or MMIO), staged. */
-struct blk_stage {
+/* A piece of a segment the kernel may not touch (DEV or MMIO), staged:
+ * the kernel reads or writes req->stage + off instead. */
+struct blk_staged_piece {
 	const struct ramdev_dma_seg *seg;
 	size_t seg_off; /* in the segment */
 	size_t len;
@@ -50,18 +51,18 @@ struct blk_range {
 	bool unmap;    /* write zeroes may deallocate */
 };
 
-/* Fallback chain of one discard/write-zeroes range. */
-enum blk_zmode {
-	BLK_Z_PUNCH,   /* fallocate(PUNCH_HOLE | KEEP_SIZE) */
-	BLK_Z_ZERO,    /* fallocate(ZERO_RANGE | KEEP_SIZE) */
-	BLK_Z_WRITE,   /* pwritev of zeroes */
+/* How a discard/write-zeroes range is tried, in fallback order. */
+enum blk_zero_method {
+	BLK_ZERO_BY_PUNCH,   /* fallocate(PUNCH_HOLE | KEEP_SIZE) */
+	BLK_ZERO_BY_ZERO_RANGE,    /* fallocate(ZERO_RANGE | KEEP_SIZE) */
+	BLK_ZERO_BY_WRITE,   /* pwritev of zeroes */
 };
 
 struct blk_req {
 	struct ramdev_blk *blk;
 	struct blk_req *next;       /* flush wait list; the device's cache */
 	struct blk_req *sub_prev, *sub_next; /* blk->sub_head: in the engine */
-	unsigned cap;               /* room for segments in iov, rest, dev */
+	unsigned cap;       /* room for segments in iov, step_iov, staged */
 	unsigned qidx;
 	struct ramdev_virtq_elem *elem;
 	uint32_t type;
@@ -69,7 +70,9 @@ struct blk_req {
 	enum ramdev_blk_err err;
 	enum blk_op op;
 	bool counts_as_write;       /* in blk->writes_inflight */
-	bool lost;                  /* the kernel may still use its memory */
+	/* Set by a cancel that could not stop the kernel: it may still use
+	 * this request's buffers, so the request is leaked, never pushed. */
+	bool kernel_may_use_buffers;
 	unsigned again;             /* EINTR/EAGAIN in a row (BLK_RETRY_MAX) */
 	uint64_t gen;               /* write generation (FLUSH ordering) */
 
@@ -82,8 +85,10 @@ struct blk_req {
 	uint64_t data_skip;
 	struct iovec *iov;          /* the current window's pieces */
 	unsigned iovcnt;
-	struct iovec *rest;         /* scratch: what remains after @done */
-	unsigned rest_max;
+	/* The current step's list when it is not iov as a whole: the window's
+	 * pieces after @done (a resumed transfer), or the zero buffer's. */
+	struct iovec *step_iov;
+	unsigned step_iov_max;
 	uint64_t off;               /* image offset of the data */
 	uint64_t len;               /* data bytes */
 	uint64_t done;              /* bytes done (of the data or the range) */
@@ -94,13 +99,14 @@ struct blk_req {
 	size_t stage_cap;           /* bytes allocated at stage */
 	uint64_t stage_need;        /* bytes the whole request stages */
 	uint64_t stage_res;         /* of blk->stage_budget, held */
-	struct blk_stage *dev;      /* the current window's staged pieces */
-	unsigned ndev;
+	/* the current window's staged pieces */
+	struct blk_staged_piece *staged;
+	unsigned nstaged;
 
 	struct blk_range *ranges;
 	unsigned nranges;
 	unsigned range;             /* current */
-	enum blk_zmode zmode;       /* current attempt on it */
+	enum blk_zero_method zero_method; /* the current attempt on it */
 
 	struct blk_step step;       /* the step the engine is running */
 };
@@ -129,6 +135,6 @@ uint32_t ramdev_blk_elem_ioerr(struct ramdev_virtq_elem *elem);
 struct ramdev_virtq_elem *ramdev_blk_req_finish(struct blk_req *req,
 						uint32_t *written);
 /* step.c: the first fallback of the current discard/write-zeroes range. */
-enum blk_zmode ramdev_blk_first_zmode(const struct blk_req *req);
+enum blk_zero_method ramdev_blk_first_zero_method(const struct blk_req *req);
 
 #endif /* RAMDEV_BLK_REQ_H */

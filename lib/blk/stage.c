@@ -77,11 +77,13 @@ static bool stage_fail(struct blk_req *req, enum ramdev_blk_err err)
 /* Copy the staged pieces of the current window back to the guest (IN). */
 static bool stage_copy_out(struct blk_req *req)
 {
-	for (unsigned i = 0; i < req->ndev; i++)
-		if (ramdev_blk_seg_copy_out(req->dev[i].seg, req->dev[i].seg_off,
-					    req->stage + req->dev[i].off,
-					    req->dev[i].len))
+	for (unsigned i = 0; i < req->nstaged; i++) {
+		const struct blk_staged_piece *p = &req->staged[i];
+
+		if (ramdev_blk_seg_copy_out(p->seg, p->seg_off,
+					    req->stage + p->off, p->len))
 			return false;
+	}
 	return true;
 }
 
@@ -102,7 +104,7 @@ bool ramdev_blk_stage_window(struct blk_req *req)
 		return stage_fail(req, RAMDEV_BLK_IO);
 	end = window_end(req);
 	req->iovcnt = 0;
-	req->ndev = 0;
+	req->nstaged = 0;
 	ramdev_blk_data_cursor(req, &c, pos);
 	while ((n = ramdev_blk_cursor_next(&c, end - pos, &seg, &off))) {
 		uint8_t *p;
@@ -110,8 +112,9 @@ bool ramdev_blk_stage_window(struct blk_req *req)
 		if (seg->kind == RAMDEV_SEG_RAM) {
 			p = (uint8_t *)seg->base + off;
 		} else {
-			req->dev[req->ndev++] =
-				(struct blk_stage){ seg, off, n, staged };
+			req->staged[req->nstaged++] =
+				(struct blk_staged_piece){ seg, off, n,
+							   staged };
 			p = req->stage + staged;
 			staged += n;
 		}
@@ -123,12 +126,14 @@ bool ramdev_blk_stage_window(struct blk_req *req)
 	req->stage_len = staged;
 	req->blk->stats.bytes_staged += staged;
 	if (req->op == BLK_OP_WRITE)
-		for (unsigned i = 0; i < req->ndev; i++)
-			if (ramdev_blk_seg_copy_in(req->stage + req->dev[i].off,
-						   req->dev[i].seg,
-						   req->dev[i].seg_off,
-						   req->dev[i].len))
+		for (unsigned i = 0; i < req->nstaged; i++) {
+			const struct blk_staged_piece *sp = &req->staged[i];
+
+			if (ramdev_blk_seg_copy_in(req->stage + sp->off,
+						   sp->seg, sp->seg_off,
+						   sp->len))
 				return stage_fail(req, RAMDEV_BLK_IO);
+		}
 	return true;
 }
 

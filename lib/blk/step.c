@@ -66,7 +66,7 @@ void ramdev_blk_wb_fail(struct ramdev_blk *blk, int err)
 }
 
 /* The window's iovec list without the bytes done of it. */
-static unsigned iov_rest(struct blk_req *req)
+static unsigned iov_remaining(struct blk_req *req)
 {
 	uint64_t skip = req->done - req->win_start;
 	unsigned i = 0, n = 0;
@@ -74,34 +74,35 @@ static unsigned iov_rest(struct blk_req *req)
 	while (i < req->iovcnt && skip >= req->iov[i].iov_len)
 		skip -= req->iov[i++].iov_len;
 	for (; i < req->iovcnt && n < IOV_MAX; i++) {
-		req->rest[n].iov_base = (uint8_t *)req->iov[i].iov_base + skip;
-		req->rest[n].iov_len = req->iov[i].iov_len - (size_t)skip;
+		req->step_iov[n].iov_base =
+			(uint8_t *)req->iov[i].iov_base + skip;
+		req->step_iov[n].iov_len = req->iov[i].iov_len - (size_t)skip;
 		skip = 0;
 		n++;
 	}
 	return n;
 }
 
-/* Up to req->rest_max pieces of the zero buffer covering @len bytes. */
+/* Up to req->step_iov_max pieces of the zero buffer covering @len bytes. */
 static unsigned iov_zeroes(struct blk_req *req, uint64_t len)
 {
 	unsigned n = 0;
 
-	while (len && n < req->rest_max) {
+	while (len && n < req->step_iov_max) {
 		size_t piece = len < RAMDEV_BLK_ZERO_BUF ? (size_t)len
 							 : RAMDEV_BLK_ZERO_BUF;
 
-		req->rest[n++] = (struct iovec){ req->blk->zeroes, piece };
+		req->step_iov[n++] = (struct iovec){ req->blk->zeroes, piece };
 		len -= piece;
 	}
 	return n;
 }
 
-enum blk_zmode ramdev_blk_first_zmode(const struct blk_req *req)
+enum blk_zero_method ramdev_blk_first_zero_method(const struct blk_req *req)
 {
 	if (req->op == BLK_OP_DISCARD || req->ranges[req->range].unmap)
-		return BLK_Z_PUNCH;
-	return BLK_Z_ZERO;
+		return BLK_ZERO_BY_PUNCH;
+	return BLK_ZERO_BY_ZERO_RANGE;
 }
 
 static void range_advance(struct blk_req *req)
@@ -109,7 +110,7 @@ static void range_advance(struct blk_req *req)
 	req->range++;
 	req->done = 0;
 	if (req->range < req->nranges)
-		req->zmode = ramdev_blk_first_zmode(req);
+		req->zero_method = ramdev_blk_first_zero_method(req);
 }
 
 /* The next step of a DISCARD or WRITE_ZEROES: false when all ranges are done. */
@@ -124,21 +125,24 @@ static bool next_range_step(struct blk_req *req, struct blk_step *st)
 			range_advance(req);
 			continue;
 		}
-		if (req->zmode == BLK_Z_PUNCH && blk->no_punch)
-			req->zmode = req->op == BLK_OP_DISCARD ? BLK_Z_WRITE
-							       : BLK_Z_ZERO;
-		if (req->zmode == BLK_Z_ZERO && blk->no_zero_range)
-			req->zmode = BLK_Z_WRITE;
-		if (req->op == BLK_OP_DISCARD && req->zmode != BLK_Z_PUNCH) {
+		if (req->zero_method == BLK_ZERO_BY_PUNCH && blk->no_punch)
+			req->zero_method = req->op == BLK_OP_DISCARD
+						   ? BLK_ZERO_BY_WRITE
+						   : BLK_ZERO_BY_ZERO_RANGE;
+		if (req->zero_method == BLK_ZERO_BY_ZERO_RANGE &&
+		    blk->no_zero_range)
+			req->zero_method = BLK_ZERO_BY_WRITE;
+		if (req->op == BLK_OP_DISCARD &&
+		    req->zero_method != BLK_ZERO_BY_PUNCH) {
 			range_advance(req); /* no way to discard: a hint, skip */
 			continue;
 		}
 		st->off = r->off + req->done;
 		st->len = r->len - req->done;
-		if (req->zmode == BLK_Z_PUNCH) {
+		if (req->zero_method == BLK_ZERO_BY_PUNCH) {
 			st->kind = BLK_STEP_FALLOCATE;
 			st->mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
-		} else if (req->zmode == BLK_Z_ZERO) {
+		} else if (req->zero_method == BLK_ZERO_BY_ZERO_RANGE) {
 			st->kind = BLK_STEP_FALLOCATE;
 			st->mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
 		} else {
@@ -149,12 +153,13 @@ static bool next_range_step(struct blk_req *req, struct blk_step *st)
 				req->err = RAMDEV_BLK_NOMEM;
 				return false;
 			}
-			uint64_t cap = (uint64_t)req->rest_max * RAMDEV_BLK_ZERO_BUF;
+			uint64_t cap = (uint64_t)req->step_iov_max *
+				       RAMDEV_BLK_ZERO_BUF;
 
 			if (st->len > cap)
 				st->len = cap;
 			st->kind = BLK_STEP_WRITEV;
-			st->iov = req->rest;
+			st->iov = req->step_iov;
 			st->iovcnt = iov_zeroes(req, st->len);
 		}
 		return true;
@@ -181,8 +186,8 @@ void ramdev_blk_req_next(struct blk_req *req, struct blk_step *st)
 			st->iov = req->iov; /* the first try: the whole list */
 			st->iovcnt = req->iovcnt;
 		} else {
-			st->iov = req->rest;
-			st->iovcnt = iov_rest(req);
+			st->iov = req->step_iov;
+			st->iovcnt = iov_remaining(req);
 		}
 		st->off = req->off + req->done;
 		st->len = req->win_end - req->done;
@@ -228,12 +233,12 @@ static void falloc_result(struct blk_req *req, const struct blk_step *st,
 		io_fail(req, st, (int)-res);
 		return;
 	}
-	if (req->zmode == BLK_Z_PUNCH) {
+	if (req->zero_method == BLK_ZERO_BY_PUNCH) {
 		blk->no_punch = true;
-		req->zmode = BLK_Z_ZERO;
+		req->zero_method = BLK_ZERO_BY_ZERO_RANGE;
 	} else {
 		blk->no_zero_range = true;
-		req->zmode = BLK_Z_WRITE;
+		req->zero_method = BLK_ZERO_BY_WRITE;
 	}
 	if (req->op == BLK_OP_DISCARD)
 		range_advance(req);
