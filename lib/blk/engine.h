@@ -77,6 +77,12 @@ void ramdev_blk_req_result(struct blk_req *req, const struct blk_step *st,
 			   int64_t res);
 /* step.c: one step as a blocking system call: bytes or 0, or -errno. */
 long ramdev_blk_step_sync(struct ramdev_blk *blk, const struct blk_step *st);
+/* step.c: ramdev_blk_req_result() for the step in *@st, then
+ * ramdev_blk_req_next() into *@st; _step_inline() runs the step with
+ * ramdev_blk_step_sync() first.  An engine enters step.c once per step. */
+void ramdev_blk_req_advance(struct blk_req *req, struct blk_step *st,
+			    int64_t res);
+void ramdev_blk_req_step_inline(struct blk_req *req, struct blk_step *st);
 /* step.c: every step of @req inline (next, step_sync, result) until done;
  * does not call ramdev_blk_req_done(). */
 void ramdev_blk_req_run(struct blk_req *req);

@@ -328,16 +328,32 @@ long ramdev_blk_step_sync(struct ramdev_blk *blk, const struct blk_step *st)
 	return n < 0 ? -errno : (long)n;
 }
 
+/*
+ * Apply @res, the result of the step in *@st, and put the request's next
+ * step in *@st: an engine that got a result enters this file once for both.
+ */
+void ramdev_blk_req_advance(struct blk_req *req, struct blk_step *st,
+			    int64_t res)
+{
+	struct blk_step ran = *st;
+
+	ramdev_blk_req_result(req, &ran, res);
+	ramdev_blk_req_next(req, st);
+}
+
+/* Run the step in *@st as a blocking system call, then as
+ * ramdev_blk_req_advance(). */
+void ramdev_blk_req_step_inline(struct blk_req *req, struct blk_step *st)
+{
+	ramdev_blk_req_advance(req, st, ramdev_blk_step_sync(req->blk, st));
+}
+
 /* Every step of @req inline, as blocking system calls, until it is done. */
 void ramdev_blk_req_run(struct blk_req *req)
 {
 	struct blk_step st;
 
-	for (;;) {
-		ramdev_blk_req_next(req, &st);
-		if (st.kind == BLK_STEP_DONE)
-			break;
-		ramdev_blk_req_result(req, &st,
-				      ramdev_blk_step_sync(req->blk, &st));
-	}
+	ramdev_blk_req_next(req, &st);
+	while (st.kind != BLK_STEP_DONE)
+		ramdev_blk_req_step_inline(req, &st);
 }

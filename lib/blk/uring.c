@@ -3,8 +3,8 @@
  * virtio-blk, the io_uring engine (engine.h): the stage of a request's life
  * between its start (queue.c submits it) and its end.  Each step of the
  * request (step.c) becomes one SQE whose user_data is the request; reap
- * feeds each CQE back (ramdev_blk_req_result()), issues the next step, and
- * reports the request done (queue.c) after its last.
+ * feeds each CQE back and gets the next step (ramdev_blk_req_advance()),
+ * issues it, and reports the request done (queue.c) after its last.
  */
 #define _GNU_SOURCE /* pwritev2 */
 #include <errno.h>
@@ -114,15 +114,16 @@ static int uring_init(struct ramdev_blk *blk, void **opaque)
 /*
  * A write step io_uring may give to a worker thread: run it here instead
  * when the file system cannot start it without blocking (see WR_*).
- * Returns true with *res set (the step's result), false to submit it.
+ * Returns true with the request advanced (*@st: its next step), false to
+ * submit the step.
  */
 static bool uring_write_inline(struct blk_uring *u, struct ramdev_blk *blk,
-			       const struct blk_step *st, long *res)
+			       struct blk_req *req, struct blk_step *st)
 {
 	ssize_t n;
 
 	if (u->wmode == WR_INLINE) {
-		*res = ramdev_blk_step_sync(blk, st);
+		ramdev_blk_req_step_inline(req, st);
 		return true;
 	}
 	n = pwritev2(blk->fd, st->iov, (int)st->iovcnt, (off_t)st->off,
@@ -130,7 +131,7 @@ static bool uring_write_inline(struct blk_uring *u, struct ramdev_blk *blk,
 	if (n > 0) {
 		/* It can: io_uring starts such writes inline itself. */
 		u->wmode = WR_URING;
-		*res = n;
+		ramdev_blk_req_advance(req, st, n);
 		return true;
 	}
 	if (n < 0 && errno == EOPNOTSUPP) {
@@ -139,7 +140,7 @@ static bool uring_write_inline(struct blk_uring *u, struct ramdev_blk *blk,
 			       "virtio-blk: io_uring: the file system has no "
 			       "non-blocking buffered writes: writes run inline "
 			       "(uring_offload_writes keeps them on io-wq)");
-		*res = ramdev_blk_step_sync(blk, st);
+		ramdev_blk_req_step_inline(req, st);
 		return true;
 	}
 	if (n < 0 && (errno == ENOSYS || errno == EINVAL))
@@ -202,32 +203,28 @@ static struct io_uring_sqe *uring_sqe(struct blk_uring *u)
 	return sqe;
 }
 
-/* Issue @req's next step, or finish it. */
+/* Issue @req's next step (@step), or finish it. */
 static void uring_issue(struct blk_uring *u, struct ramdev_blk *blk,
-			struct blk_req *req)
+			struct blk_req *req, const struct blk_step *step)
 {
 	struct io_uring_sqe *sqe;
-	struct blk_step st;
-	long res;
+	struct blk_step st = *step;
 
 	for (;;) {
-		ramdev_blk_req_next(req, &st);
 		if (st.kind == BLK_STEP_DONE) {
 			ramdev_blk_req_done(req);
 			return;
 		}
 		if (st.kind == BLK_STEP_WRITEV && u->wmode != WR_URING &&
-		    uring_write_inline(u, blk, &st, &res)) {
-			ramdev_blk_req_result(req, &st, res);
+		    uring_write_inline(u, blk, req, &st))
 			continue;
-		}
 		sqe = NULL;
 		if (st.kind != BLK_STEP_FALLOCATE || u->has_falloc)
 			sqe = uring_sqe(u);
 		if (sqe)
 			break;
 		/* No SQE (or no async fallocate): do this step inline. */
-		ramdev_blk_req_result(req, &st, ramdev_blk_step_sync(blk, &st));
+		ramdev_blk_req_step_inline(req, &st);
 	}
 	/* One buffer: READ/WRITE, no iovec for the kernel to import. */
 	switch (st.kind) {
@@ -266,7 +263,10 @@ static void uring_issue(struct blk_uring *u, struct ramdev_blk *blk,
 static void uring_submit(void *opaque, struct ramdev_blk *blk,
 			 struct blk_req *req)
 {
-	uring_issue(opaque, blk, req);
+	struct blk_step st;
+
+	ramdev_blk_req_next(req, &st);
+	uring_issue(opaque, blk, req, &st);
 }
 
 static int uring_kick(void *opaque, struct ramdev_blk *blk)
@@ -316,13 +316,15 @@ static int uring_reap(void *opaque, struct ramdev_blk *blk, int timeout_ms)
 	while (io_uring_peek_cqe(&u->ring, &cqe) == 0) {
 		struct blk_req *req = io_uring_cqe_get_data(cqe);
 		int64_t res = cqe->res;
+		struct blk_step st;
 
 		io_uring_cqe_seen(&u->ring, cqe);
 		if (!req)
 			continue;
 		u->pending--;
-		ramdev_blk_req_result(req, &req->step, res);
-		uring_issue(u, blk, req);
+		st = req->step;
+		ramdev_blk_req_advance(req, &st, res);
+		uring_issue(u, blk, req, &st);
 		n++;
 	}
 	ret = uring_kick(u, blk);
