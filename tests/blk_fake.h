@@ -12,7 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "blk_priv.h"
+/* The device (its fields, queue ops), the engine interface, the request. */
+#include "blk/dev.h"
+#include "blk/engine.h"
+#include "blk/req.h"
 
 #define IMG_SIZE (4u << 20)
 #define SECTORS (IMG_SIZE / 512u)

@@ -530,7 +530,7 @@ RAMDEV_EXPORT int ramdev_blk_reset(struct ramdev_blk *blk);
 RAMDEV_EXPORT void ramdev_blk_get_stats(const struct ramdev_blk *blk,
 					struct ramdev_blk_stats *st);
 
-/* ---- per-queue counters (lib/blk_qstats.c) ---- */
+/* ---- per-queue counters (counted in lib/blk/req.c) ---- */
 
 /**
  * struct ramdev_blk_queue_stats - what one request queue carried.

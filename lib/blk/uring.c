@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-blk, the io_uring engine (engine.h): the stage of a request's life
+ * between its start (queue.c submits it) and its end.  Each step of the
+ * request (step.c) becomes one SQE whose user_data is the request; reap
+ * feeds each CQE back and gets the next step (ramdev_blk_req_advance()),
+ * issues it, and reports the request done (queue.c) after its last.
+ */
+#define _GNU_SOURCE /* pwritev2 */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <sys/uio.h>
+
+#include "dev.h"
+#include "engine.h"
+#include "req.h"
+
+/*
+ * Buffered writes (see ramdev_blk_options.uring_offload_writes).  io_uring
+ * first tries a write without blocking (IOCB_NOWAIT) and hands it to an
+ * io-wq worker thread when that fails; a file system without non-blocking
+ * buffered writes (no FMODE_BUF_WASYNC: ext4, tmpfs) fails every one of
+ * them, so every write costs a thread hop and a wake-up.  pwritev2 with
+ * RWF_NOWAIT asks the same question of the file system (EOPNOTSUPP: it has
+ * no such path), on the first write that can tell.
+ */
+enum uring_wmode {
+	WR_PROBE,   /* not known yet: ask on the next write */
+	WR_URING,   /* io_uring: it can start writes inline, or we offload */
+	WR_INLINE,  /* it cannot: pwritev on the calling thread */
+};
+
+struct blk_uring {
+	struct io_uring ring;
+	unsigned pending;  /* SQEs handed out and not yet completed */
+	unsigned queued;   /* prepared, not yet submitted */
+	bool has_falloc;
+	bool has_rw;       /* IORING_OP_READ/WRITE (5.6) */
+	enum uring_wmode wmode;
+};
+
+static int uring_probe(struct blk_uring *u)
+{
+	struct io_uring_probe *probe = io_uring_get_probe_ring(&u->ring);
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	int ret;
+
+	if (!probe)
+		return -ENOSYS;
+	ret = io_uring_opcode_supported(probe, IORING_OP_READV) &&
+	      io_uring_opcode_supported(probe, IORING_OP_WRITEV) &&
+	      io_uring_opcode_supported(probe, IORING_OP_FSYNC);
+	u->has_falloc = io_uring_opcode_supported(probe, IORING_OP_FALLOCATE);
+	u->has_rw = io_uring_opcode_supported(probe, IORING_OP_READ) &&
+		    io_uring_opcode_supported(probe, IORING_OP_WRITE);
+	io_uring_free_probe(probe);
+	if (!ret)
+		return -ENOSYS;
+	/* A NOP round trip: setup may work while io_uring_enter is filtered. */
+	sqe = io_uring_get_sqe(&u->ring);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_nop(sqe);
+	io_uring_sqe_set_data(sqe, NULL);
+	ret = io_uring_submit_and_wait(&u->ring, 1);
+	if (ret < 0)
+		return ret;
+	ret = io_uring_peek_cqe(&u->ring, &cqe);
+	if (ret < 0)
+		return ret;
+	ret = cqe->res;
+	io_uring_cqe_seen(&u->ring, cqe);
+	return ret < 0 ? ret : 0;
+}
+
+static int uring_init(struct ramdev_blk *blk, void **opaque)
+{
+	struct blk_uring *u = calloc(1, sizeof(*u));
+	unsigned entries = 1;
+	int ret;
+
+	if (!u)
+		return -ENOMEM;
+	while (entries < blk->depth && entries < 4096)
+		entries <<= 1;
+	ret = io_uring_queue_init(entries, &u->ring, 0);
+	if (ret < 0) {
+		free(u);
+		return ret;
+	}
+	ret = uring_probe(u);
+	if (ret == 0)
+		ret = io_uring_register_eventfd(&u->ring, blk->event_fd);
+	if (ret < 0) {
+		io_uring_queue_exit(&u->ring);
+		free(u);
+		return ret;
+	}
+	blk->kernel_signals = true; /* every CQE writes event_fd */
+	u->wmode = WR_PROBE;
+	if (blk->uring_offload_writes || blk->read_only ||
+	    (fcntl(blk->fd, F_GETFL) & O_DIRECT))
+		u->wmode = WR_URING;
+	*opaque = u;
+	return 0;
+}
+
+/*
+ * A write step io_uring may give to a worker thread: run it here instead
+ * when the file system cannot start it without blocking (see WR_*).
+ * Returns true with the request advanced (*@st: its next step), false to
+ * submit the step.
+ */
+static bool uring_write_inline(struct blk_uring *u, struct ramdev_blk *blk,
+			       struct blk_req *req, struct blk_step *st)
+{
+	ssize_t n;
+
+	if (u->wmode == WR_INLINE) {
+		ramdev_blk_req_step_inline(req, st);
+		return true;
+	}
+	n = pwritev2(blk->fd, st->iov, (int)st->iovcnt, (off_t)st->off,
+		     RWF_NOWAIT);
+	if (n > 0) {
+		/* It can: io_uring starts such writes inline itself. */
+		u->wmode = WR_URING;
+		ramdev_blk_req_advance(req, st, n);
+		return true;
+	}
+	if (n < 0 && errno == EOPNOTSUPP) {
+		u->wmode = WR_INLINE;
+		ramdev_blk_log(blk, LOG_INFO,
+			       "virtio-blk: io_uring: the file system has no "
+			       "non-blocking buffered writes: writes run inline "
+			       "(uring_offload_writes keeps them on io-wq)");
+		ramdev_blk_req_step_inline(req, st);
+		return true;
+	}
+	if (n < 0 && (errno == ENOSYS || errno == EINVAL))
+		u->wmode = WR_URING; /* no RWF_NOWAIT here: cannot tell */
+	/* EAGAIN (would block this time), 0 bytes, an I/O error: io_uring
+	 * carries it out and reports it; ask again on the next write. */
+	return false;
+}
+
+static void uring_fini(void *opaque, struct ramdev_blk *blk)
+{
+	struct blk_uring *u = opaque;
+
+	(void)blk;
+	if (!u)
+		return;
+	io_uring_queue_exit(&u->ring);
+	free(u);
+}
+
+/*
+ * Cancel everything in the ring and wait for it (IORING_REGISTER_SYNC_CANCEL,
+ * Linux 6.0) until nothing matches any more: then no request can touch its
+ * buffers.  Without it, or when that takes too long, say "unsafe".
+ */
+static bool uring_cancel(void *opaque, struct ramdev_blk *blk)
+{
+	struct blk_uring *u = opaque;
+	bool safe = false;
+
+	for (int i = 0; i < 100; i++) {
+		struct io_uring_sync_cancel_reg reg;
+		int ret;
+
+		memset(&reg, 0, sizeof(reg));
+		reg.flags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL;
+		reg.fd = -1;
+		reg.timeout.tv_nsec = 10 * 1000 * 1000;
+		ret = io_uring_register_sync_cancel(&u->ring, &reg);
+		if (ret == -ENOENT) {
+			safe = true;
+			break;
+		}
+		if (ret < 0 && ret != -EALREADY && ret != -ETIME &&
+		    ret != -EINTR)
+			break; /* not supported, or the ring is gone */
+	}
+	uring_fini(u, blk);
+	return safe;
+}
+
+static struct io_uring_sqe *uring_sqe(struct blk_uring *u)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+
+	if (!sqe && io_uring_submit(&u->ring) >= 0) {
+		u->queued = 0;
+		sqe = io_uring_get_sqe(&u->ring);
+	}
+	return sqe;
+}
+
+/* Issue @req's next step (@step), or finish it. */
+static void uring_issue(struct blk_uring *u, struct ramdev_blk *blk,
+			struct blk_req *req, const struct blk_step *step)
+{
+	struct io_uring_sqe *sqe;
+	struct blk_step st = *step;
+
+	for (;;) {
+		if (st.kind == BLK_STEP_DONE) {
+			ramdev_blk_req_done(req);
+			return;
+		}
+		if (st.kind == BLK_STEP_WRITEV && u->wmode != WR_URING &&
+		    uring_write_inline(u, blk, req, &st))
+			continue;
+		sqe = NULL;
+		if (st.kind != BLK_STEP_FALLOCATE || u->has_falloc)
+			sqe = uring_sqe(u);
+		if (sqe)
+			break;
+		/* No SQE (or no async fallocate): do this step inline. */
+		ramdev_blk_req_step_inline(req, &st);
+	}
+	/* One buffer: READ/WRITE, no iovec for the kernel to import. */
+	switch (st.kind) {
+	case BLK_STEP_READV:
+		if (st.iovcnt == 1 && u->has_rw &&
+		    st.iov[0].iov_len <= UINT_MAX)
+			io_uring_prep_read(sqe, blk->fd, st.iov[0].iov_base,
+					   (unsigned)st.iov[0].iov_len, st.off);
+		else
+			io_uring_prep_readv(sqe, blk->fd, st.iov, st.iovcnt,
+					    st.off);
+		break;
+	case BLK_STEP_WRITEV:
+		if (st.iovcnt == 1 && u->has_rw &&
+		    st.iov[0].iov_len <= UINT_MAX)
+			io_uring_prep_write(sqe, blk->fd, st.iov[0].iov_base,
+					    (unsigned)st.iov[0].iov_len, st.off);
+		else
+			io_uring_prep_writev(sqe, blk->fd, st.iov, st.iovcnt,
+					     st.off);
+		break;
+	case BLK_STEP_FDATASYNC:
+		io_uring_prep_fsync(sqe, blk->fd, IORING_FSYNC_DATASYNC);
+		break;
+	case BLK_STEP_FALLOCATE:
+		io_uring_prep_fallocate(sqe, blk->fd, st.mode, st.off, st.len);
+		break;
+	case BLK_STEP_DONE:
+		break;
+	}
+	io_uring_sqe_set_data(sqe, req);
+	u->pending++;
+	u->queued++;
+}
+
+static void uring_submit(void *opaque, struct ramdev_blk *blk,
+			 struct blk_req *req)
+{
+	struct blk_step st;
+
+	ramdev_blk_req_next(req, &st);
+	uring_issue(opaque, blk, req, &st);
+}
+
+static int uring_kick(void *opaque, struct ramdev_blk *blk)
+{
+	struct blk_uring *u = opaque;
+	int ret;
+
+	(void)blk;
+	if (!u->queued)
+		return 0;
+	/* EINTR: a few more tries; then the SQEs stay queued for the next
+	 * kick or reap (bounded work per call, like BLK_RETRY_MAX). */
+	for (unsigned i = 0; i < BLK_RETRY_MAX; i++) {
+		ret = io_uring_submit(&u->ring);
+		if (ret != -EINTR)
+			break;
+	}
+	if (ret < 0 && ret != -EAGAIN && ret != -EBUSY && ret != -EINTR)
+		return ret;
+	if (ret >= 0)
+		u->queued = 0;
+	return 0;
+}
+
+static int uring_reap(void *opaque, struct ramdev_blk *blk, int timeout_ms)
+{
+	struct blk_uring *u = opaque;
+	struct io_uring_cqe *cqe;
+	int ret = 0, n = 0;
+
+	if (!u->pending)
+		return 0;
+	ret = uring_kick(u, blk);
+	if (ret < 0)
+		return ret;
+	if (timeout_ms < 0) {
+		ret = io_uring_wait_cqe(&u->ring, &cqe);
+	} else if (timeout_ms > 0) {
+		struct __kernel_timespec ts = {
+			.tv_sec = timeout_ms / 1000,
+			.tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
+		};
+		ret = io_uring_wait_cqe_timeout(&u->ring, &cqe, &ts);
+	}
+	if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN)
+		return ret;
+	while (io_uring_peek_cqe(&u->ring, &cqe) == 0) {
+		struct blk_req *req = io_uring_cqe_get_data(cqe);
+		int64_t res = cqe->res;
+		struct blk_step st;
+
+		io_uring_cqe_seen(&u->ring, cqe);
+		if (!req)
+			continue;
+		u->pending--;
+		st = req->step;
+		ramdev_blk_req_advance(req, &st, res);
+		uring_issue(u, blk, req, &st);
+		n++;
+	}
+	ret = uring_kick(u, blk);
+	return ret < 0 ? ret : n;
+}
+
+const struct ramdev_blk_engine_ops ramdev_blk_engine_uring = {
+	.name = "io_uring",
+	.init = uring_init,
+	.fini = uring_fini,
+	.submit = uring_submit,
+	.kick = uring_kick,
+	.reap = uring_reap,
+	.cancel = uring_cancel,
+};
