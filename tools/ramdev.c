@@ -17,7 +17,7 @@ static const struct command commands[] = {
 	  "[--policy qemu-bounce|direct] [--bar PATH] [--image FILE] ..." },
 	{ "mtree", cmd_mtree, "[--bar PATH]" },
 	{ "bench", cmd_bench,
-	  "access|as|blk [--quick] [--json FILE] (access: [--plot FILE.png])" },
+	  "access|as|blk|vhost [--quick] [--json FILE] (access: [--plot FILE.png])" },
 	{ NULL, NULL, NULL },
 };
 
