@@ -642,6 +642,7 @@ void ramdev_blk_req_finish(struct blk_req *req, uint32_t *written)
 			blk->stats.bytes_written += req->len;
 	}
 	blk->stats.errors[req->err]++;
+	ramdev_blk_qstats_count(req);
 	if (req->err == RAMDEV_BLK_NO_STATUS || req->err == RAMDEV_BLK_HDR_SHORT) {
 		*written = 0;
 		return;

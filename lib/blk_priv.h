@@ -223,6 +223,8 @@ struct ramdev_blk {
 	struct ramdev_ratelimit log_rl; /* device messages above LOG_ERR */
 
 	struct ramdev_blk_stats stats;
+	/* blk_qstats.c */
+	struct ramdev_blk_queue_stats qstats[RAMDEV_BLK_MAX_QUEUES];
 };
 
 #define RAMDEV_BLK_ZERO_BUF (64u * 1024u)
@@ -232,6 +234,9 @@ struct ramdev_blk {
 #define RAMDEV_BLK_LOG_PER_SEC 16u
 #define BLK_DRAIN_TRIES 50u   /* failed reaps in a row before drain gives up */
 #define BLK_DRAIN_PAUSE_US 1000u /* between them */
+
+/* blk_qstats.c: count a finished request in its queue's counters. */
+void ramdev_blk_qstats_count(const struct blk_req *req);
 
 /* blk_stage.c */
 struct blk_cursor {

@@ -244,6 +244,7 @@ RAMDEV_EXPORT void ramdev_virtq_free(struct ramdev_virtq *vq)
 	if (vq->used.region)
 		ramdev_region_unref(vq->used.region);
 	ramdev_virtq_elem_cache_free(vq);
+	ramdev_virtq_resubmit_free(vq);
 	free(vq->sg);
 	free(vq->segs);
 	free(vq);
@@ -295,6 +296,8 @@ RAMDEV_EXPORT int ramdev_virtq_pop(struct ramdev_virtq *vq,
 		flush_pending(vq);
 		return -EIO;
 	}
+	if (vq->resubmit_pos < vq->resubmit_n)
+		return ramdev_virtq_pop_resubmit(vq, out);
 	idx = avail_idx(vq);
 	pending = (uint16_t)(idx - vq->last_avail);
 	/* 2.7.6: the driver makes at most size heads available at a time;
@@ -334,6 +337,8 @@ RAMDEV_EXPORT int ramdev_virtq_pop(struct ramdev_virtq *vq,
 		return ret;
 	vq->last_avail++;
 	vq->inflight++;
+	if (vq->hooks.popped)
+		vq->hooks.popped(vq->hooks.opaque, head);
 	/* 2.7.10: with EVENT_IDX, ask for a kick when the driver makes the
 	 * next buffer after this one available. */
 	if (vq->cfg.event_idx && vq->notify_on)
@@ -369,6 +374,8 @@ RAMDEV_EXPORT int ramdev_virtq_push(struct ramdev_virtq *vq,
 					 elem->head);
 	}
 	head = elem->head;
+	if (vq->hooks.pre_push)
+		vq->hooks.pre_push(vq->hooks.opaque, head);
 	/* Unmap first: bounced bytes reach guest memory before the driver
 	 * can see the element as used. */
 	ramdev_virtq_elem_release(vq, elem, written);
@@ -384,6 +391,8 @@ RAMDEV_EXPORT int ramdev_virtq_push(struct ramdev_virtq *vq,
 	vq->used_idx++;
 	vq->unsignalled++;
 	ramdev_st_le16(vq->used.host + VIRTQ_RING_IDX, vq->used_idx);
+	if (vq->hooks.pushed)
+		vq->hooks.pushed(vq->hooks.opaque, head, vq->used_idx);
 	return 0;
 }
 

@@ -111,6 +111,12 @@ struct ramdev_virtq {
 	bool log_pending;
 	char pending[256];
 	struct ramdev_ratelimit log_rl; /* of ramdev_virtq_fail() */
+
+	/* virtq_inflight.c: hooks (vhost-user inflight tracking) and heads
+	 * to pop again before the avail ring (resubmission). */
+	struct ramdev_virtq_hooks hooks;
+	uint16_t *resubmit;
+	unsigned resubmit_n, resubmit_pos;
 };
 
 /*
@@ -158,5 +164,13 @@ void ramdev_virtq_elem_release(struct ramdev_virtq *vq,
 
 /** ramdev_virtq_elem_cache_free - free the queue's cached elements. */
 void ramdev_virtq_elem_cache_free(struct ramdev_virtq *vq);
+
+/* virtq_inflight.c: pop the next head of the resubmit list (1, or -errno
+ * as ramdev_virtq_pop()). */
+int ramdev_virtq_pop_resubmit(struct ramdev_virtq *vq,
+			      struct ramdev_virtq_elem **out);
+
+/* virtq_inflight.c: free the resubmit list (ramdev_virtq_free()). */
+void ramdev_virtq_resubmit_free(struct ramdev_virtq *vq);
 
 #endif /* RAMDEV_VIRTQ_PRIV_H */

@@ -406,6 +406,35 @@ RAMDEV_EXPORT int ramdev_blk_reset(struct ramdev_blk *blk);
 RAMDEV_EXPORT void ramdev_blk_get_stats(const struct ramdev_blk *blk,
 					struct ramdev_blk_stats *st);
 
+/* ---- per-queue counters (lib/blk_qstats.c) ---- */
+
+/**
+ * struct ramdev_blk_queue_stats - what one request queue carried.
+ * @requests:      requests finished (pushed back), any status
+ * @bytes_read:    image -> guest data bytes of successful IN requests
+ * @bytes_written: guest -> image data bytes of successful OUT requests
+ * @bytes_devmem:  of those, bytes whose guest buffers lay in device memory
+ *                 (RAM-device or MMIO: staged through the access core)
+ * @errors:        requests finished with a status other than OK
+ */
+struct ramdev_blk_queue_stats {
+	uint64_t requests;
+	uint64_t bytes_read;
+	uint64_t bytes_written;
+	uint64_t bytes_devmem;
+	uint64_t errors;
+};
+
+/**
+ * ramdev_blk_get_queue_stats - copy queue @idx's counters into @st.  They
+ * survive detach and reset (they count the device's life).
+ * Returns: 0, -EINVAL (NULL, @idx >= num_queues).
+ * Context: the device's thread.
+ */
+RAMDEV_EXPORT int ramdev_blk_get_queue_stats(const struct ramdev_blk *blk,
+					     unsigned idx,
+					     struct ramdev_blk_queue_stats *st);
+
 #ifdef __cplusplus
 }
 #endif

@@ -152,6 +152,47 @@ RAMDEV_EXPORT void ramdev_virtq_set_last_avail(struct ramdev_virtq *vq,
 /** Elements popped and not yet pushed. */
 RAMDEV_EXPORT unsigned ramdev_virtq_inflight(const struct ramdev_virtq *vq);
 
+/* ---- inflight tracking support (lib/virtq_inflight.c) ---- */
+
+/**
+ * struct ramdev_virtq_hooks - calls made as chains change hands, for a
+ * log of the heads in flight that survives the process (vhost-user
+ * INFLIGHT_SHMFD).  Any may be NULL.
+ * @popped:   @head was popped (also when popped again from the resubmit
+ *            list).
+ * @pre_push: @head is about to be written to the used ring.
+ * @pushed:   @head is in the used ring and the used idx is now @used_idx.
+ */
+struct ramdev_virtq_hooks {
+	void (*popped)(void *opaque, uint16_t head);
+	void (*pre_push)(void *opaque, uint16_t head);
+	void (*pushed)(void *opaque, uint16_t head, uint16_t used_idx);
+	void *opaque;
+};
+
+/**
+ * ramdev_virtq_set_hooks - install @hooks (copied), or remove them (NULL).
+ * Context: the queue's thread, or before the queue is used.
+ */
+RAMDEV_EXPORT void ramdev_virtq_set_hooks(struct ramdev_virtq *vq,
+					  const struct ramdev_virtq_hooks *hooks);
+
+/**
+ * ramdev_virtq_set_resubmit - have ramdev_virtq_pop() return the chains at
+ * @heads (in that order) before it looks at the avail ring again: the
+ * requests a previous instance of the device had popped and not finished.
+ * Each counts as in flight once popped; last_avail does not move for them
+ * (set it with ramdev_virtq_set_last_avail() past them).
+ * @heads: @n head indices, each < the queue size; copied.
+ * Returns: 0; -EINVAL (NULL, a head out of range, @n > size); -ENOMEM.
+ * Context: before the queue is used.
+ */
+RAMDEV_EXPORT int ramdev_virtq_set_resubmit(struct ramdev_virtq *vq,
+					    const uint16_t *heads, unsigned n);
+
+/** ramdev_virtq_used_idx - the used idx the device published last. */
+RAMDEV_EXPORT uint16_t ramdev_virtq_used_idx(const struct ramdev_virtq *vq);
+
 #ifdef __cplusplus
 }
 #endif
