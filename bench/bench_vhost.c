@@ -15,9 +15,10 @@
  * Timing: each cell runs warm_s unmeasured, then cell_s measured, then
  * drains; the back end's CPU time (utime + stime from /proc/PID/stat, 10 ms
  * ticks) is read around the measured part.  Every cell is repeated (reps),
- * and within a repetition the back ends take turns going first (rotated per
- * cell and per repetition), so neither always inherits the other's
- * write-back; the best repetition by IOPS is kept.  The O_DIRECT series
+ * on restarted back ends that swap images each repetition; within one the
+ * back ends take turns going first (rotated per cell and per repetition),
+ * so neither always inherits the other's write-back or the other's file
+ * layout; the best repetition by IOPS is kept.  The O_DIRECT series
  * (--direct / cache.direct=on) runs first, then the buffered one on
  * restarted back ends.
  */
@@ -349,11 +350,11 @@ static int make_image(const char *path, uint64_t size)
 }
 
 static int backend_up(struct backend *b, const struct opts *o, bool direct,
-		      struct vb_run *run)
+		      const char *img, struct vb_run *run)
 {
 	char devmem[64], err[256];
 	struct vhost_backend_config bc = {
-		.kind = b->kind, .socket = b->sock, .image = b->img,
+		.kind = b->kind, .socket = b->sock, .image = img,
 		.num_queues = MAXQ, .direct = direct, .ramdev = o->ramdev,
 		.dev_mem = devmem, .log = b->log,
 	};
@@ -425,38 +426,45 @@ static void progress(const struct vb_run *run, unsigned m, unsigned b,
 		r->p50_us, r->p99_us, cpu, r->errors ? "  ERRORS" : "");
 }
 
-static void run_mode(struct vb_run *run, struct backend *be, const struct opts *o,
-		     unsigned m)
+/*
+ * Repetition @rep of mode @m: (re)start the back ends, back end b on image
+ * (b + rep) mod n, so over the repetitions each runs on each image and the
+ * layout of one file on the disk does not follow one back end; then every
+ * cell, the back ends taking turns going first.
+ */
+static void run_rep(struct vb_run *run, struct backend *be, const struct opts *o,
+		    unsigned m, unsigned rep)
 {
-	unsigned nb = run->nbackends;
+	unsigned nb = run->nbackends, nimg = 0;
 
+	while (nimg < nb && be[nimg].kind)
+		nimg++;
 	for (unsigned b = 0; b < nb; b++)
-		be[b].failed = backend_up(&be[b], o, m == 0, run) < 0;
-	for (unsigned rep = 0; rep < run->reps && !interrupted; rep++)
-		for (unsigned ci = 0; ci < run->ncells && !interrupted; ci++)
-			for (unsigned k = 0; k < nb; k++) {
-				/* Rotate who goes first per cell and rep. */
-				unsigned b = (k + ci + rep) % nb;
-				const struct vb_cell *c = &run->cell[ci];
-				struct vb_result r, *best = &run->res[m][b][ci];
-				int ret;
+		be[b].failed = backend_up(&be[b], o, m == 0, b < nimg ?
+					  be[(b + rep) % nimg].img : NULL,
+					  run) < 0;
+	for (unsigned ci = 0; ci < run->ncells && !interrupted; ci++)
+		for (unsigned k = 0; k < nb; k++) {
+			unsigned b = (k + ci + rep) % nb;
+			const struct vb_cell *c = &run->cell[ci];
+			struct vb_result r, *best = &run->res[m][b][ci];
+			int ret;
 
-				if (be[b].failed || c->nq >
-				    vhost_front_info(be[b].f)->num_queues)
-					continue;
-				ret = run_cell(&be[b], c, run, &r);
-				if (ret < 0) {
-					fprintf(stderr, "vhost: %s: %s qd%u: %s "
-						"(log: %s)\n", run->backend[b],
-						c->op, c->qd, strerror(-ret),
-						be[b].log);
-					be[b].failed = true;
-					continue;
-				}
-				progress(run, m, b, c, &r);
-				if (!best->have || r.iops > best->iops)
-					*best = r;
+			if (be[b].failed ||
+			    c->nq > vhost_front_info(be[b].f)->num_queues)
+				continue;
+			ret = run_cell(&be[b], c, run, &r);
+			if (ret < 0) {
+				fprintf(stderr, "vhost: %s: %s qd%u: %s (log: "
+					"%s)\n", run->backend[b], c->op, c->qd,
+					strerror(-ret), be[b].log);
+				be[b].failed = true;
+				continue;
 			}
+			progress(run, m, b, c, &r);
+			if (!best->have || r.iops > best->iops)
+				*best = r;
+		}
 	for (unsigned b = 0; b < nb; b++)
 		backend_down(&be[b]);
 	run->mode_run[m] = true;
@@ -684,7 +692,9 @@ int bench_vhost(int argc, char **argv)
 	for (unsigned m = 0; m < VB_MODES && !interrupted; m++)
 		if (o.modes & (1 << m) && !(m == 1 && !be[0].kind &&
 					    run.nbackends == 1))
-			run_mode(&run, be, &o, m);
+			for (unsigned rep = 0; rep < run.reps &&
+			     !interrupted; rep++)
+				run_rep(&run, be, &o, m, rep);
 	cleanup(&run, be, dir, !o.image_dir);
 	run.seconds = (double)(bench_now_ns() - t0) / 1e9;
 	vb_print_table(&run);
