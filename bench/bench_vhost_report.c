@@ -59,6 +59,11 @@ void vb_print_table(const struct vb_run *r)
 	       r->seconds);
 	if (r->note[0])
 		printf("note: %s\n", r->note);
+	printf("ramdev: ramdev-vhost-user-blk --num-queues 4 [--direct] "
+	       "--device-memory (the dev buffers); qsd: qemu-storage-daemon "
+	       "file aio=io_uring cache.direct=on|off, num-queues=4, main-loop "
+	       "thread (no iothread); queue size 128, indirect descriptors, "
+	       "event index; QD is per queue\n");
 	printf("%-8s %-26s %-7s %9s %8s %8s %8s %9s %10s %6s %6s\n", "mode",
 	       "workload", "backend", "IOPS", "MB/s", "p50 us", "p99 us",
 	       "cpu s/GB", "cpu s/Mreq", "xIOPS", "xCPU");
