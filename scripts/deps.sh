@@ -12,7 +12,7 @@ libcmocka-dev liburcu-dev liburing-dev python3"
 # (make test-tsan, make test-fuzz); clang alone does not pull it in.
 # qemu-system-x86 (with qemu-storage-daemon), linux-image-amd64,
 # busybox-static, cpio: the vhost-user-blk integration test boots a real
-# Linux guest against the daemon.
+# Linux guest against the daemon.  fio: bench/guest_fio.sh (issue 14).
 test_pkgs="valgrind binutils gnuplot-nox linux-perf libclang-rt-14-dev
 qemu-user-static binfmt-support
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross
@@ -20,7 +20,7 @@ gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
 gcc-s390x-linux-gnu libc6-dev-s390x-cross
 gcc-sparc64-linux-gnu libc6-dev-sparc64-cross
 gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
-qemu-system-x86 linux-image-amd64 busybox-static cpio"
+qemu-system-x86 linux-image-amd64 busybox-static cpio fio"
 
 pkgs="$build_pkgs"
 [ "$want" = test ] && pkgs="$pkgs $test_pkgs"
