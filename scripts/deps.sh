@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the Debian 12 packages that building and testing ramdev needs.
 # Only what is missing is installed, so a second run costs one dpkg query.
-# Usage: scripts/deps.sh [build|test]   (test adds the oracles and cross tools)
+# Usage: scripts/deps.sh [build|test|bench]   (test adds the oracles, cross
+# tools and the integration test's QEMU; bench adds fio for bench/guest_fio.sh)
 set -eu
 
 want="${1:-test}"
@@ -24,10 +25,15 @@ gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
 gcc-s390x-linux-gnu libc6-dev-s390x-cross
 gcc-sparc64-linux-gnu libc6-dev-sparc64-cross
 gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
-qemu-system-x86 linux-image-amd64 busybox-static cpio"
+qemu-system-x86 linux-image-amd64 busybox-static cpio fio"
+
+# fio: only bench/guest_fio.sh (not make test), and it pulls in Ceph's,
+# Gluster's and RDMA's client libraries: asked for by name.
+bench_pkgs="fio"
 
 pkgs="$build_pkgs"
-[ "$want" = test ] && pkgs="$pkgs $test_pkgs"
+[ "$want" = test ] || [ "$want" = bench ] && pkgs="$pkgs $test_pkgs"
+[ "$want" = bench ] && pkgs="$pkgs $bench_pkgs"
 
 missing=""
 for p in $pkgs; do
