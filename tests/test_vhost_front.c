@@ -42,11 +42,12 @@ static bool have_qsd(void)
 	return system("command -v qemu-storage-daemon >/dev/null 2>&1") == 0;
 }
 
-/* Start @kind on a fresh image and connect with two queues. */
-static void rig_up(struct rig *r, const char *kind)
+/* Start @kind on a fresh image and connect with two queues; @direct: the
+ * back end opens the image with O_DIRECT (in /var/tmp: tmpfs may refuse). */
+static void rig_up(struct rig *r, const char *kind, bool direct)
 {
 	struct vhost_backend_config bc = {
-		.kind = kind, .num_queues = 2, .direct = false,
+		.kind = kind, .num_queues = 2, .direct = direct,
 		.ramdev = ramdev_path, .dev_mem = "0x100000000:0x100000",
 	};
 	struct vhost_front_config fc = {
@@ -57,7 +58,8 @@ static void rig_up(struct rig *r, const char *kind)
 	FILE *img;
 	int ret;
 
-	snprintf(r->dir, sizeof(r->dir), "/tmp/vhost-front-XXXXXX");
+	snprintf(r->dir, sizeof(r->dir), "%s/vhost-front-XXXXXX",
+		 direct ? "/var/tmp" : "/tmp");
 	assert_non_null(mkdtemp(r->dir));
 	snprintf(r->sock, sizeof(r->sock), "%s/sock", r->dir);
 	snprintf(r->img, sizeof(r->img), "%s/img", r->dir);
@@ -113,14 +115,14 @@ static int one(struct rig *r, unsigned q, uint32_t type, uint64_t sector,
 	return -1;
 }
 
-static void check_io(const char *kind)
+static void check_io(const char *kind, bool direct)
 {
 	const struct vhost_front_info *in;
 	struct rig r = { 0 };
 	uint64_t ram;
 	uint8_t *w, *rd, *dev;
 
-	rig_up(&r, kind);
+	rig_up(&r, kind, direct);
 	in = vhost_front_info(r.f);
 	assert_int_equal(IMG_SIZE / 512, in->capacity);
 	assert_int_equal(2, in->num_queues);
@@ -160,18 +162,34 @@ static void test_vhost_front_qsd(void **state)
 	(void)state;
 	if (!have_qsd())
 		skip();
-	check_io("qsd");
+	check_io("qsd", false);
+}
+
+static bool have_ramdev(void)
+{
+	if (ramdev_path && access(ramdev_path, X_OK) == 0)
+		return true;
+	fprintf(stderr, "SKIP: %s not built\n",
+		ramdev_path ? ramdev_path : "ramdev-vhost-user-blk");
+	return false;
 }
 
 static void test_vhost_front_ramdev(void **state)
 {
 	(void)state;
-	if (!ramdev_path || access(ramdev_path, X_OK) != 0) {
-		fprintf(stderr, "SKIP: %s not built\n",
-			ramdev_path ? ramdev_path : "ramdev-vhost-user-blk");
+	if (!have_ramdev())
 		skip();
-	}
-	check_io("ramdev");
+	check_io("ramdev", false);
+}
+
+/* --direct: device-memory data is staged, and the staging buffer goes to
+ * an O_DIRECT image as it is (it failed with EINVAL when not aligned). */
+static void test_vhost_front_ramdev_direct(void **state)
+{
+	(void)state;
+	if (!have_ramdev())
+		skip();
+	check_io("ramdev", true);
 }
 
 /* A socket nobody listens on: a clear error, no hang. */
@@ -197,6 +215,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_vhost_front_connect_refused),
 		cmocka_unit_test(test_vhost_front_qsd),
 		cmocka_unit_test(test_vhost_front_ramdev),
+		cmocka_unit_test(test_vhost_front_ramdev_direct),
 	};
 
 	ramdev_path = argc > 1 ? argv[1] : NULL;

@@ -107,6 +107,7 @@ struct ramdev_blk {
 	struct blk_req *stage_head, *stage_tail; /* waiting for staging space */
 	uint64_t stage_budget;      /* options.stage_budget */
 	uint64_t stage_used;        /* reserved by requests (stage_res) */
+	uint64_t stage_kept;        /* staging buffers of cached requests */
 	struct blk_req *req_cache;  /* finished requests kept for reuse */
 	unsigned req_cached;
 	uint64_t stopped;           /* queues to resume (bit per queue) */

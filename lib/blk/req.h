@@ -114,6 +114,7 @@ struct blk_req {
 #define BLK_REQ_MIN_SEGS 16u  /* a cached request fits most chains */
 #define BLK_REQ_CACHE 64u     /* finished requests kept per device */
 #define BLK_STAGE_KEEP (128u * 1024u) /* staging kept with a cached request */
+#define BLK_STAGE_ALIGN 4096u        /* staging buffers: O_DIRECT-ready */
 
 /* A cursor over the request's data, @from bytes into it. */
 static inline void ramdev_blk_data_cursor(const struct blk_req *req,

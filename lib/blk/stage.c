@@ -161,7 +161,11 @@ bool ramdev_blk_stage_begin(struct blk_req *req)
 		/* A cached request may bring a buffer big enough already. */
 		free(req->stage);
 		req->stage_cap = 0;
-		req->stage = malloc((size_t)res);
+		/* Page-aligned: an O_DIRECT image takes the buffer as it is,
+		 * and refuses (EINVAL) one that is not block-aligned. */
+		if (posix_memalign((void **)&req->stage, BLK_STAGE_ALIGN,
+				   (size_t)res))
+			req->stage = NULL;
 		if (!req->stage)
 			return !stage_fail(req, RAMDEV_BLK_NOMEM);
 		req->stage_cap = (size_t)res;
