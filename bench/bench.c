@@ -19,6 +19,8 @@ static const struct bench benches[] = {
 	{ "access", bench_access, "[--quick] [--json FILE] [--plot FILE.png]" },
 	{ "as", bench_as, "[--quick] [--json FILE]" },
 	{ "blk", bench_blk, "[--quick] [--json FILE]" },
+	{ "vhost", bench_vhost, "[--backend ramdev|qsd|CMD]... [--image PREFIX] "
+	  "[--quick] [--json FILE] [--plot FILE.png]" },
 	{ NULL, NULL, NULL },
 };
 

@@ -9,5 +9,6 @@ typedef int bench_fn(int argc, char **argv);
 bench_fn bench_access;
 bench_fn bench_as;
 bench_fn bench_blk;
+bench_fn bench_vhost;
 
 #endif

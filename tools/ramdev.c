@@ -18,7 +18,7 @@ static const struct command commands[] = {
 	{ "mtree", cmd_mtree, "[--bar PATH]" },
 	{ "vcpu-demo", cmd_vcpu_demo, "[--bar PATH] (a KVM vCPU's MMIO exits)" },
 	{ "bench", cmd_bench,
-	  "access|as|blk [--quick] [--json FILE] (access: [--plot FILE.png])" },
+	  "access|as|blk|vhost [--quick] [--json FILE] (access: [--plot FILE.png])" },
 	{ NULL, NULL, NULL },
 };
 
