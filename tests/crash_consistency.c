@@ -47,8 +47,12 @@
  * Last, a restarted daemon serves the image: every sector read through the
  * protocol equals the file's content.
  *
- * Usage: crash_consistency DAEMON [--direct] [--runs N] [--seed S]
- *        [--dir DIR] [--max-ms MS]
+ * --canary checks the checker: after the kill it puts back zeros in one
+ * sector of the newest flushed write and flips a byte in another written
+ * sector; a run passes only if exactly those two are reported.
+ *
+ * Usage: crash_consistency DAEMON [--direct] [--canary] [--runs N]
+ *        [--seed S] [--dir DIR] [--max-ms MS]
  * Exit: 0 all runs passed, 1 a failure, 77 skipped (no daemon binary).
  */
 #define _GNU_SOURCE
@@ -98,7 +102,7 @@ struct req {
 
 struct run {
 	const char *daemon, *dir;
-	bool direct, sync_engine;
+	bool direct, sync_engine, canary;
 	unsigned no, max_ms, delay_ms;
 	uint64_t seed, rng;
 	char sock[256], img[256], log[256];
@@ -111,6 +115,7 @@ struct run {
 	struct req reqs[NQ * QD];
 	uint32_t *req_flush, *req_acked, *hi; /* per sector, by gen */
 	uint8_t *img_buf;
+	unsigned torn, lost_flushed, lost_acked; /* last check_image() */
 };
 
 static uint64_t rnd(uint64_t *s)
@@ -426,6 +431,9 @@ static unsigned check_image(struct run *r, const char *when)
 	printf("  %s: %u sectors: torn/foreign %u, lost flushed %u, lost "
 	       "acknowledged (unflushed) %u\n", when, NSECT, torn,
 	       lost_flushed, lost_acked);
+	r->torn = torn;
+	r->lost_flushed = lost_flushed;
+	r->lost_acked = lost_acked;
 	return torn + lost_flushed + lost_acked;
 }
 
@@ -517,6 +525,61 @@ static int make_image(const struct run *r)
 	return ret;
 }
 
+/* --canary: lose the first sector of the newest flushed write (zeros) and
+ * tear another sector that holds data; returns 0 if both were planted. */
+static int plant(struct run *r)
+{
+	uint32_t lost = UINT32_MAX, torn = UINT32_MAX;
+	uint8_t zero[512] = { 0 }, b;
+	int fd, ret = -1;
+
+	for (uint32_t g = r->nw; g > 0 && lost == UINT32_MAX; g--)
+		if (r->w[g - 1].ack && r->w[g - 1].ack <= r->flushed_upto)
+			lost = r->w[g - 1].sector;
+	if (lost == UINT32_MAX || read_image(r) < 0)
+		return -1;
+	for (uint32_t s = 0; s < NSECT && torn == UINT32_MAX; s++)
+		if (s != lost && sector_gen(r, r->img_buf + 512ull * s, s) > 0)
+			torn = s;
+	fd = open(r->img, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || torn == UINT32_MAX)
+		goto out;
+	b = r->img_buf[512ull * torn + 300] ^ 0x10;
+	if (pwrite(fd, zero, 512, 512ll * lost) == 512 &&
+	    pwrite(fd, &b, 1, 512ll * torn + 300) == 1)
+		ret = 0;
+	printf("  canary: sector %u zeroed, sector %u torn\n", lost, torn);
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* Check after the kill and after drop_caches; returns the failures.  With
+ * --canary a phase fails unless it found exactly what plant() did. */
+static unsigned check_phases(struct run *r)
+{
+	unsigned bad = 0;
+
+	if (r->canary && plant(r) < 0) {
+		fprintf(stderr, "run %u: canary: nothing to plant\n", r->no);
+		return 1;
+	}
+	for (int phase = 0; phase < 2; phase++) {
+		if (phase == 1 && drop_caches() != 1)
+			break;
+		if (check_image(r, phase ? "after drop_caches" :
+				"after SIGKILL") == 0 && !r->canary)
+			continue;
+		if (!r->canary || r->torn != 1 || r->lost_flushed != 1 ||
+		    r->lost_acked != 0)
+			bad++;
+		else
+			printf("  canary: both found, as they must be\n");
+	}
+	return bad;
+}
+
 /* One run: stream, kill, check, drop caches, check, restart.  0: passed. */
 static int one_run(struct run *r)
 {
@@ -562,9 +625,7 @@ static int one_run(struct run *r)
 		return -1;
 	}
 	expectations(r);
-	bad = check_image(r, "after SIGKILL");
-	if (drop_caches() == 1)
-		bad += check_image(r, "after drop_caches");
+	bad = check_phases(r);
 	if (check_restart(r) < 0)
 		bad++;
 	return bad ? -1 : 0;
@@ -573,7 +634,7 @@ static int one_run(struct run *r)
 static void usage(void)
 {
 	fprintf(stderr, "usage: crash_consistency DAEMON [--direct] "
-		"[--runs N] [--seed S] [--dir DIR] [--max-ms MS]\n");
+		"[--canary] [--runs N] [--seed S] [--dir DIR] [--max-ms MS]\n");
 	exit(2);
 }
 
@@ -589,8 +650,9 @@ static int parse(struct run *r, unsigned *runs, int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (!strcmp(a, "--direct")) {
-			r->direct = true;
+		if (!strcmp(a, "--direct") || !strcmp(a, "--canary")) {
+			r->direct |= a[2] == 'd';
+			r->canary |= a[2] == 'c';
 			continue;
 		}
 		if (!v)
@@ -659,8 +721,10 @@ int main(int argc, char **argv)
 			printf("  FAIL (daemon log: %s)\n", r.log);
 		fflush(stdout);
 	}
-	printf("crash_consistency %s: %u/%u runs with nothing acknowledged "
-	       "lost\n", r.direct ? "--direct" : "buffered", passed, runs);
+	printf("crash_consistency %s: %u/%u runs %s\n",
+	       r.direct ? "--direct" : "buffered", passed, runs, r.canary ?
+	       "where the planted loss and tear were found" :
+	       "with nothing acknowledged lost");
 	if (passed == runs) {
 		char cmd[256];
 
