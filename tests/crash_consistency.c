@@ -5,26 +5,32 @@
  * write is lost.
  *
  * Each run: a fresh image; the daemon on it (buffered or --direct; engine
- * io_uring on even runs, sync on odd ones; completions held back 2 ms in
+ * io_uring on odd runs, sync on even ones; completions held back 2 ms in
  * runs 3, 4, 7, 8 so more writes are done but unacknowledged at the kill);
- * drivers/vhost_front drives two
- * queues at depth 16 each with writes of mixed sizes (512 B .. 64 KiB, some
- * not 4 KiB aligned) and FLUSHes interleaved (~1 in 16 requests).  Every
- * 512-byte sector written carries its sector number, the write's generation
- * (1, 2, ... in submission order) and a filler derived from both, so the
- * check can tell which write a sector holds, or that it is torn.  Two writes
- * in flight never overlap, so each sector's writes are ordered.  At a random
- * point (seeded, printed) the daemon gets SIGKILL; completions it published
- * in the used rings before it died are reaped too (a guest would see them).
+ * drivers/vhost_front drives two queues at depth 16 each with writes of
+ * mixed sizes (512 B .. 64 KiB, some not 4 KiB aligned) and FLUSHes
+ * interleaved (~1 in 16 requests).  Every 512-byte sector written carries
+ * its sector number, the write's generation (1, 2, ... in submission
+ * order) and a filler derived from both, so the check can tell which write
+ * a sector holds, or that it is torn.  Two writes in flight never overlap,
+ * so each sector's writes are ordered.  At a random point, 0 .. 1.5 s
+ * after the first FLUSH covering a write completed (seeded, printed), a
+ * thread sends the daemon SIGKILL, wherever the front end is then;
+ * completions the daemon published in the used rings before it died are
+ * reaped too (a guest would see them).
  *
  * Recorded: a write is acknowledged when its used element has status OK; a
- * FLUSH covers the writes acknowledged before it was submitted (virtio 1.2
- * 5.2.6: writes completed before the FLUSH), once it completes with OK.
+ * FLUSH covers the writes acknowledged before it was submitted (what a
+ * guest may rely on: writes completed before the FLUSH; a write still in
+ * flight then is not covered), once it completes with OK.
  * Checked, for every sector, against the image file read afterwards:
  *  - it holds a write to that sector (or zeros: never written), not torn;
  *  - flushed: the newest write covered by a completed FLUSH, or a later one;
- *  - acked: the newest acknowledged write, or the one in flight after it.
- * Both must hold in both modes, and each run fails otherwise.  The daemon
+ *  - acked: the newest acknowledged write, or the one in flight after it;
+ *  - ahead of a FLUSH (ramdev's own rule, stronger than virtio's): the
+ *    newest write submitted on a queue before a FLUSH that completed on
+ *    that queue, acknowledged or not (see expectations()).
+ * All must hold in both modes, and each run fails otherwise.  The daemon
  * keeps no cache of its own (a write is acknowledged after pwritev or its
  * io_uring completion), and a SIGKILL takes down the process, not the host:
  * the kernel keeps what the daemon wrote.  With --direct, "acked" proves
@@ -52,7 +58,9 @@
  * sector; a run passes only if exactly those two are reported.
  *
  * Usage: crash_consistency DAEMON [--direct] [--canary] [--runs N]
- *        [--seed S] [--dir DIR] [--max-ms MS]
+ *        [--seed S] [--first I] [--dir DIR] [--max-ms MS]
+ * Run I (0-based, from --first, default 0) uses seed S + I, and I picks
+ * the engine and the delay, so each printed run can be rerun alone.
  * Exit: 0 all runs passed, 1 a failure, 77 skipped (no daemon binary).
  */
 #define _GNU_SOURCE
@@ -92,11 +100,13 @@ struct sect_hdr {
 struct wrec {
 	uint32_t sector, nsect;
 	uint32_t ack;      /* acknowledgment number (1, 2, ...), 0: none */
+	uint32_t q, qseq;  /* queue, and place in its avail ring order */
 };
 
 struct req {
 	bool busy, flush;
 	uint32_t idx;      /* write: gen - 1; flush: acks at submission */
+	uint32_t qseq;     /* flush: place in its queue's avail order */
 	unsigned slot;
 };
 
@@ -115,7 +125,11 @@ struct run {
 	struct req reqs[NQ * QD];
 	uint32_t *req_flush, *req_acked, *hi; /* per sector, by gen */
 	uint8_t *img_buf;
-	unsigned torn, lost_flushed, lost_acked; /* last check_image() */
+	uint32_t qseq_next[NQ];
+	uint32_t flush_qseq[NQ];   /* newest completed FLUSH's qseq + 1 */
+	uint32_t *req_order;       /* per sector, ramdev's FLUSH rule */
+	/* last check_image() */
+	unsigned torn, lost_flushed, lost_acked, lost_ordered;
 };
 
 static uint64_t rnd(uint64_t *s)
@@ -180,10 +194,13 @@ static int daemon_start(struct run *r)
 		.num_queues = NQ, .log = r->log,
 	};
 	struct vhost_front_config fc = {
-		.socket = r->sock, .connect_ms = 5000, .num_queues = NQ,
+		/* generous: an ASan build starting on a loaded machine, after
+		 * drop_caches, took more than 5 s once */
+		.socket = r->sock, .connect_ms = 30000, .num_queues = NQ,
 		.queue_size = 64, .data_size = (uint64_t)NQ * QD * SLOT,
 	};
 	char err[256];
+	uint64_t t0;
 	int ret;
 
 	/* A shell command so --engine can be chosen; "exec" so the pid we
@@ -200,10 +217,18 @@ static int daemon_start(struct run *r)
 		fprintf(stderr, "start %s: %s\n", r->daemon, strerror(-ret));
 		return ret;
 	}
+	t0 = now_ms();
 	ret = vhost_front_connect(&r->f, &fc, err, sizeof(err));
+	if (now_ms() - t0 > 2000)
+		printf("  note: the daemon took %" PRIu64 " ms to accept\n",
+		       now_ms() - t0);
 	if (ret < 0) {
-		fprintf(stderr, "connect: %s (%s); daemon log %s:\n",
+		fprintf(stderr, "connect: %s (%s); daemon state and log %s:\n",
 			strerror(-ret), err, r->log);
+		snprintf(cmd, sizeof(cmd), "grep -h '^State\\|^Name' "
+			 "/proc/%d/status /proc/%d/wchan >&2; echo >&2",
+			 (int)r->pid, (int)r->pid);
+		(void)!system(cmd);
 		snprintf(cmd, sizeof(cmd), "cat '%s' >&2", r->log);
 		(void)!system(cmd);
 		kill(r->pid, SIGKILL);
@@ -236,8 +261,10 @@ static bool submit_one(struct run *r, unsigned q)
 	if ((x & 15) == 0) {
 		rq->flush = true;
 		rq->idx = r->acks;
+		rq->qseq = r->qseq_next[q];
 		rq->busy = vhost_front_submit(r->f, q, VIRTIO_BLK_T_FLUSH, 0,
 					      0, 0, rq) == 0;
+		r->qseq_next[q] += rq->busy;
 		return rq->busy;
 	}
 	/* Sizes: half 4 KiB, a third 8..64 KiB, the rest 512 B multiples at
@@ -264,7 +291,8 @@ static bool submit_one(struct run *r, unsigned q)
 	if (vhost_front_submit(r->f, q, VIRTIO_BLK_T_OUT, sector, gpa,
 			       nsect * 512, rq) < 0)
 		return false;
-	r->w[r->nw] = (struct wrec){ sector, nsect, 0 };
+	r->w[r->nw] = (struct wrec){ sector, nsect, 0, q,
+				     r->qseq_next[q]++ };
 	rq->flush = false;
 	rq->idx = r->nw++;
 	rq->busy = true;
@@ -289,9 +317,13 @@ static int reap(struct run *r, unsigned q, bool post_mortem)
 		}
 		rq->busy = false;
 		if (rq->flush) {
+			unsigned fq = (unsigned)(rq - r->reqs) / QD;
+
 			r->flushes_done++;
 			if (rq->idx > r->flushed_upto)
 				r->flushed_upto = rq->idx;
+			if (rq->qseq + 1 > r->flush_qseq[fq])
+				r->flush_qseq[fq] = rq->qseq + 1;
 		} else {
 			struct wrec *w = &r->w[rq->idx];
 
@@ -325,33 +357,57 @@ static void *killer_main(void *arg)
 	return NULL;
 }
 
-/* Drive the write stream until the killer thread has sent SIGKILL. */
-static int stream_and_kill(struct run *r, uint64_t kill_at)
+/* One round: fill both queues, kick, wait a little, reap. */
+static int stream_step(struct run *r)
 {
-	struct killer k = { .pid = r->pid, .at_ms = kill_at };
+	for (unsigned q = 0; q < NQ; q++) {
+		/* a few tries: a pick may overlap a write in flight */
+		for (unsigned n = 0; n < 4 * QD; n++)
+			if (vhost_front_inflight(r->f, q) < QD)
+				(void)submit_one(r, q);
+		(void)vhost_front_kick(r->f, q);
+	}
+	if (vhost_front_wait(r->f, 5) < 0)
+		return -1;
+	for (unsigned q = 0; q < NQ; q++)
+		if (reap(r, q, false) < 0)
+			return -1;
+	return 0;
+}
+
+/* Drive the write stream; @kill_ms after the first FLUSH that covers a
+ * write completed (so every run has flushed writes to check), a thread
+ * sends SIGKILL wherever the front end is then. */
+static int stream_and_kill(struct run *r, uint64_t kill_ms)
+{
+	struct killer k = { .pid = r->pid };
+	uint64_t give_up = now_ms() + 20000;
+	bool armed = false;
 	pthread_t t;
 	int st, ret = 0;
 
-	if (pthread_create(&t, NULL, killer_main, &k))
-		return -1;
 	while (!atomic_load(&k.done) && ret == 0) {
-		for (unsigned q = 0; q < NQ; q++) {
-			/* a few tries: a pick may overlap a write in flight */
-			for (unsigned n = 0; n < 4 * QD; n++)
-				if (vhost_front_inflight(r->f, q) < QD)
-					(void)submit_one(r, q);
-			(void)vhost_front_kick(r->f, q);
+		ret = stream_step(r);
+		if (!armed && r->flushed_upto && ret == 0) {
+			k.at_ms = now_ms() + kill_ms;
+			if (pthread_create(&t, NULL, killer_main, &k))
+				ret = -1;
+			armed = ret == 0;
 		}
-		if (vhost_front_wait(r->f, 5) < 0)
+		if (!armed && now_ms() > give_up) {
+			fprintf(stderr, "run %u: no FLUSH covering a write "
+				"completed in 20 s\n", r->no);
 			ret = -1;
-		for (unsigned q = 0; q < NQ && ret == 0; q++)
-			ret = reap(r, q, false);
+		}
 	}
-	pthread_join(t, NULL);
+	if (armed)
+		pthread_join(t, NULL);
+	else
+		kill(r->pid, SIGKILL);
 	if (waitpid(r->pid, &st, 0) != r->pid || !WIFSIGNALED(st) ||
 	    WTERMSIG(st) != SIGKILL) {
-		fprintf(stderr, "run %u: daemon did not die of SIGKILL (0x%x)\n",
-			r->no, st);
+		fprintf(stderr, "run %u: daemon did not die of SIGKILL "
+			"(0x%x)\n", r->no, st);
 		return -1;
 	}
 	/* What the daemon published in the used rings before it died. */
@@ -361,11 +417,19 @@ static int stream_and_kill(struct run *r, uint64_t kill_at)
 }
 
 /* Per sector: the oldest generation each rule allows, and the newest one
- * that may be there (the newest write submitted to it). */
+ * that may be there (the newest write submitted to it).  "order" is
+ * ramdev's own FLUSH rule, stronger than virtio's (include/ramdev/blk.h: a
+ * FLUSH starts once every write started before it completed): a write
+ * ahead of a completed FLUSH in the same queue's avail ring was popped, so
+ * started, before it, acknowledged to us or not. */
 static void expectations(struct run *r)
 {
+	unsigned order_only = 0;
+
 	for (uint32_t g = 1; g <= r->nw; g++) {
 		const struct wrec *w = &r->w[g - 1];
+
+		order_only += !w->ack && w->qseq < r->flush_qseq[w->q];
 
 		for (uint32_t s = w->sector; s < w->sector + w->nsect; s++) {
 			r->hi[s] = g;
@@ -373,8 +437,12 @@ static void expectations(struct run *r)
 				r->req_acked[s] = g;
 			if (w->ack && w->ack <= r->flushed_upto)
 				r->req_flush[s] = g;
+			if (w->qseq < r->flush_qseq[w->q])
+				r->req_order[s] = g;
 		}
 	}
+	printf("  unacknowledged writes ahead of a completed FLUSH on their "
+	       "queue: %u\n", order_only);
 }
 
 static int read_image(struct run *r)
@@ -401,7 +469,8 @@ static int read_image(struct run *r)
 /* Check the image against the record; returns the number of failures. */
 static unsigned check_image(struct run *r, const char *when)
 {
-	unsigned torn = 0, lost_acked = 0, lost_flushed = 0, shown = 0;
+	unsigned torn = 0, lost_acked = 0, lost_flushed = 0, lost_ordered = 0;
+	unsigned shown = 0;
 	int ret = read_image(r);
 
 	if (ret < 0) {
@@ -420,21 +489,25 @@ static unsigned check_image(struct run *r, const char *when)
 			lost_flushed++;
 		else if (!bad_g && (uint64_t)g < r->req_acked[s])
 			lost_acked++;
+		else if (!bad_g && (uint64_t)g < r->req_order[s])
+			lost_ordered++;
 		else if (!bad_g)
 			continue;
 		if (shown++ < 5)
-			fprintf(stderr, "run %u %s: sector %u holds gen %" PRId64
-				" (-1: torn/foreign); flushed %u acked %u newest "
-				"submitted %u\n", r->no, when, s, g,
-				r->req_flush[s], r->req_acked[s], r->hi[s]);
+			fprintf(stderr, "run %u %s: sector %u holds gen %"
+				PRId64 " (-1: torn/foreign); flushed %u acked "
+				"%u ordered %u newest submitted %u\n", r->no,
+				when, s, g, r->req_flush[s], r->req_acked[s],
+				r->req_order[s], r->hi[s]);
 	}
 	printf("  %s: %u sectors: torn/foreign %u, lost flushed %u, lost "
-	       "acknowledged (unflushed) %u\n", when, NSECT, torn,
-	       lost_flushed, lost_acked);
+	       "acknowledged %u, lost ahead of a FLUSH %u\n", when, NSECT,
+	       torn, lost_flushed, lost_acked, lost_ordered);
 	r->torn = torn;
 	r->lost_flushed = lost_flushed;
 	r->lost_acked = lost_acked;
-	return torn + lost_flushed + lost_acked;
+	r->lost_ordered = lost_ordered;
+	return torn + lost_flushed + lost_acked + lost_ordered;
 }
 
 /* 1: dropped, 0: not possible here (not root, read-only /proc/sys), with
@@ -460,15 +533,15 @@ static int drop_caches(void)
 }
 
 /* A restarted daemon serves the image: each 64 KiB read through the
- * protocol equals the file (in r->img_buf, read last). */
+ * protocol equals the file. */
 static int check_restart(struct run *r)
 {
 	struct vhost_front_done d;
 	uint64_t gpa;
 	uint8_t *buf;
-	int ret = daemon_start(r), st;
+	int ret = read_image(r), st;
 
-	if (ret < 0)
+	if (ret < 0 || daemon_start(r) < 0)
 		return -1;
 	gpa = vhost_front_data_gpa(r->f);
 	buf = vhost_front_host(r->f, gpa, SLOT);
@@ -572,7 +645,7 @@ static unsigned check_phases(struct run *r)
 				"after SIGKILL") == 0 && !r->canary)
 			continue;
 		if (!r->canary || r->torn != 1 || r->lost_flushed != 1 ||
-		    r->lost_acked != 0)
+		    r->lost_acked != 0 || r->lost_ordered != 0)
 			bad++;
 		else
 			printf("  canary: both found, as they must be\n");
@@ -583,12 +656,12 @@ static unsigned check_phases(struct run *r)
 /* One run: stream, kill, check, drop caches, check, restart.  0: passed. */
 static int one_run(struct run *r)
 {
-	uint64_t t0, kill_ms;
+	uint64_t kill_ms;
 	unsigned bad;
 	int ret;
 
 	r->rng = r->seed;
-	kill_ms = 100 + rnd(&r->rng) % r->max_ms;
+	kill_ms = rnd(&r->rng) % r->max_ms;
 	r->nw = r->acks = r->flushed_upto = r->flushes_done = 0;
 	r->post_mortem = 0;
 	memset(r->busy_sect, 0, sizeof(r->busy_sect));
@@ -596,8 +669,12 @@ static int one_run(struct run *r)
 	memset(r->req_flush, 0, NSECT * sizeof(uint32_t));
 	memset(r->req_acked, 0, NSECT * sizeof(uint32_t));
 	memset(r->hi, 0, NSECT * sizeof(uint32_t));
+	memset(r->req_order, 0, NSECT * sizeof(uint32_t));
+	memset(r->qseq_next, 0, sizeof(r->qseq_next));
+	memset(r->flush_qseq, 0, sizeof(r->flush_qseq));
 	printf("run %u: %s, engine %s, completion delay %u ms, seed 0x%" PRIx64
-	       ", SIGKILL after %" PRIu64 " ms\n", r->no,
+	       ", SIGKILL %" PRIu64 " ms after the first FLUSH covering a "
+	       "write\n", r->no,
 	       r->direct ? "--direct" : "buffered",
 	       r->sync_engine ? "sync" : "uring", r->delay_ms, r->seed,
 	       kill_ms);
@@ -609,8 +686,7 @@ static int one_run(struct run *r)
 	}
 	if (daemon_start(r) < 0)
 		return -1;
-	t0 = now_ms();
-	ret = stream_and_kill(r, t0 + kill_ms);
+	ret = stream_and_kill(r, kill_ms);
 	vhost_front_close(r->f); /* the socket is dead: only unmaps */
 	r->f = NULL;
 	if (ret < 0)
@@ -634,11 +710,13 @@ static int one_run(struct run *r)
 static void usage(void)
 {
 	fprintf(stderr, "usage: crash_consistency DAEMON [--direct] "
-		"[--canary] [--runs N] [--seed S] [--dir DIR] [--max-ms MS]\n");
+		"[--canary] [--runs N] [--seed S] [--first I] [--dir DIR] "
+		"[--max-ms MS]\n");
 	exit(2);
 }
 
-static int parse(struct run *r, unsigned *runs, int argc, char **argv)
+static int parse(struct run *r, unsigned *runs, unsigned *first, int argc,
+		 char **argv)
 {
 	bool seeded = false;
 
@@ -662,6 +740,8 @@ static int parse(struct run *r, unsigned *runs, int argc, char **argv)
 			*runs = (unsigned)strtoul(v, NULL, 0);
 		else if (!strcmp(a, "--seed"))
 			r->seed = strtoull(v, NULL, 0), seeded = true;
+		else if (!strcmp(a, "--first"))
+			*first = (unsigned)strtoul(v, NULL, 0);
 		else if (!strcmp(a, "--dir"))
 			r->dir = v;
 		else if (!strcmp(a, "--max-ms"))
@@ -677,12 +757,12 @@ static int parse(struct run *r, unsigned *runs, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static struct run r;
-	unsigned runs = 10, passed = 0;
+	unsigned runs = 10, first = 0, passed = 0;
 	char tmpl[200];
 	struct statfs sf;
 	uint64_t seed0;
 
-	if (parse(&r, &runs, argc, argv) < 0)
+	if (parse(&r, &runs, &first, argc, argv) < 0)
 		usage();
 	if (access(r.daemon, X_OK) != 0) {
 		printf("SKIP: no daemon at %s\n", r.daemon);
@@ -703,14 +783,14 @@ int main(int argc, char **argv)
 	r.req_flush = calloc(NSECT, sizeof(uint32_t));
 	r.req_acked = calloc(NSECT, sizeof(uint32_t));
 	r.hi = calloc(NSECT, sizeof(uint32_t));
+	r.req_order = calloc(NSECT, sizeof(uint32_t));
 	r.img_buf = malloc(IMG_SIZE);
-	if (!r.req_flush || !r.req_acked || !r.hi || !r.img_buf)
+	if (!r.req_flush || !r.req_acked || !r.hi || !r.req_order || !r.img_buf)
 		return 1;
 	seed0 = r.seed;
-	printf("crash_consistency: %s, %u runs, seeds 0x%" PRIx64 " + run "
-	       "(rerun one: --seed SEED --runs 1)\n", r.direct ? "--direct" :
-	       "buffered", runs, seed0);
-	for (unsigned i = 0; i < runs; i++) {
+	printf("crash_consistency: %s, %u runs, --seed 0x%" PRIx64 "\n",
+	       r.direct ? "--direct" : "buffered", runs, seed0);
+	for (unsigned i = first; i < first + runs; i++) {
 		r.no = i + 1;
 		r.seed = seed0 + i;
 		r.sync_engine = i & 1;
@@ -718,7 +798,9 @@ int main(int argc, char **argv)
 		if (one_run(&r) == 0)
 			passed++;
 		else
-			printf("  FAIL (daemon log: %s)\n", r.log);
+			printf("  FAIL (daemon log: %s; rerun: --seed 0x%"
+			       PRIx64 " --first %u --runs 1%s)\n", r.log, seed0,
+			       i, r.direct ? " --direct" : "");
 		fflush(stdout);
 	}
 	printf("crash_consistency %s: %u/%u runs %s\n",
