@@ -155,12 +155,13 @@ static void fill_sector(uint8_t *p, const struct run *r, uint64_t sector,
 			uint64_t gen)
 {
 	struct sect_hdr h = { MAGIC, sector, gen, r->seed };
-	uint64_t s = sector * 0x100000001b3ull ^ gen ^ r->seed;
+	uint64_t s = sector * 0x100000001b3ull ^ gen ^ r->seed, v = rnd(&s);
 
+	/* Cheap (one hash per sector), so the daemon rather than the front
+	 * end is busy most of the time and a kill often lands in its I/O. */
 	memcpy(p, &h, sizeof(h));
 	for (unsigned i = sizeof(h); i < 512; i += 8) {
-		uint64_t v = rnd(&s);
-
+		v += 0x9e3779b97f4a7c15ull;
 		memcpy(p + i, &v, 8);
 	}
 }
@@ -749,8 +750,11 @@ static int parse(struct run *r, unsigned *runs, unsigned *first, int argc,
 		else
 			usage();
 	}
-	if (!seeded)
-		r->seed = (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
+	if (!seeded) {
+		uint64_t t = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
+
+		r->seed = rnd(&t) >> 16; /* short enough to type */
+	}
 	return *runs && r->max_ms ? 0 : -1;
 }
 
