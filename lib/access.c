@@ -458,9 +458,9 @@ static ALWAYS_INLINE size_t wide_body_nt(enum mode mode, uint8_t *d,
 {
 	size_t blocks = n / cap;
 
-	/* Probed already by wide_cap(): a plain load keeps this path free of
-	 * calls (a call made the small copies pay a save/restore and a
-	 * vzeroupper: 256 B at 64 bytes, 2.8 -> 4.6 ns). */
+	/* Probed already (wide_limit_probe()): a plain load keeps this path
+	 * free of calls (a call made the small copies pay a save/restore and
+	 * a vzeroupper: 256 B at 64 bytes, 2.8 -> 4.6 ns). */
 	if (n < __atomic_load_n(&nt_threshold_cached, __ATOMIC_RELAXED) ||
 	    (mode == MODE_READ && ((uintptr_t)d & (cap - 1))))
 		return 0;
@@ -547,11 +547,13 @@ DEFINE_WIDE(64, WIDE_TARGET_64)
  *
  * The RAM side is unaligned loads (writes) or stores (reads).  A read whose
  * RAM address is not 64-aligned where the device's is stores each unit
- * across two lines; shifting the units into aligned RAM lines instead (one
- * vpermt2b per unit joining the end of one unit and the start of the next,
- * only the first and last lines stored unaligned) measured slower here
- * (2 KiB at +3: 0.55x memcpy against 0.70x with the split stores), so the
- * split stores stay.
+ * across two lines.  Shifting the units into aligned RAM lines instead was
+ * tried on a Xeon (model 207) and measured slower: one vpermt2b per unit
+ * (joining the end of one unit and the start of the next; only the first
+ * and last lines unaligned) gave 0.55x memcpy at 2 KiB +3 against 0.70x
+ * with the split stores; one vpermb and one byte blend per unit was 10 %
+ * faster than split stores from 4 KiB and slower below 1 KiB (aligned
+ * stores would halve the time: the shuffle, not the store, is the limit).
  *
  * Spans without a whole aligned 64-byte unit (n < head + 64) take the same
  * accesses with cap 32 (no 64-byte access is greedy there), through the AVX2
@@ -642,9 +644,7 @@ WIDE_TARGET_64 static void short_read_64(uint8_t *d, const uint8_t *s,
 	if (n)
 		TAIL_STEPS(wide_step, MODE_READ, d, s, n, 64);
 }
-
 #endif
-
 
 static unsigned probe_wide_limit(void)
 {
@@ -737,23 +737,25 @@ static ALWAYS_INLINE int short_64(uintptr_t dev, size_t n, unsigned max_width)
 	       n >= ((size_t)-dev & 63) + 64;
 }
 
-/* Cap 64 outside the short path. */
+/* Cap 64 from the general dispatch (the first call, or short_64 failed). */
 static ALWAYS_INLINE void read_64(uint8_t *d, const uint8_t *s, size_t n)
 {
-	if (n < head_len(MODE_READ, d, s, 64) + 64 &&
-	    n < __atomic_load_n(&nt_threshold_cached, __ATOMIC_RELAXED))
+	if (n >= __atomic_load_n(&nt_threshold_cached, __ATOMIC_RELAXED))
+		wide_read_64(d, s, n);
+	else if (n < head_len(MODE_READ, d, s, 64) + 64)
 		wide_read_32(d, s, n); /* same accesses, see short_read_64 */
 	else
-		wide_read_64(d, s, n);
+		short_read_64(d, s, n);
 }
 
 static ALWAYS_INLINE void write_64(uint8_t *d, const uint8_t *s, size_t n)
 {
-	if (n < head_len(MODE_WRITE, d, s, 64) + 64 &&
-	    n < __atomic_load_n(&nt_threshold_cached, __ATOMIC_RELAXED))
+	if (n >= __atomic_load_n(&nt_threshold_cached, __ATOMIC_RELAXED))
+		wide_write_64(d, s, n);
+	else if (n < head_len(MODE_WRITE, d, s, 64) + 64)
 		wide_write_32(d, s, n);
 	else
-		wide_write_64(d, s, n);
+		short_write_64(d, s, n);
 }
 #endif
 
