@@ -13,7 +13,11 @@
  * keeps the best of several such runs (3; 2 with --quick).  The runs of one
  * cell are not back to back: each pass measures every cell once, so a burst
  * of interference from the rest of the machine spoils one run of a cell, not
- * all of them.
+ * all of them.  Each run is timed in up to SLICES slices and its fastest
+ * slice counts: on a loaded machine (2 cores, a load of 8-12) a 20 ms run
+ * was seldom free of a preemption, and a 32 MiB cell's run is only 2-5
+ * calls, so the average of a run measured the scheduler (strict read at
+ * 32 MiB: 0.64x memcpy in one run, 1.08x in the next).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -40,6 +44,9 @@ static const size_t sizes[] = {
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
 
 static const unsigned offsets[] = { 0, 3 };
+
+/* Timed slices per run (fewer when a run has fewer calls). */
+#define SLICES 32
 #define NOFFSETS (sizeof(offsets) / sizeof(offsets[0]))
 
 static void rd_write_wide64(void *dev, const void *ram, size_t n)
@@ -103,6 +110,7 @@ static void measure(struct result *res, size_t op, size_t s, size_t size,
 		    const struct bench_timing *t)
 {
 	struct cell c = { .n = size };
+	uint64_t slices, per;
 	double ns;
 
 	if (op == 0) {
@@ -120,9 +128,13 @@ static void measure(struct result *res, size_t op, size_t s, size_t size,
 	 * come out 1.3-2x slower than the same function measured right after
 	 * it (seen by listing ramdev_read twice), whichever series it was. */
 	(void)bench_run_ns(run_cell, &c, res->iters / 4 + 1);
-	ns = bench_run_ns(run_cell, &c, res->iters);
-	if (!res->best_ns || ns < res->best_ns)
-		res->best_ns = ns;
+	slices = res->iters < SLICES ? res->iters : SLICES;
+	per = res->iters / slices;
+	for (uint64_t k = 0; k < slices; k++) {
+		ns = bench_run_ns(run_cell, &c, per);
+		if (!res->best_ns || ns < res->best_ns)
+			res->best_ns = ns;
+	}
 }
 
 static void *map_buffer(size_t len, int fill)
@@ -220,12 +232,14 @@ static size_t check_targets(struct bench_check *c,
 	      "write", "ramdev", "seed_v2", 4096, (size_t)1 << 20);
 	check(&c[n++], rows, "ramdev_read >= 1.5x seed_v2, 4 KiB..1 MiB", 1.5,
 	      "read", "ramdev", "seed_v2", 4096, (size_t)1 << 20);
-	check(&c[n++], rows, "ramdev_write >= 0.9x memcpy, >= 8 MiB", 0.9,
+	check(&c[n++], rows, "ramdev_write >= 0.95x memcpy, >= 8 MiB", 0.95,
 	      "write", "ramdev", "memcpy", (size_t)8 << 20, MAX_SIZE);
-	check(&c[n++], rows, "ramdev_read >= 0.9x memcpy, >= 8 MiB", 0.9,
+	check(&c[n++], rows, "ramdev_read >= 0.95x memcpy, >= 8 MiB", 0.95,
 	      "read", "ramdev", "memcpy", (size_t)8 << 20, MAX_SIZE);
 	check(&c[n++], rows, "ramdev_write_wide(64) >= 0.9x memcpy, >= 256 B",
 	      0.9, "write", "wide64", "memcpy", 256, MAX_SIZE);
+	check(&c[n++], rows, "ramdev_read_wide(64) >= 0.9x memcpy, >= 256 B",
+	      0.9, "read", "wide64", "memcpy", 256, MAX_SIZE);
 	return n;
 }
 
@@ -352,8 +366,8 @@ int bench_access(int argc, char **argv)
 	if (tty)
 		fprintf(stderr, "\n");
 
-	printf("ramdev bench access%s: wide limit %u, best of %u interleaved "
-	       "runs of >= %.0f ms each, %.1f s\n",
+	printf("ramdev bench access%s: wide limit %u, best slice of %u "
+	       "interleaved runs of >= %.0f ms each, %.1f s\n",
 	       meta.quick ? " --quick" : "", ramdev_wide_limit(),
 	       meta.timing.runs, (double)meta.timing.min_ns / 1e6,
 	       meta.seconds);
