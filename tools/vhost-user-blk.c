@@ -372,10 +372,18 @@ static int listen_on(struct daemon *d)
 		unlink(d->socket_path);
 	}
 	d->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (d->lfd < 0 || bind(d->lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(d->lfd, 1)) {
+	if (d->lfd < 0 || bind(d->lfd, (struct sockaddr *)&sa, sizeof(sa))) {
+		/* Whatever is at the path is not ours: teardown() must not
+		 * unlink it. */
 		say("listen on %s: %s", d->socket_path, strerror(errno));
+		if (d->lfd >= 0)
+			close(d->lfd);
+		d->lfd = -1;
 		return -1;
+	}
+	if (listen(d->lfd, 1)) {
+		say("listen on %s: %s", d->socket_path, strerror(errno));
+		return -1; /* the socket file is ours: teardown() removes it */
 	}
 	say("listening on %s", d->socket_path);
 	return 0;
@@ -522,6 +530,24 @@ static int setup(struct daemon *d)
 	return 0;
 }
 
+/* Everything setup() made, whether or not it got to the end: a failed
+ * start-up frees what it had, so the error path is as clean as the exit. */
+static void teardown(struct daemon *d)
+{
+	ramdev_vhost_free(d->vhost);
+	ramdev_blk_close(d->blk);
+	if (d->lfd >= 0) {
+		close(d->lfd);
+		unlink(d->socket_path);
+	}
+	if (d->sfd >= 0)
+		close(d->sfd);
+	if (d->tfd >= 0)
+		close(d->tfd);
+	if (d->ep >= 0)
+		close(d->ep);
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = {
@@ -533,8 +559,10 @@ int main(int argc, char **argv)
 
 	if (parse_args(&d, argc, argv))
 		return 2;
-	if (setup(&d))
+	if (setup(&d)) {
+		teardown(&d);
 		return 1;
+	}
 	while (!stop) {
 		struct epoll_event ev[16];
 		int n = epoll_wait(d.ep, ev, 16, -1);
@@ -559,12 +587,7 @@ int main(int argc, char **argv)
 	conn_close(&d, "shutting down");
 	if (d.print_stats)
 		print_stats(&d);
-	ramdev_vhost_free(d.vhost);
-	ramdev_blk_close(d.blk);
-	if (d.lfd >= 0) {
-		close(d.lfd);
-		unlink(d.socket_path);
-	}
+	teardown(&d);
 	say("exit %d", status);
 	return status;
 }
