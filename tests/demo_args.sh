@@ -20,7 +20,20 @@ need_user() {
 		command -v setpriv >/dev/null ||
 			{ echo "SKIP: root without setpriv to drop privileges"; exit 77; }
 		as_user="setpriv --reuid=65534 --regid=65534 --clear-groups"
-		# nobody must reach the program and its library.
+		# nobody must reach the program and its library: where the
+		# build tree is out of its reach (a clone under /root), a copy
+		# in $T, laid out as the build is ($ORIGIN/../lib).
+		if ! $as_user test -x "$ramdev"; then
+			mkdir -p "$T/bin" "$T/lib"
+			cp "$ramdev" "$T/bin/" ||
+				{ echo "FAIL: cannot copy $ramdev for nobody"; exit 1; }
+			for l in "$(dirname "$ramdev")"/../lib/libramdev.so*; do
+				[ -f "$l" ] && { cp "$l" "$T/lib/" ||
+					{ echo "FAIL: cannot copy $l"; exit 1; }; }
+			done
+			chmod -R a+rX "$T/bin" "$T/lib"
+			ramdev="$T/bin/$(basename "$ramdev")"
+		fi
 		$as_user test -x "$ramdev" ||
 			{ echo "SKIP: nobody cannot run $ramdev"; exit 77; }
 	fi
