@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Write seeds for the fuzz targets other than virtq into fuzz/corpus/<target>/.
+
+Each target's input layout is documented at the top of fuzz/fuzz_<target>.c.
+Usage: fuzz/gen_seeds.py [TARGET...]   (default: every target below)
+"""
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+# ---- fuzz_access: u8 seed, then ops (u8 op, u16 a, u16 b, u16 n, u8 width)
+A_READ, A_WRITE, A_COPY, A_MOVE, A_READ_WIDE, A_WRITE_WIDE = range(6)
+
+
+def a_op(op, a, b, n, wlog2=3):
+    return struct.pack('<BHHHB', op, a, b, n, wlog2)
+
+
+def access_seeds():
+    s = {}
+    s['aligned'] = bytes([1]) + a_op(A_READ, 0, 0, 64) + a_op(A_WRITE, 64, 0, 64)
+    s['odd'] = bytes([2]) + a_op(A_READ, 3, 5, 61) + a_op(A_WRITE, 7, 1, 33)
+    s['move_up'] = bytes([3]) + a_op(A_MOVE, 9, 1, 200)
+    s['move_down'] = bytes([4]) + a_op(A_MOVE, 1, 9, 200)
+    s['copy'] = bytes([5]) + a_op(A_COPY, 256, 3, 250)
+    s['wide'] = bytes([6]) + b''.join(a_op(op, 1 + w, 64, 300, w)
+                                      for op in (A_READ_WIDE, A_WRITE_WIDE)
+                                      for w in range(7))
+    s['nt'] = bytes([7]) + a_op(A_WRITE, 0, 0, 512) + a_op(A_WRITE, 8, 0, 480)
+    return s
+
+
+# ---- fuzz_dma: u8 flags (bit0 QEMU_BOUNCE), then ops; a range is
+# u8 where (0 RAM, 1 RAMD, 2 MMIO, 3 anywhere, 4 near 2^64, 5 before MMIO),
+# u16 offset, u16 length
+D_MAP, D_UNMAP, D_MAP_SG, D_UNMAP_SG, D_SEG_WRITE, D_SEG_READ = range(6)
+TO_DEV, FROM_DEV, BIDIR = 0, 1, 2   # decoded as 1 + v % 3
+
+
+def d_rng(where, off, length):
+    return struct.pack('<BHH', where, off, length)
+
+
+def d_map(where, off, length, d):
+    return bytes([D_MAP]) + d_rng(where, off, length) + bytes([d])
+
+
+def d_sg(ranges, d):
+    return (bytes([D_MAP_SG, len(ranges)]) +
+            b''.join(d_rng(*r) for r in ranges) + bytes([d]))
+
+
+def d_unmap(which, written):
+    return bytes([D_UNMAP, which]) + struct.pack('<H', written)
+
+
+def dma_seeds():
+    s = {}
+    for pol, name in ((0, 'direct'), (1, 'qemu')):
+        s[name + '_ram'] = bytes([pol]) + d_map(0, 0x100, 0x200, BIDIR) + \
+            bytes([D_SEG_READ, 0, 0, D_SEG_WRITE, 0, 0, 0x5a]) + d_unmap(0, 0x200)
+        s[name + '_mmio_pool'] = bytes([pol]) + d_map(2, 0, 0x80, FROM_DEV) + \
+            d_map(2, 0x100, 0x100, TO_DEV) + d_map(2, 0x200, 0x100, TO_DEV) + \
+            bytes([D_SEG_WRITE, 0, 0, 0x11]) + d_unmap(0, 0x80)
+        s[name + '_sg'] = bytes([pol]) + d_sg(
+            [(0, 0, 0x10), (1, 0x1000, 0x800), (2, 0x10, 0x400), (0, 0x3000, 1)],
+            BIDIR) + bytes([D_SEG_WRITE, 0, 2, 0x33, D_SEG_READ, 0, 1]) + \
+            bytes([D_UNMAP_SG, 0]) + struct.pack('<H', 0x1000)
+        s[name + '_bad'] = bytes([pol]) + d_map(4, 3, 0x10, TO_DEV) + \
+            d_sg([(5, 0x10, 0x40), (3, 0x10, 0x100)], TO_DEV) + \
+            d_map(0, 0, 0, TO_DEV)
+    return s
+
+
+TARGETS = {
+    'access': access_seeds,
+    'dma': dma_seeds,
+}
+
+
+def main():
+    names = sys.argv[1:] or list(TARGETS)
+    for name in names:
+        out = os.path.join(HERE, 'corpus', name)
+        os.makedirs(out, exist_ok=True)
+        for seed, blob in TARGETS[name]().items():
+            with open(os.path.join(out, seed), 'wb') as f:
+                f.write(blob)
+
+
+if __name__ == '__main__':
+    main()
