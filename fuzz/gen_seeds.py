@@ -75,9 +75,53 @@ def dma_seeds():
     return s
 
 
+# ---- fuzz_as: ops; kinds 0 RAM, 1 RAMD, 2 MMIO, 3 MMIO (impl 4), 4 container,
+# 5 alias; an address is u8 where (7: near 2^64), u16 offset
+S_NEW, S_ADD, S_DEL, S_XLATE, S_READ, S_WRITE, S_BEGIN, S_COMMIT = range(8)
+
+
+def s_new(kind, size, target=0, toff=0):
+    return struct.pack('<BBHBH', S_NEW, kind, size - 1, target, toff)
+
+
+def s_add(child, parent, off, prio=1, where=0):
+    # child and parent index the regions made so far (0 is the root);
+    # the target decodes child as 1 + v % (n - 1)
+    return struct.pack('<BBBBHB', S_ADD, child, parent, where, off, prio)
+
+
+def s_addr(op, off, where=0, *rest):
+    return struct.pack('<BBH', op, where, off) + bytes(rest)
+
+
+def as_seeds():
+    s = {}
+    # RAM at 0, an MMIO window overlapping it with a higher priority.
+    s['overlap'] = (s_new(0, 0x1000, 0, 0) + s_new(2, 0x100) +
+                    s_add(0, 0, 0x0, 1) + s_add(1, 0, 0x80, 2) +
+                    s_addr(S_XLATE, 0x7f) + s_addr(S_READ, 0x70, 0, 40) +
+                    s_addr(S_WRITE, 0x60, 0, 63, 0x5a))
+    # A container with a RAMD child and an alias of it elsewhere.
+    s['alias'] = (s_new(4, 0x2000) + s_new(1, 0x800, 0, 0x100) +
+                  s_new(5, 0x400, 1, 0x10) + s_add(1, 1, 0x100, 0) +
+                  s_add(0, 0, 0x4000, 0) + s_add(2, 0, 0x9000, 0) +
+                  s_addr(S_READ, 0x9000, 0, 63) + s_addr(S_XLATE, 0x4100))
+    # Hot remove inside a batch, MMIO with 4-byte callbacks, the top.
+    s['batch'] = (s_new(3, 0x40) + s_new(0, 0x200) + s_add(0, 0, 0x10, 0) +
+                  s_add(1, 0, 0x0, 1) + bytes([S_BEGIN]) + bytes([S_DEL, 1]) +
+                  s_addr(S_READ, 0x11, 0, 5) + bytes([S_COMMIT]) +
+                  s_addr(S_READ, 0x11, 0, 5) + s_addr(S_READ, 0x20, 7, 60))
+    # A loop through an alias (-ELOOP) and equal priorities (-EBUSY).
+    s['loop'] = (s_new(4, 0x1000) + s_new(5, 0x100, 0, 0) +
+                 s_add(1, 1, 0, 0) + s_add(0, 0, 0, 0) +
+                 s_new(0, 0x10) + s_add(2, 0, 0x8, 0))
+    return s
+
+
 TARGETS = {
     'access': access_seeds,
     'dma': dma_seeds,
+    'as': as_seeds,
 }
 
 
