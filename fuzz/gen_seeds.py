@@ -118,10 +118,63 @@ def as_seeds():
     return s
 
 
+# ---- fuzz_blk: u8 flags (bit0 QEMU_BOUNCE, bit1 direct descriptors), then
+# requests; a place is u8 area (0 RAM data, 1 RAMD, 2 MMIO), u16 offset
+B_IN, B_OUT, B_FLUSH, B_GET_ID, B_DISCARD, B_WZ, B_UNKNOWN, B_RAW_TYPE = range(8)
+
+
+def b_place(area, off):
+    return struct.pack('<BH', area, off)
+
+
+def b_req(typ, sector, hdr, segs, status, misc=0, ranges=(), fill=None,
+          big=False):
+    """segs: (area, off, lensel); lensel < 0x80 is (v % 16 + 1) sectors."""
+    out = bytes([0, typ, 0x80 if big else 0]) + struct.pack('<H', sector)
+    out += b_place(*hdr) + bytes([len(segs), misc])
+    for area, off, lensel in segs:
+        out += bytes([lensel]) + b_place(area, off)
+    if typ in (B_DISCARD, B_WZ) and segs:
+        out += bytes([len(ranges)])
+        for s, n, f in ranges:
+            out += struct.pack('<HHB', s, n, f)
+    elif typ == B_OUT and segs:
+        out += bytes([fill or 0x41])
+    return out + b_place(*status)
+
+
+def blk_seeds():
+    s = {}
+    wr = b_req(B_OUT, 3, (0, 0), [(0, 0x100, 0), (1, 0x10, 1), (2, 0x200, 0)],
+               (0, 0x20), fill=0x61)
+    rd = b_req(B_IN, 3, (1, 0x3000), [(2, 0x800, 1), (0, 0x1000, 1)], (1, 0x3010))
+    s['out_in_mixed'] = bytes([0]) + wr + rd
+    s['out_in_qemu'] = bytes([1]) + wr + rd
+    s['flush_getid'] = bytes([0]) + b_req(B_FLUSH, 0, (0, 0x40), [], (0, 0x50)) + \
+        b_req(B_GET_ID, 0, (2, 0x40), [(0, 0x200, 0x93)], (2, 0x80))
+    s['discard_wz'] = bytes([2]) + \
+        b_req(B_WZ, 0, (0, 0), [(1, 0x100, 0x9f)], (0, 0x30),
+              ranges=[(4, 8, 0), (100, 28, 1)]) + \
+        b_req(B_DISCARD, 0, (0, 0x40), [(2, 0x100, 0x8f)], (0, 0x31),
+              ranges=[(0, 16, 0)])
+    s['bad'] = bytes([0]) + b_req(B_IN, 120, (0, 0), [(0, 0x100, 15)], (0, 0x10)) + \
+        b_req(B_OUT, 0, (0, 0x200), [(0, 0x300, 0x85)], (0, 0x11)) + \
+        b_req(B_IN, 0xffff, (0, 0x400), [(0, 0x500, 0)], (0, 0x12), big=True) + \
+        b_req(B_OUT, 1, (1, 0), [(1, 0x200, 0)], (1, 0x10), misc=1) + \
+        b_req(B_UNKNOWN, 0, (2, 0), [], (2, 0x20))
+    # Raw chains: a lone header, a status before data, an unassigned buffer.
+    raw = bytes([0xe0, 1, 1, 0, 0, 0, 16, 0])
+    raw += bytes([0xe0, 2, 0, 0]) + struct.pack('<HH', 0x100, 1) + \
+        bytes([3]) + struct.pack('<HH', 0, 512)
+    s['raw'] = bytes([0]) + raw + wr
+    return s
+
+
 TARGETS = {
     'access': access_seeds,
     'dma': dma_seeds,
     'as': as_seeds,
+    'blk': blk_seeds,
 }
 
 
