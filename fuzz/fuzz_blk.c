@@ -594,8 +594,16 @@ static void check_idle(struct mach *m, const uint64_t r0[3])
 	if (ramdev_blk_inflight(m->blk) != 0 || m->blk->stage_used != 0)
 		FAIL();
 	if (refs(m->g->ram) != r0[0] || refs(m->g->ramd) != r0[1] ||
-	    refs(m->g->mmio) != r0[2])
+	    refs(m->g->mmio) != r0[2]) {
+		fprintf(stderr, "fuzz_blk: references 0x%llx 0x%llx 0x%llx, "
+			"were 0x%llx 0x%llx 0x%llx\n",
+			(unsigned long long)refs(m->g->ram),
+			(unsigned long long)refs(m->g->ramd),
+			(unsigned long long)refs(m->g->mmio),
+			(unsigned long long)r0[0], (unsigned long long)r0[1],
+			(unsigned long long)r0[2]);
 		FAIL();
+	}
 	if (ramdev_dma_map(m->g->dma, TEST_GUEST_MMIO_GPA, POOL,
 			   RAMDEV_DMA_TO_DEVICE, &s) != 0 ||
 	    s.len != POOL || !s.bounce)
@@ -621,7 +629,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = { data, size };
 	uint8_t flags = get8(&in);
-	struct mach *m = machine(flags & 1);
+	/* Both machines at once: adding a region anywhere rebuilds every
+	 * address space's view, and the old view drops its region references
+	 * after an RCU grace period, in the middle of a later input. */
+	struct mach *m = (machine(!(flags & 1)), machine(flags & 1));
 	struct vring_drv_config dc = { .size = QSIZE, .desc = 0x0,
 				       .avail = 0x1000, .used = 0x2000,
 				       .indirect_gpa = 0x3000,

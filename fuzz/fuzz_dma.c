@@ -426,6 +426,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct state st;
 	uint64_t r0[3];
 
+	/* Both guests at once: adding a region anywhere rebuilds every
+	 * address space's view, and the old view drops its region references
+	 * after an RCU grace period, in the middle of a later input. */
+	guest(0);
+	guest(1);
 	st.g = guest(get8(&in) & 1);
 	st.n = 0;
 	st.writes = 0;
