@@ -118,7 +118,8 @@ def as_seeds():
     return s
 
 
-# ---- fuzz_blk: u8 flags (bit0 QEMU_BOUNCE, bit1 direct descriptors), then
+# ---- fuzz_blk: u8 flags (bit0 QEMU_BOUNCE, bit1 direct descriptors,
+# bit2 io_uring), then
 # requests; a place is u8 area (0 RAM data, 1 RAMD, 2 MMIO), u16 offset
 B_IN, B_OUT, B_FLUSH, B_GET_ID, B_DISCARD, B_WZ, B_UNKNOWN, B_RAW_TYPE = range(8)
 
@@ -150,6 +151,8 @@ def blk_seeds():
     rd = b_req(B_IN, 3, (1, 0x3000), [(2, 0x800, 1), (0, 0x1000, 1)], (1, 0x3010))
     s['out_in_mixed'] = bytes([0]) + wr + rd
     s['out_in_qemu'] = bytes([1]) + wr + rd
+    s['out_in_uring'] = bytes([4]) + wr + rd + wr + \
+        b_req(B_FLUSH, 0, (0, 0x40), [], (0, 0x50))
     s['flush_getid'] = bytes([0]) + b_req(B_FLUSH, 0, (0, 0x40), [], (0, 0x50)) + \
         b_req(B_GET_ID, 0, (2, 0x40), [(0, 0x200, 0x93)], (2, 0x80))
     s['discard_wz'] = bytes([2]) + \
