@@ -30,7 +30,11 @@
  *
  * Input:
  *   u8 flags              bit0 QEMU_BOUNCE policy, bit1 direct descriptors,
- *                         bit2 (DIRECT only) the io_uring engine
+ *                         bit2 (DIRECT only) the io_uring engine, bit3
+ *                         (DIRECT, sync) the fault engine, whose rules
+ *                         follow: u8 n (% 5), each u8 step kind, u8 nth,
+ *                         u8 times, u8 action, u16 bytes (see
+ *                         blk_fault_engine.h and get_rules())
  *   requests until the end:
  *     u8 kind             < 0xe0: a request; else a raw chain
  *     request: u8 type (see req_type()), u8 sector mode, u16 sector,
@@ -59,6 +63,8 @@
 #include "ramdev/access.h"
 #include "test_guest.h"
 #include "vring_driver.h"
+
+#include "blk_fault_engine.h"
 
 #define IMG (64u << 10)
 #define RAM_SIZE (32u << 10)
@@ -113,7 +119,7 @@ struct req {
 	unsigned nseg, nout;
 	int head;
 	bool pushed;
-	bool self_overlap; /* status inside its own writable data: see below */
+	bool self_overlap; /* writable buffers overlap: see build_req() */
 };
 
 /* The machine: guest, device, and the model's copies. */
@@ -130,6 +136,8 @@ struct mach {
 	bool raw;   /* a raw chain was added: no model check */
 	bool exact; /* replay on the model (DIRECT, sync, no raw chain) */
 	bool uring; /* the io_uring engine: requests overlap, no model */
+	struct fault_engine_state *fe; /* machine 3: injected faults */
+	bool wb;    /* the model's write-back error (FLUSH must fail) */
 	struct ramdev_virtq *vq;
 };
 
@@ -175,6 +183,12 @@ static struct buf get_place(struct input *in, uint32_t want)
 	if (b.len > area_hi[b.area] - b.off)
 		b.len = area_hi[b.area] - b.off;
 	return b;
+}
+
+static bool overlap(const struct buf *a, const struct buf *b)
+{
+	return a->area == b->area && a->off < b->off + b->len &&
+	       b->off < a->off + a->len;
 }
 
 static uint32_t req_type(struct input *in)
@@ -263,17 +277,17 @@ static void build_req(struct input *in, struct mach *m, struct req *r)
 	r->seg[r->nseg] = get_place(in, 1);
 	put(m, r->seg[r->nseg].area, r->seg[r->nseg].off, &st, 1);
 	/*
-	 * A status byte inside the request's own writable data: the device
-	 * writes the status, then the DMA layer may copy a bounced data
-	 * segment back over it (the written count is the whole writable
-	 * part, as the status byte is its last).  The guest asked for it: the
-	 * model takes the result as it is.
+	 * Writable buffers of one request that overlap (data with data, or
+	 * with the status byte): the order in which the device's writes land
+	 * is not defined (a bounced segment is copied back at push, after a
+	 * staged one was written; the status byte is written before either).
+	 * The guest asked for it: the model takes the result as it is.
 	 */
 	r->self_overlap = false;
-	for (unsigned i = r->nout; i < r->nseg; i++)
-		if (r->seg[i].area == r->seg[r->nseg].area &&
-		    r->seg[r->nseg].off - r->seg[i].off < r->seg[i].len)
-			r->self_overlap = true;
+	for (unsigned i = r->nout; i <= r->nseg; i++)
+		for (unsigned k = i + 1; k <= r->nseg; k++)
+			if (overlap(&r->seg[i], &r->seg[k]))
+				r->self_overlap = true;
 	r->nseg++;
 }
 
@@ -366,12 +380,94 @@ static void dump(const struct req *r, uint32_t type, uint64_t sector,
 	fprintf(stderr, "\n");
 }
 
+/* The model image takes the real bytes of [@off, @off + @len) now. */
+static void trust_image(struct mach *m, uint64_t off, uint64_t len)
+{
+	if (off > IMG || len > IMG - off)
+		return;
+	if (pread(m->img, m->model_img + off, len, (off_t)off) != (ssize_t)len)
+		abort();
+}
+
+/* IN/OUT with @data bytes of data: the device's answer, then the model. */
+static void replay_rw(struct mach *m, const struct req *r, uint32_t type,
+		      uint64_t sector, uint64_t data, bool dir_ok,
+		      uint8_t status, uint8_t hits)
+{
+	uint64_t end;
+	bool fits = !__builtin_mul_overflow(sector, 512, &end) &&
+		    !__builtin_add_overflow(end, data, &end) && end <= IMG;
+	bool valid = dir_ok && data % 512 == 0 && fits;
+
+	if (hits & FE_HIT_ERR) {
+		/* An injected failure: IOERR, and an OUT may have written
+		 * part of its sectors (a short write, then the error). */
+		if (valid && type == RAMDEV_BLK_T_OUT)
+			trust_image(m, sector * 512, data);
+		return;
+	}
+	/* Otherwise (short transfers and EINTR are resumed) the answer
+	 * depends on the request alone: later requests still work. */
+	if (valid != (status == RAMDEV_BLK_S_OK)) {
+		dump(r, type, sector, status);
+		FAIL();
+	}
+	if (valid && type == RAMDEV_BLK_T_IN)
+		scatter(m, r, m->model_img + sector * 512, data);
+	else if (valid)
+		gather(m, r, m->model_img + sector * 512, data);
+}
+
+/* DISCARD/WRITE_ZEROES: the ranges are the whole data part. */
+static void replay_dwz(struct mach *m, const struct req *r, uint32_t type,
+		       uint64_t data, uint8_t status, uint8_t hits)
+{
+	/* Once fallocate said EOPNOTSUPP to a punch (the fault engine can),
+	 * the device skips discards for good (blk->no_punch, not cleared by
+	 * a reset): a discard's content is unspecified (VIRTIO 1.2 5.2.6). */
+	bool unspecified = (hits & FE_HIT_ANY) ||
+			   (m->fe && type == RAMDEV_BLK_T_DISCARD);
+
+	if (status != RAMDEV_BLK_S_OK && !(hits & FE_HIT_ANY))
+		return;
+	if (status == RAMDEV_BLK_S_OK && (data % 16 || data > RAMD_SIZE))
+		FAIL(); /* OK although not n x 16 bytes */
+	if (data > RAMD_SIZE)
+		return;
+	gather(m, r, m->tmp, data);
+	for (uint64_t k = 0; k < data / 16; k++) {
+		const uint8_t *rg = m->tmp + 16 * k;
+		uint64_t s;
+		uint32_t n;
+
+		memcpy(&s, rg, 8);
+		memcpy(&n, rg + 8, 4);
+		s = le64toh(s);
+		n = le32toh(n);
+		if (s > IMG / 512 || n > IMG / 512 - s) {
+			if (status == RAMDEV_BLK_S_OK)
+				FAIL(); /* OK although out of range */
+			continue;
+		}
+		/* A fault (a failed or unsupported fallocate, a short
+		 * write of zeroes) leaves the range as it happens to be.
+		 * Else zeroes, for DISCARD too: on tmpfs every way the
+		 * device discards (punch, zero range, write) leaves zeroes
+		 * behind, though the spec leaves it open. */
+		if (unspecified)
+			trust_image(m, s * 512, n * 512u);
+		else
+			memset(m->model_img + s * 512, 0, n * 512u);
+	}
+}
+
 /* Replay one pushed request on the model, given the status it got. */
 static void replay(struct mach *m, const struct req *r, uint8_t status)
 {
 	const uint8_t *h = m->model[r->seg[0].area] + r->seg[0].off;
+	uint8_t hits = m->fe ? m->fe->hit[r->head % FE_HEADS] : 0;
 	uint32_t type;
-	uint64_t sector, data = 0, end;
+	uint64_t sector, data = 0;
 	bool dir_ok = true;
 
 	memcpy(&type, h, 4);
@@ -383,44 +479,19 @@ static void replay(struct mach *m, const struct req *r, uint8_t status)
 		if ((i < r->nout) != (type != RAMDEV_BLK_T_IN))
 			dir_ok = false;
 	}
-	if ((type == RAMDEV_BLK_T_IN || type == RAMDEV_BLK_T_OUT) && data) {
-		bool fits = !__builtin_mul_overflow(sector, 512, &end) &&
-			    !__builtin_add_overflow(end, data, &end) &&
-			    end <= IMG;
-		bool valid = dir_ok && data % 512 == 0 && fits;
-
-		if (valid != (status == RAMDEV_BLK_S_OK)) {
-			dump(r, type, sector, status);
-			FAIL();
-		}
-		if (valid && type == RAMDEV_BLK_T_IN)
-			scatter(m, r, m->model_img + sector * 512, data);
-		else if (valid)
-			gather(m, r, m->model_img + sector * 512, data);
-	} else if (status == RAMDEV_BLK_S_OK &&
-		   (type == RAMDEV_BLK_T_DISCARD ||
-		    type == RAMDEV_BLK_T_WRITE_ZEROES)) {
-		/* The ranges are the whole data part, across segments. */
-		if (data % 16 || data > RAMD_SIZE)
-			FAIL(); /* OK although not n x 16 bytes */
-		gather(m, r, m->tmp, data);
-		for (uint64_t k = 0; k < data / 16; k++) {
-			const uint8_t *rg = m->tmp + 16 * k;
-			uint64_t s;
-			uint32_t n;
-
-			memcpy(&s, rg, 8);
-			memcpy(&n, rg + 8, 4);
-			s = le64toh(s);
-			n = le32toh(n);
-			if (s > IMG / 512 || n > IMG / 512 - s)
-				FAIL(); /* OK although out of range */
-			/* Zeroes for DISCARD too: on tmpfs every way the
-			 * device discards (punch, zero range, write) leaves
-			 * zeroes behind, though the spec leaves it open. */
-			memset(m->model_img + s * 512, 0, n * 512u);
-		}
-	}
+	/* An injected failure fails its request; after a write-back error
+	 * every FLUSH fails (blk.h), until the reset between inputs. */
+	if ((hits & FE_HIT_ERR) && status == RAMDEV_BLK_S_OK)
+		FAIL();
+	if (type == RAMDEV_BLK_T_FLUSH && m->wb && status == RAMDEV_BLK_S_OK)
+		FAIL();
+	if (hits & FE_HIT_WB)
+		m->wb = true;
+	if ((type == RAMDEV_BLK_T_IN || type == RAMDEV_BLK_T_OUT) && data)
+		replay_rw(m, r, type, sector, data, dir_ok, status, hits);
+	else if (type == RAMDEV_BLK_T_DISCARD ||
+		 type == RAMDEV_BLK_T_WRITE_ZEROES)
+		replay_dwz(m, r, type, data, status, hits);
 	/*
 	 * Writable data the device did not fill (GET_ID's is not modelled):
 	 * the used length is the whole writable part (the status byte is its
@@ -465,6 +536,8 @@ static void on_push(struct mach *m, uint16_t head, uint32_t written)
 	if (getenv("FUZZ_BLK_TRACE"))
 		dump(r, 0, written, st);
 	if (r->self_overlap) {
+		if (m->fe && (m->fe->hit[head % FE_HEADS] & FE_HIT_WB))
+			m->wb = true;
 		if (m->exact) { /* the model takes what happened */
 			trust_data(m, r);
 			m->model[r->seg[r->nseg - 1].area]
@@ -552,10 +625,13 @@ static void check_run(struct mach *m, bool direct)
 	}
 }
 
-/* Machine 0: DIRECT, sync; 1: QEMU_BOUNCE, sync; 2: DIRECT, io_uring. */
+/*
+ * Machine 0: DIRECT, sync; 1: QEMU_BOUNCE, sync; 2: DIRECT, io_uring;
+ * 3: DIRECT, sync under the fault engine.
+ */
 static struct mach *machine(int kind)
 {
-	static struct mach *ms[3];
+	static struct mach *ms[4];
 	struct test_guest_config c = {
 		.ram_size = RAM_SIZE, .ramd_size = RAMD_SIZE,
 		.mmio_size = MMIO_SIZE, .bounce_size = POOL,
@@ -591,6 +667,12 @@ static struct mach *machine(int kind)
 	m->tmp = malloc(RAMD_SIZE);
 	if (!m->model[0] || !m->model[1] || !m->model[2] || !m->tmp)
 		abort();
+	if (kind == 3) {
+		m->fe = calloc(1, sizeof(*m->fe));
+		if (!m->fe)
+			abort();
+		fe_install(m->fe, m->blk);
+	}
 	ms[kind] = m;
 	return m;
 }
@@ -625,6 +707,23 @@ static void check_idle(struct mach *m, const uint64_t r0[3])
 	ramdev_dma_unmap(m->g->dma, &s, 0);
 }
 
+/* u8 n (% 5), then n rules: u8 kind, u8 nth, u8 times, u8 action, u16. */
+static void get_rules(struct input *in, struct fault_engine_state *fe)
+{
+	unsigned n = get8(in) % (FE_MAX_RULES + 1);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct fe_rule r;
+
+		r.kind = (enum blk_step_kind)(BLK_STEP_READV + get8(in) % 4);
+		r.nth = 1 + get8(in) % 16;
+		r.times = 1 + get8(in) % 2;
+		r.action = (enum fe_action)(get8(in) % FE_ACTIONS);
+		r.bytes = 1 + get16(in) % 4096;
+		fe_add_rule(fe, &r);
+	}
+}
+
 static void prepare(struct mach *m)
 {
 	if (ftruncate(m->img, 0) != 0 || ftruncate(m->img, IMG) != 0)
@@ -635,6 +734,9 @@ static void prepare(struct mach *m)
 		memset(m->model[a], 0, area_hi[a]);
 	m->nreq = 0;
 	m->raw = false;
+	m->wb = false;
+	if (m->fe)
+		fe_reset(m->fe);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -646,8 +748,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Both machines at once: adding a region anywhere rebuilds every
 	 * address space's view, and the old view drops its region references
 	 * after an RCU grace period, in the middle of a later input. */
-	struct mach *m = (machine(0), machine(1), machine(2),
-			  machine(flags & 1 ? 1 : flags & 4 ? 2 : 0));
+	struct mach *m = (machine(0), machine(1), machine(2), machine(3),
+			  machine(flags & 1 ? 1 : flags & 4 ? 2 : flags & 8 ? 3 : 0));
 	struct vring_drv_config dc = { .size = QSIZE, .desc = 0x0,
 				       .avail = 0x1000, .used = 0x2000,
 				       .indirect_gpa = 0x3000,
@@ -661,6 +763,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t r0[3];
 
 	prepare(m);
+	if (m->fe)
+		get_rules(&in, m->fe);
 	r0[0] = refs(m->g->ram);
 	r0[1] = refs(m->g->ramd);
 	r0[2] = refs(m->g->mmio);

@@ -165,6 +165,23 @@ def blk_seeds():
         b_req(B_IN, 0xffff, (0, 0x400), [(0, 0x500, 0)], (0, 0x12), big=True) + \
         b_req(B_OUT, 1, (1, 0), [(1, 0x200, 0)], (1, 0x10), misc=1) + \
         b_req(B_UNKNOWN, 0, (2, 0), [], (2, 0x20))
+    # Fault engine (flags bit3): rules u8 n, then u8 kind (0 readv, 1 writev,
+    # 2 fdatasync, 3 fallocate), u8 nth - 1, u8 times - 1, u8 action (0 EIO,
+    # 1 ENOSPC, 2 EINTR, 3 EOPNOTSUPP, 4 no progress, 5 short), u16 bytes - 1
+    def rule(kind, nth, times, action, nbytes=1):
+        return struct.pack('<BBBBH', kind, nth - 1, times - 1, action,
+                           nbytes - 1)
+    flush = b_req(B_FLUSH, 0, (0, 0x40), [], (0, 0x50))
+    s['faults_write_eio'] = bytes([8, 2]) + rule(1, 1, 1, 5, 700) + \
+        rule(1, 2, 1, 0) + wr + flush + rd + flush
+    s['faults_short_eintr'] = bytes([8, 3]) + rule(0, 1, 2, 5, 100) + \
+        rule(1, 1, 2, 2) + rule(2, 1, 1, 1) + wr + rd + flush + flush
+    s['faults_fallocate'] = bytes([8, 2]) + rule(3, 1, 2, 3) + \
+        rule(3, 3, 1, 0) + \
+        b_req(B_WZ, 0, (0, 0), [(1, 0x100, 0x9f)], (0, 0x30),
+              ranges=[(4, 8, 1), (100, 28, 0)]) + \
+        b_req(B_DISCARD, 0, (0, 0x40), [(2, 0x100, 0x8f)], (0, 0x31),
+              ranges=[(0, 16, 0)]) + flush
     # Raw chains: a lone header, a status before data, an unassigned buffer.
     raw = bytes([0xe0, 1, 1, 0, 0, 0, 16, 0])
     raw += bytes([0xe0, 2, 0, 0]) + struct.pack('<HH', 0x100, 1) + \
