@@ -207,7 +207,44 @@ static uint32_t req_type(struct input *in)
 	return (uint32_t)v16 << 16 | get16(in);
 }
 
-/* Build one well-formed request in memory (and the model); NULL if full. */
+/* The data of a DISCARD/WRITE_ZEROES (ranges) or an OUT (a fill byte). */
+static void fill_data(struct input *in, struct mach *m, const struct req *r,
+		      uint32_t type)
+{
+	unsigned ndata = r->nseg - 1;
+
+	if (ndata && (type == RAMDEV_BLK_T_DISCARD ||
+		      type == RAMDEV_BLK_T_WRITE_ZEROES)) {
+		unsigned nr = get8(in) % 4;
+		const struct buf *b = &r->seg[1];
+
+		for (unsigned k = 0; k < nr && 16 * (k + 1) <= b->len; k++) {
+			uint64_t s = htole64(get16(in));
+			uint32_t n = htole32(get16(in) % 256);
+			uint32_t f = htole32(get8(in) % 4);
+			uint8_t range[16];
+
+			memcpy(range, &s, 8);
+			memcpy(range + 8, &n, 4);
+			memcpy(range + 12, &f, 4);
+			put(m, b->area, b->off + 16 * k, range, 16);
+		}
+	} else if (ndata && type == RAMDEV_BLK_T_OUT) {
+		uint8_t fill = get8(in);
+
+		for (unsigned i = 1; i <= ndata; i++)
+			for (uint32_t k = 0; k < r->seg[i].len; k += 64) {
+				uint8_t line[64];
+				uint32_t n = r->seg[i].len - k < 64
+						     ? r->seg[i].len - k : 64;
+
+				memset(line, (uint8_t)(fill + i + k / 64), n);
+				put(m, r->seg[i].area, r->seg[i].off + k, line, n);
+			}
+	}
+}
+
+/* Build one well-formed request in memory (and the model). */
 static void build_req(struct input *in, struct mach *m, struct req *r)
 {
 	uint32_t type = req_type(in), sector_lo;
@@ -239,35 +276,7 @@ static void build_req(struct input *in, struct mach *m, struct req *r)
 		r->seg[1 + i] = b;
 	}
 	r->nseg = 1 + ndata;
-	if (ndata && (type == RAMDEV_BLK_T_DISCARD ||
-		      type == RAMDEV_BLK_T_WRITE_ZEROES)) {
-		unsigned nr = get8(in) % 4;
-		struct buf *b = &r->seg[1];
-
-		for (unsigned k = 0; k < nr && 16 * (k + 1) <= b->len; k++) {
-			uint64_t s = htole64(get16(in));
-			uint32_t n = htole32(get16(in) % 256);
-			uint32_t f = htole32(get8(in) % 4);
-			uint8_t range[16];
-
-			memcpy(range, &s, 8);
-			memcpy(range + 8, &n, 4);
-			memcpy(range + 12, &f, 4);
-			put(m, b->area, b->off + 16 * k, range, 16);
-		}
-	} else if (ndata && type == RAMDEV_BLK_T_OUT) {
-		uint8_t fill = get8(in);
-
-		for (unsigned i = 1; i <= ndata; i++)
-			for (uint32_t k = 0; k < r->seg[i].len; k += 64) {
-				uint8_t line[64];
-				uint32_t n = r->seg[i].len - k < 64
-						     ? r->seg[i].len - k : 64;
-
-				memset(line, (uint8_t)(fill + i + k / 64), n);
-				put(m, r->seg[i].area, r->seg[i].off + k, line, n);
-			}
-	}
+	fill_data(in, m, r, type);
 	/* Readable: header, then data for OUT/DISCARD/WZ (or flipped). */
 	r->nout = 1;
 	if (type != RAMDEV_BLK_T_IN && type != RAMDEV_BLK_T_GET_ID)
@@ -677,6 +686,25 @@ static struct mach *machine(int kind)
 	return m;
 }
 
+/*
+ * Machine @kind, after making all of them once: adding a region anywhere
+ * rebuilds every address space's view, and each old view drops its region
+ * references in an RCU callback, later.  Wait for those callbacks, so the
+ * reference counts an input starts from stay put.
+ */
+static struct mach *machines(int kind)
+{
+	static bool made;
+
+	if (!made) {
+		for (int k = 0; k < 4; k++)
+			machine(k);
+		urcu_memb_barrier();
+		made = true;
+	}
+	return machine(kind);
+}
+
 static uint64_t refs(const struct ramdev_region *r)
 {
 	return __atomic_load_n(&r->refs, __ATOMIC_RELAXED);
@@ -745,11 +773,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = { data, size };
 	uint8_t flags = get8(&in);
-	/* Both machines at once: adding a region anywhere rebuilds every
-	 * address space's view, and the old view drops its region references
-	 * after an RCU grace period, in the middle of a later input. */
-	struct mach *m = (machine(0), machine(1), machine(2), machine(3),
-			  machine(flags & 1 ? 1 : flags & 4 ? 2 : flags & 8 ? 3 : 0));
+	struct mach *m = machines(flags & 1 ? 1 : flags & 4 ? 2 : flags & 8 ? 3 : 0);
 	struct vring_drv_config dc = { .size = QSIZE, .desc = 0x0,
 				       .avail = 0x1000, .used = 0x2000,
 				       .indirect_gpa = 0x3000,
