@@ -2,31 +2,21 @@
 /*
  * libFuzzer target for virtio-blk (clang only; scripts/fuzz.sh): whole
  * requests (header, data, DISCARD/WRITE_ZEROES ranges, GET_ID, FLUSH, unknown
- * types) on a real split ring, through virtq + blk, on a 64 KiB memfd
- * image.  Headers, data, ranges and status bytes are spread over the test
- * guest's RAM, RAM-device and MMIO regions (under either DMA policy, with a
- * 1 KiB bounce pool); raw chains (any buffers, any order, unassigned
- * addresses) can be mixed in.  Engines: sync, or io_uring with every
- * request in flight at once (DIRECT only).
+ * types), and raw chains (any buffers, order, addresses), on a real split
+ * ring through virtq + blk, on a 64 KiB memfd image; headers, data, ranges
+ * and status bytes spread over RAM, RAM-device and MMIO.  Machines: sync
+ * engine under DIRECT or QEMU_BOUNCE (1 KiB bounce pool), io_uring, sync
+ * under the fault engine (blk_fault_engine.h).
  *
- * A reference model replays the requests the device pushed, in ring order
- * (the sync engine runs each request before popping the next), on copies
- * of the image and of guest memory: it reads each header and range from its
- * copy of memory, applies an OK IN (image -> buffers) or OUT (buffers ->
- * image), zeroes WRITE_ZEROES and DISCARD ranges (a discard on tmpfs
- * leaves zeroes, whichever way the device does it) and writes the status
- * the device wrote.  Checks, for inputs without raw chains under the
- * DIRECT policy with the sync engine:
- *  - the image equals the model's (so it changed only inside the sectors
- *    of OK write-type requests), and so does every byte of guest data
- *    memory (no stray writes);
- *  - an IN/OUT whose data is a whole number of sectors inside the capacity
- *    completes OK, one outside it or of a partial sector does not.
- * Under DIRECT without raw chains (either engine): every chain is pushed.
- * For every input: pushed status bytes are OK, IOERR or UNSUPP (sync),
- * used lengths >= 1, nothing stays in flight, no staging space stays
- * reserved, the bounce pool is whole again and the regions' reference
- * counts are back where they were.
+ * With the sync engine each request is pushed before the next is popped,
+ * so at each push a model replays it on copies of the image and of guest
+ * memory (DIRECT, no raw chain): the status it owes (a whole number of
+ * sectors inside the capacity: OK; else not; an injected failure: IOERR;
+ * after a write-back error FLUSH fails), then its effect.  At the end the
+ * image and all guest data memory must equal the model's.  Every input:
+ * well-formed chains all pushed (DIRECT), status bytes valid, nothing in
+ * flight, no staging reserved, the bounce pool whole, references balanced.
+ * docs/robustness.md says what the model takes as it finds it.
  *
  * Input:
  *   u8 flags              bit0 QEMU_BOUNCE policy, bit1 direct descriptors,
@@ -39,7 +29,7 @@
  *     u8 kind             < 0xe0: a request; else a raw chain
  *     request: u8 type (see req_type()), u8 sector mode, u16 sector,
  *              place header, u8 n data segments (% 5), u8 misc (bit0: data
- *              in the wrong direction), each segment: place, u8 length,
+ *              in the wrong direction), each segment: u8 length, place,
  *              then for DISCARD/WRITE_ZEROES u8 ranges (% 4), each u16
  *              sector, u16 sectors, u8 flags; for OUT u8 fill;
  *              place status
