@@ -584,6 +584,21 @@ static const struct ramdev_blk_queue_ops w_ops = {
 };
 
 /* After the run: every chain pushed, image and memory as the model's. */
+/* @real must equal @model: else name the first byte that differs, fail. */
+static void same(const char *what, int area, uint32_t base,
+		 const uint8_t *real, const uint8_t *model, uint32_t n)
+{
+	if (memcmp(real, model, n) == 0) /* not a traced loop per byte */
+		return;
+	for (uint32_t k = 0; k < n; k++)
+		if (real[k] != model[k]) {
+			fprintf(stderr, "fuzz_blk: %s %d byte 0x%x: 0x%02x, "
+				"model 0x%02x\n", what, area, base + k, real[k],
+				model[k]);
+			FAIL();
+		}
+}
+
 static void check_run(struct mach *m, bool direct)
 {
 	for (unsigned i = 0; direct && !m->raw && i < m->nreq; i++)
@@ -593,16 +608,7 @@ static void check_run(struct mach *m, bool direct)
 		return;
 	if (pread(m->img, m->real_img, IMG, 0) != (ssize_t)IMG)
 		abort();
-	if (memcmp(m->model_img, m->real_img, IMG) != 0) {
-		for (uint32_t k = 0; k < IMG; k++)
-			if (m->model_img[k] != m->real_img[k]) {
-				fprintf(stderr, "fuzz_blk: image byte 0x%x: 0x%02x, "
-					"model 0x%02x\n", k, m->real_img[k],
-					m->model_img[k]);
-				break;
-			}
-		FAIL();
-	}
+	same("image", 0, 0, m->real_img, m->model_img, IMG);
 	for (int a = 0; a < 3; a++) {
 		uint32_t n = area_hi[a] - area_lo[a];
 
@@ -610,17 +616,7 @@ static void check_run(struct mach *m, bool direct)
 			ramdev_read(m->tmp, m->g->ramd_host, n);
 		else
 			memcpy(m->tmp, real_at(m, a, area_lo[a]), n);
-		if (memcmp(m->tmp, m->model[a] + area_lo[a], n) != 0) {
-			for (uint32_t k = 0; k < n; k++)
-				if (m->tmp[k] != m->model[a][area_lo[a] + k]) {
-					fprintf(stderr, "fuzz_blk: area %d offset "
-						"0x%x: 0x%02x, model 0x%02x\n",
-						a, area_lo[a] + k, m->tmp[k],
-						m->model[a][area_lo[a] + k]);
-					break;
-				}
-			FAIL();
-		}
+		same("area", a, area_lo[a], m->tmp, m->model[a] + area_lo[a], n);
 	}
 }
 
