@@ -84,9 +84,10 @@ test-cross:
 test-kinds:
 	scripts/check-library-kinds.sh
 
-# A short libFuzzer run per target (clang; exit 77 = skipped, not a failure).
-FUZZ_SECONDS ?= 20
-FUZZ_TARGETS ?= virtq
+# A short libFuzzer run per target (clang; exit 77 = skipped, not a failure):
+# 6 x 12 s in `make test`.  Long runs: docs/robustness.md.
+FUZZ_SECONDS ?= 12
+FUZZ_TARGETS ?= virtq access dma as blk vhost
 
 # Each fuzz target for FUZZ_SECONDS (clang; skipped with the reason without
 # it).  The last line counts targets for scripts/summary.py.
@@ -101,9 +102,12 @@ test-fuzz:
 	done; \
 	echo "fuzz: $$p passed, $$f failed, $$s skipped"; [ $$f = 0 ]
 
-# A longer run: make fuzz FUZZ_SECONDS=600
+# A longer run of every target, one after the other: make fuzz FUZZ_SECONDS=600
 fuzz:
-	scripts/fuzz.sh $(FUZZ_SECONDS) virtq
+	@rc=0; for t in $(FUZZ_TARGETS); do \
+		scripts/fuzz.sh $(FUZZ_SECONDS) $$t; r=$$?; \
+		[ $$r = 0 ] || [ $$r = 77 ] || rc=1; \
+	done; exit $$rc
 
 bench: all
 	./$(BUILD)/tools/ramdev bench access

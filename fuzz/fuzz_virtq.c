@@ -66,14 +66,19 @@ static uint8_t get8(struct input *in)
 	return v;
 }
 
+/* Little-endian; two statements, as the operands of | are unsequenced. */
 static uint16_t get16(struct input *in)
 {
-	return (uint16_t)(get8(in) | get8(in) << 8);
+	uint16_t lo = get8(in);
+
+	return (uint16_t)(lo | get8(in) << 8);
 }
 
 static uint32_t get32(struct input *in)
 {
-	return get16(in) | (uint32_t)get16(in) << 16;
+	uint32_t lo = get16(in);
+
+	return lo | (uint32_t)get16(in) << 16;
 }
 
 /* Copy up to @n input bytes to @dst; the rest of @dst is zero. */
