@@ -86,6 +86,8 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 }
 
 static void set_err(struct vhost_front *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void set_err(struct vhost_front *f, const char *fmt, ...)
 {
 	va_list ap;
 
