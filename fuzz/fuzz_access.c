@@ -27,6 +27,7 @@
 #include <sanitizer/asan_interface.h>
 
 #include "ramdev/access.h"
+#include "fuzz_input.h"
 
 #define ARENA 512u
 
@@ -39,30 +40,6 @@ enum op {
 	OP_WRITE_WIDE, /* as OP_WRITE, with max_width */
 	OP_COUNT
 };
-
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint8_t get8(struct input *in)
-{
-	uint8_t v = 0;
-
-	if (in->left) {
-		v = *in->p++;
-		in->left--;
-	}
-	return v;
-}
-
-/* Little-endian; two statements, as the operands of | are unsequenced. */
-static uint16_t get16(struct input *in)
-{
-	uint16_t lo = get8(in);
-
-	return (uint16_t)(lo | get8(in) << 8);
-}
 
 /* ARENA bytes ending where a PROT_NONE page begins; the bytes before them
  * in their page poisoned (ASan reports a touch). */

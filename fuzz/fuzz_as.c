@@ -25,6 +25,7 @@
 
 #include "as_model.h"
 #include "ramdev/as.h"
+#include "fuzz_input.h"
 
 #define NREG 12
 #define HOST 0x4000u
@@ -49,29 +50,6 @@ enum op {
 	OP_COMMIT, /* end one */
 	OP_COUNT
 };
-
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint8_t get8(struct input *in)
-{
-	uint8_t v = 0;
-
-	if (in->left) {
-		v = *in->p++;
-		in->left--;
-	}
-	return v;
-}
-
-static uint16_t get16(struct input *in)
-{
-	uint16_t lo = get8(in);
-
-	return (uint16_t)(lo | get8(in) << 8);
-}
 
 struct state {
 	struct ramdev_as *as;

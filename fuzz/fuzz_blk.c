@@ -55,6 +55,7 @@
 #include "vring_driver.h"
 
 #include "blk_fault_engine.h"
+#include "fuzz_input.h"
 
 #define IMG (64u << 10)
 #define RAM_SIZE (32u << 10)
@@ -73,29 +74,6 @@ static void fail(int line)
 {
 	fprintf(stderr, "fuzz_blk: check at line %d failed\n", line);
 	__builtin_trap();
-}
-
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint8_t get8(struct input *in)
-{
-	uint8_t v = 0;
-
-	if (in->left) {
-		v = *in->p++;
-		in->left--;
-	}
-	return v;
-}
-
-static uint16_t get16(struct input *in)
-{
-	uint16_t lo = get8(in);
-
-	return (uint16_t)(lo | get8(in) << 8);
 }
 
 /* A buffer: where in guest memory (area 0 RAM, 1 RAMD, 2 MMIO). */

@@ -34,6 +34,7 @@
 #include "as/as_priv.h"
 #include "ramdev/dma.h"
 #include "test_guest.h"
+#include "fuzz_input.h"
 
 #define RAM_SIZE (16u << 10)
 #define RAMD_SIZE (16u << 10)
@@ -61,30 +62,6 @@ enum op {
 	OP_SEG_READ,  /* u8 which, u8 seg */
 	OP_COUNT
 };
-
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint8_t get8(struct input *in)
-{
-	uint8_t v = 0;
-
-	if (in->left) {
-		v = *in->p++;
-		in->left--;
-	}
-	return v;
-}
-
-/* Little-endian; two statements, as the operands of | are unsequenced. */
-static uint16_t get16(struct input *in)
-{
-	uint16_t lo = get8(in);
-
-	return (uint16_t)(lo | get8(in) << 8);
-}
 
 /* A mapping made by the input: one segment or an sg list. */
 struct map {

@@ -28,6 +28,7 @@
 
 #include "ramdev/virtq.h"
 #include "test_guest.h"
+#include "fuzz_input.h"
 
 #define RAM_SIZE (64u << 10)
 #define RAMD_SIZE (64u << 10)
@@ -49,37 +50,6 @@ enum op {
 	OP_TOUCH,         /* u8 which: read then write every segment */
 	OP_COUNT
 };
-
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint8_t get8(struct input *in)
-{
-	uint8_t v = 0;
-
-	if (in->left) {
-		v = *in->p++;
-		in->left--;
-	}
-	return v;
-}
-
-/* Little-endian; two statements, as the operands of | are unsequenced. */
-static uint16_t get16(struct input *in)
-{
-	uint16_t lo = get8(in);
-
-	return (uint16_t)(lo | get8(in) << 8);
-}
-
-static uint32_t get32(struct input *in)
-{
-	uint32_t lo = get16(in);
-
-	return lo | (uint32_t)get16(in) << 16;
-}
 
 /* Copy up to @n input bytes to @dst; the rest of @dst is zero. */
 static void get_bytes(struct input *in, uint8_t *dst, size_t n)
