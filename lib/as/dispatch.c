@@ -232,36 +232,6 @@ int ramdev_as_write_strict(struct ramdev_as *as, uint64_t gpa,
 		       SPAN_WRITE | SPAN_STRICT);
 }
 
-/* Host-order value <-> @size bytes of ordinary memory. */
-static uint64_t bytes_ld(const void *p, unsigned size)
-{
-	uint8_t b1;
-	uint16_t b2;
-	uint32_t b4;
-	uint64_t b8;
-
-	switch (size) {
-	case 1: memcpy(&b1, p, 1); return b1;
-	case 2: memcpy(&b2, p, 2); return b2;
-	case 4: memcpy(&b4, p, 4); return b4;
-	default: memcpy(&b8, p, 8); return b8;
-	}
-}
-
-static void bytes_st(void *p, unsigned size, uint64_t val)
-{
-	uint8_t b1 = (uint8_t)val;
-	uint16_t b2 = (uint16_t)val;
-	uint32_t b4 = (uint32_t)val;
-
-	switch (size) {
-	case 1: memcpy(p, &b1, 1); break;
-	case 2: memcpy(p, &b2, 2); break;
-	case 4: memcpy(p, &b4, 4); break;
-	default: memcpy(p, &val, 8); break;
-	}
-}
-
 /* RAMD and RAM: one exact access when the host address is aligned;
  * otherwise the bytes go through ramdev_read/ramdev_write (each byte exactly
  * once, in aligned pieces), since device memory may not take a misaligned
@@ -276,11 +246,11 @@ static void ramd_one(void *host, unsigned size, uint64_t *val, bool write)
 		else
 			*val = ramdev_ld(host, size);
 	} else if (write) {
-		bytes_st(tmp, size, *val);
+		ramdev_as_bytes_st(tmp, size, *val);
 		ramdev_write(host, tmp, size);
 	} else {
 		ramdev_read(tmp, host, size);
-		*val = bytes_ld(tmp, size);
+		*val = ramdev_as_bytes_ld(tmp, size);
 	}
 }
 

@@ -101,37 +101,6 @@ int ramdev_as_vcpu_stats(struct ramdev_as *as, struct ramdev_vcpu_stats *out)
 	return 0;
 }
 
-/* Host-order value <-> @size bytes of ordinary memory, for the access core
- * (ramdev_ld/st take and return host-order values of device memory). */
-static uint64_t native_ld(const uint8_t *p, unsigned size)
-{
-	uint8_t b1;
-	uint16_t b2;
-	uint32_t b4;
-	uint64_t b8;
-
-	switch (size) {
-	case 1: memcpy(&b1, p, 1); return b1;
-	case 2: memcpy(&b2, p, 2); return b2;
-	case 4: memcpy(&b4, p, 4); return b4;
-	default: memcpy(&b8, p, 8); return b8;
-	}
-}
-
-static void native_st(uint8_t *p, unsigned size, uint64_t v)
-{
-	uint8_t b1 = (uint8_t)v;
-	uint16_t b2 = (uint16_t)v;
-	uint32_t b4 = (uint32_t)v;
-
-	switch (size) {
-	case 1: memcpy(p, &b1, 1); break;
-	case 2: memcpy(p, &b2, 2); break;
-	case 4: memcpy(p, &b4, 4); break;
-	default: memcpy(p, &v, 8); break;
-	}
-}
-
 static bool pow2_le8(unsigned size)
 {
 	return size == 1 || size == 2 || size == 4 || size == 8;
@@ -143,9 +112,9 @@ static int vcpu_ramd(struct ramdev_as *as, const struct ramdev_xlate *x,
 	if (pow2_le8(size) && ramdev_is_aligned(x->host, size)) {
 		/* The guarantee: one device access of the guest's width. */
 		if (write)
-			ramdev_st(x->host, size, native_ld(data, size));
+			ramdev_st(x->host, size, ramdev_as_bytes_ld(data, size));
 		else
-			native_st(data, size, ramdev_ld(x->host, size));
+			ramdev_as_bytes_st(data, size, ramdev_ld(x->host, size));
 		return 0;
 	}
 	if (__atomic_load_n(&x->region->misaligned, __ATOMIC_RELAXED) ==
