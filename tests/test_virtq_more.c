@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "test_virtq.h"
-#include "virtq_priv.h" /* USED_IDX: the in-flight count, unreachable otherwise */
+#include "virtq/queue.h" /* USED_IDX: the in-flight count, unreachable otherwise */
 
 #define RAM_WORDS 64u /* the dirty bitmap of test_guest's RAM (4 MiB) fits */
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "virtq_priv.h"
+#include "queue.h"
 
 enum step {
 	STEP_DONE = 0, /* the chain ended with this descriptor */

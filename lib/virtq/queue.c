@@ -19,7 +19,7 @@
 #include <syslog.h>
 
 #include "log.h"
-#include "virtq_priv.h"
+#include "queue.h"
 
 static const char *const err_names[RAMDEV_VIRTQ_ERR_COUNT] = {
 	[RAMDEV_VIRTQ_OK] = "no error",

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "virtq_priv.h"
+#include "queue.h"
 
 RAMDEV_EXPORT void ramdev_virtq_set_hooks(struct ramdev_virtq *vq,
 					  const struct ramdev_virtq_hooks *hooks)
