@@ -69,7 +69,7 @@ test-asan: $(ASAN_BUILD)/build.ninja
 # readers against hot add/remove, concurrent maps), the virtqueue, blk (a
 # guest driver in other threads sharing the rings with the device: the
 # split-ring barriers are annotated for TSan on the idx words, see
-# lib/virtq_priv.h and drivers/vring_driver.c) and the demo (io_uring
+# lib/virtq/ring.h and drivers/vring_driver.c) and the demo (io_uring
 # completions).
 test-tsan: $(TSAN_BUILD)/build.ninja
 	ninja -C $(TSAN_BUILD)

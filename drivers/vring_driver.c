@@ -45,7 +45,7 @@ static void put64(uint8_t *p, uint64_t v)
 }
 
 /*
- * ThreadSanitizer: the driver's half of the annotations of lib/virtq_priv.h
+ * ThreadSanitizer: the driver's half of the annotations of lib/virtq/ring.h
  * (read the comment there).  Under -fsanitize=thread the ring words both
  * sides access concurrently (idx, flags, events) are relaxed atomics of
  * their width (one aligned access, as put16 and the plain word_ld make),

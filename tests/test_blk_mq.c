@@ -9,7 +9,7 @@
  * status byte, the used length, and that a read returns what the slot's
  * previous write stored.  Under -fsanitize=thread
  * the ring accesses are ordered for TSan by the annotations of
- * lib/virtq_priv.h and drivers/vring_driver.c; everything else a driver
+ * lib/virtq/ring.h and drivers/vring_driver.c; everything else a driver
  * and the device share (descriptors, headers, status bytes, the rings'
  * entries) stays checked.
  */

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * The descriptor chain walk (VIRTIO 1.2 section 2.7.5) and the mapping of
- * its buffers through the DMA layer.
+ * The split virtqueue, the second stage of a queue's life (after queue.c):
+ * pop, i.e. the avail side (VIRTIO 1.2 section 2.7.6: avail idx, the head)
+ * and the descriptor chain walk (2.7.5: descriptors, indirect tables) with
+ * the mapping of its buffers through the DMA layer; the element it builds
+ * goes to elem.c, and comes back through used.c.
  *
  * The walk reads each descriptor once, validates it, and records its buffer
  * as a guest range in the queue's scratch list; one step answers MORE, DONE
@@ -14,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "elem.h"
 #include "queue.h"
 
 enum step {
@@ -370,34 +374,6 @@ static int map_part(struct ramdev_virtq *vq, const struct ramdev_sg *sg,
 	}
 }
 
-/* An element with room for @n segments: from the cache when it fits. */
-static struct virtq_elem_priv *elem_alloc(struct ramdev_virtq *vq, unsigned n)
-{
-	struct virtq_elem_priv *p = vq->elem_cache;
-	unsigned cap = n > VIRTQ_ELEM_SEGS ? n : VIRTQ_ELEM_SEGS;
-
-	if (n <= VIRTQ_ELEM_SEGS && p) {
-		vq->elem_cache = p->next;
-		vq->elem_cached--;
-		return p;
-	}
-	p = malloc(sizeof(*p) + sizeof(p->segs[0]) * (size_t)cap);
-	if (p)
-		p->cap = cap;
-	return p;
-}
-
-void ramdev_virtq_elem_cache_free(struct ramdev_virtq *vq)
-{
-	while (vq->elem_cache) {
-		struct virtq_elem_priv *p = vq->elem_cache;
-
-		vq->elem_cache = p->next;
-		free(p);
-	}
-	vq->elem_cached = 0;
-}
-
 /* Map the recorded ranges and build the element. */
 static int map_chain(struct ramdev_virtq *vq, const struct walk *w,
 		     struct ramdev_virtq_elem **out)
@@ -417,7 +393,7 @@ static int map_chain(struct ramdev_virtq *vq, const struct walk *w,
 		ramdev_dma_unmap_sg(vq->dma, vq->segs, (unsigned)nout, 0);
 		return nin;
 	}
-	p = elem_alloc(vq, (unsigned)(nout + nin));
+	p = virtq_elem_alloc(vq, (unsigned)(nout + nin));
 	if (!p) {
 		ramdev_dma_unmap_sg(vq->dma, vq->segs, (unsigned)(nout + nin), 0);
 		return -ENOMEM;
@@ -441,8 +417,13 @@ static int map_chain(struct ramdev_virtq *vq, const struct walk *w,
 	return 1;
 }
 
-int ramdev_virtq_chain_pop(struct ramdev_virtq *vq, uint16_t head,
-			   struct ramdev_virtq_elem **out)
+/*
+ * Walk and map the chain starting at @head.  Returns 1 with *@out set;
+ * -EIO (queue now broken); -ENOBUFS (QEMU_BOUNCE pool busy, queue now
+ * broken); -ENOMEM (nothing consumed).
+ */
+static int chain_pop(struct ramdev_virtq *vq, uint16_t head,
+		     struct ramdev_virtq_elem **out)
 {
 	struct walk w = {
 		.vq = vq,
@@ -460,20 +441,100 @@ int ramdev_virtq_chain_pop(struct ramdev_virtq *vq, uint16_t head,
 	return map_chain(vq, &w, out);
 }
 
-void ramdev_virtq_elem_release(struct ramdev_virtq *vq,
-			       struct ramdev_virtq_elem *elem, uint32_t written)
+/* Pop the next head of the resubmit list (inflight.c): 1, or -errno as
+ * ramdev_virtq_pop(). */
+static int pop_resubmit(struct ramdev_virtq *vq, struct ramdev_virtq_elem **out)
 {
-	struct virtq_elem_priv *p = (struct virtq_elem_priv *)elem;
+	uint16_t head = vq->resubmit[vq->resubmit_pos];
+	int ret;
 
-	ramdev_dma_unmap_sg(vq->dma, elem->segs, elem->out_num, 0);
-	ramdev_dma_unmap_sg(vq->dma, elem->segs + elem->out_num, elem->in_num,
-			    written);
-	p->owner = NULL;
-	if (p->cap == VIRTQ_ELEM_SEGS && vq->elem_cached < VIRTQ_ELEM_CACHE) {
-		p->next = vq->elem_cache;
-		vq->elem_cache = p;
-		vq->elem_cached++;
-		return;
+	/* Each in-flight chain holds one of the size descriptors (2.7.5). */
+	if (vq->inflight >= vq->cfg.size)
+		return ramdev_virtq_fail(vq, RAMDEV_VIRTQ_AVAIL_IDX,
+					 "virtq: %s: 0x%x chains in flight, "
+					 "size 0x%x (resubmit)",
+					 ramdev_virtq_strerror(RAMDEV_VIRTQ_AVAIL_IDX),
+					 vq->inflight, vq->cfg.size);
+	ret = chain_pop(vq, head, out);
+	if (ret <= 0)
+		return ret;
+	vq->resubmit_pos++;
+	vq->inflight++;
+	if (vq->hooks.popped)
+		vq->hooks.popped(vq->hooks.opaque, head);
+	return 1;
+}
+
+/* ---- pop: the avail side ---- */
+
+RAMDEV_EXPORT int ramdev_virtq_pop(struct ramdev_virtq *vq,
+				   struct ramdev_virtq_elem **out)
+{
+	uint16_t idx, pending, head;
+	int ret;
+
+	if (!vq || !out)
+		return -EINVAL;
+	if (vq->err != RAMDEV_VIRTQ_OK) {
+		ramdev_virtq_flush_pending(vq);
+		return -EIO;
 	}
-	free(p);
+	if (vq->resubmit_pos < vq->resubmit_n)
+		return pop_resubmit(vq, out);
+	idx = virtq_avail_idx(vq);
+	pending = (uint16_t)(idx - vq->last_avail);
+	/* 2.7.6: the driver makes at most size heads available at a time;
+	 * a larger jump is a corrupt index (and would let the guest make us
+	 * walk stale slots). */
+	if (pending > vq->cfg.size)
+		return ramdev_virtq_fail(vq, RAMDEV_VIRTQ_AVAIL_IDX,
+					 "virtq: %s: avail idx 0x%x, last 0x%x, "
+					 "size 0x%x",
+					 ramdev_virtq_strerror(RAMDEV_VIRTQ_AVAIL_IDX),
+					 idx, vq->last_avail, vq->cfg.size);
+	if (pending == 0)
+		return 0;
+	/* Each in-flight chain holds at least one of the size descriptors
+	 * (2.7.5), so more than size in flight means heads were reused. */
+	if (vq->inflight >= vq->cfg.size)
+		return ramdev_virtq_fail(vq, RAMDEV_VIRTQ_AVAIL_IDX,
+					 "virtq: %s: 0x%x chains in flight, "
+					 "size 0x%x",
+					 ramdev_virtq_strerror(RAMDEV_VIRTQ_AVAIL_IDX),
+					 vq->inflight, vq->cfg.size);
+	/* Orders the avail idx load above before the loads of the ring entry
+	 * and of the descriptors it names (2.7.13: the driver writes them
+	 * before it publishes idx).  In RAM an acquire fence (nothing on
+	 * x86); rings in device memory need the real barrier (see
+	 * virtq_dev_rmb()). */
+	if (vq->avail.dev || vq->desc.dev)
+		virtq_dev_rmb();
+	else
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	virtq_tsan_acquire(vq->avail.host + VIRTQ_RING_IDX);
+	/* 2.7.6: ring[] has size entries; size is a power of two. */
+	head = virtq_avail_ring(vq, vq->last_avail & (vq->cfg.size - 1u));
+	/* 2.7.5: a head indexes the descriptor table of size entries. */
+	if (head >= vq->cfg.size)
+		return ramdev_virtq_fail(vq, RAMDEV_VIRTQ_HEAD_INDEX,
+					 "virtq: %s: head 0x%x at avail slot "
+					 "0x%x >= size 0x%x",
+					 ramdev_virtq_strerror(RAMDEV_VIRTQ_HEAD_INDEX),
+					 head, vq->last_avail, vq->cfg.size);
+	ret = chain_pop(vq, head, out);
+	if (ret <= 0)
+		return ret;
+	/* Buffers in device memory are read by the caller after this returns:
+	 * order those loads after the avail idx load as well. */
+	if (((struct virtq_elem_priv *)*out)->dev)
+		virtq_dev_rmb();
+	vq->last_avail++;
+	vq->inflight++;
+	if (vq->hooks.popped)
+		vq->hooks.popped(vq->hooks.opaque, head);
+	/* 2.7.10: with EVENT_IDX, ask for a kick when the driver makes the
+	 * next buffer after this one available. */
+	if (vq->cfg.event_idx && vq->notify_on)
+		virtq_set_avail_event(vq, vq->last_avail);
+	return 1;
 }

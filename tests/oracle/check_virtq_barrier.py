@@ -5,8 +5,8 @@
 A ring or buffer in a RAMD region may be write-combining device memory,
 whose stores x86's TSO does not order and whose loads may be speculative;
 the C11 release/acquire fences the RAM path uses emit no instruction on
-x86.  lib/virtq.c therefore issues virtq_dev_wmb() / virtq_dev_rmb() on
-that path (lib/virtq_priv.h).  This checks the instructions are really
+x86.  lib/virtq/pop.c and used.c therefore issue virtq_dev_wmb() / virtq_dev_rmb()
+on that path (lib/virtq/ring.h).  This checks the instructions are really
 in the compiled functions (or in a local function they call, for builds
 that do not inline):
 
