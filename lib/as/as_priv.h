@@ -149,7 +149,7 @@ struct ramdev_as {
 
 extern pthread_mutex_t as_tree_lock;
 
-/* space.c (and as_lib.h: the read-side section, registration) */
+/* space.c (and as_rcu.h: the read-side section, registration) */
 void ramdev_as_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *));
 void ramdev_as_cb_enter(struct rcu_head *head);
 void ramdev_as_cb_exit(void);
@@ -169,7 +169,7 @@ int ramdev_as_view_xlate(const struct as_view *v, uint64_t gpa, uint64_t len,
 			 struct ramdev_xlate *out);
 
 /* dispatch.c: the ops table of every RAMD region (opaque: the region), used
- * only by the indirect accesses of as_lib.h. */
+ * only by the indirect accesses of as_access.h. */
 extern const struct ramdev_mmio_ops ramdev_as_ramd_ops;
 
 /* mmio.c */
@@ -185,6 +185,6 @@ unsigned ramdev_as_greedy(uint64_t addr, uint64_t rem, unsigned max);
 /* dirty.c */
 void ramdev_as_dirty_free(struct as_dirty *d);
 
-/* log.c: declared in as_lib.h */
+/* log.c: declared in as_log.h */
 
 #endif /* RAMDEV_AS_PRIV_H */

@@ -69,7 +69,7 @@ void ramdev_as_rcu_register(void)
 }
 
 /* The exported read-side section; the library itself uses the inline
- * ramdev_as_rdlock/_rdunlock of as_lib.h. */
+ * ramdev_as_rdlock/_rdunlock of as_rcu.h. */
 void ramdev_as_read_lock(void)
 {
 	ramdev_as_rdlock();
