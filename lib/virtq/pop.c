@@ -3,8 +3,8 @@
  * The split virtqueue, the second stage of a queue's life (after queue.c):
  * pop, i.e. the avail side (VIRTIO 1.2 section 2.7.6: avail idx, the head)
  * and the descriptor chain walk (2.7.5: descriptors, indirect tables) with
- * the mapping of its buffers through the DMA layer; the element it builds
- * goes to elem.c, and comes back through used.c.
+ * the mapping of its buffers through the DMA layer, into an element from
+ * elem.c that leaves the queue through used.c.
  *
  * The walk reads each descriptor once, validates it, and records its buffer
  * as a guest range in the queue's scratch list; one step answers MORE, DONE
