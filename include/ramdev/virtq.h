@@ -310,7 +310,7 @@ RAMDEV_EXPORT void ramdev_virtq_set_last_avail(struct ramdev_virtq *vq,
  */
 RAMDEV_EXPORT unsigned ramdev_virtq_inflight(const struct ramdev_virtq *vq);
 
-/* ---- inflight tracking support (lib/virtq_inflight.c) ---- */
+/* ---- inflight tracking support (lib/virtq/inflight.c) ---- */
 
 /**
  * struct ramdev_virtq_hooks - calls made as chains change hands, for a
