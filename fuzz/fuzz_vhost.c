@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * libFuzzer target: the vhost-user message handler.  Each input decodes to
- * a sequence of messages sent over a socketpair to a fresh back end, each
+ * a sequence of messages sent over a fresh socketpair to the back end, each
  * handled with ramdev_vhost_handle(); a record may carry fds (a memfd of
  * guest memory, an eventfd), cut its message short and close the socket,
  * or kick queue 0.  Replies are drained (fds in them closed).  The back end
@@ -24,10 +24,12 @@
 
 #include "ramdev/blk.h"
 #include "ramdev/vhost.h"
+#include "vhost/vhost_priv.h"
 
 #define MEM_SIZE (1u << 20)
 
 static struct ramdev_blk *blk;
+static struct ramdev_vhost *v;
 static int mem = -1;
 
 static void quiet(void *opaque, int level, const char *msg)
@@ -39,7 +41,11 @@ static void quiet(void *opaque, int level, const char *msg)
 
 static void init(void)
 {
+	static const struct ramdev_vhost_devmem dm = { 0x80000, 0x10000 };
 	struct ramdev_blk_options bo = { .engine = RAMDEV_BLK_ENGINE_SYNC };
+	struct ramdev_vhost_options vo = {
+		.queue_size = 256, .log_fn = quiet, .devmem = &dm, .ndevmem = 1,
+	};
 	int img = memfd_create("fuzz-vhost-img", MFD_CLOEXEC);
 
 	mem = memfd_create("fuzz-vhost-mem", MFD_CLOEXEC);
@@ -51,6 +57,34 @@ static void init(void)
 		abort();
 	close(img);
 	ramdev_blk_set_log(blk, quiet, NULL);
+	vo.blk = blk;
+	if (ramdev_vhost_new(&v, &vo))
+		abort();
+}
+
+/*
+ * After ramdev_vhost_detach() the back end must be as ramdev_vhost_new()
+ * left it, in everything a later message can observe: no guest memory,
+ * inflight region, negotiated feature or ring state.  Not compared: the log
+ * rate limit and message name (logging only; the log is discarded here),
+ * last_err (attach clears it), the capacity of the region array, and the
+ * ring fields that are rewritten before use (addr behind addr_set, counter
+ * and err_signalled at each start).
+ */
+static void check_reset(void)
+{
+	if (v->sock != -1 || v->nmem || v->region_seq || v->inflight_base ||
+	    v->inflight_len || v->features || v->protocol || v->features_set)
+		abort();
+	for (unsigned i = 0; i < RAMDEV_BLK_MAX_QUEUES; i++) {
+		const struct vhost_vring *vr = &v->vring[i];
+
+		if (vr->vq || vr->attached || vr->num || vr->num_set ||
+		    vr->addr_set || vr->enabled || vr->base || vr->inflight ||
+		    vr->notify_pending || vr->kick_fd != -1 ||
+		    vr->call_fd != -1 || vr->err_fd != -1)
+			abort();
+	}
 }
 
 static void send_msg(int sock, const uint8_t *hdr, const uint8_t *p,
@@ -131,9 +165,6 @@ static void drain(int sock)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	struct ramdev_vhost_options vo = { .queue_size = 256, .log_fn = quiet };
-	struct ramdev_vhost_devmem dm = { 0x80000, 0x10000 };
-	struct ramdev_vhost *v;
 	int sv[2];
 
 	if (!blk)
@@ -141,14 +172,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	/* Fresh guest memory each run: rings left by the last input go. */
 	if (ftruncate(mem, 0) || ftruncate(mem, MEM_SIZE))
 		abort();
-	vo.blk = blk;
-	vo.devmem = &dm;
-	vo.ndevmem = 1;
-	if (ramdev_vhost_new(&v, &vo))
-		abort();
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		abort();
-	ramdev_vhost_attach(v, sv[0]);
+	if (ramdev_vhost_attach(v, sv[0]))
+		abort();
 	while (len >= 11) {
 		uint8_t ops = data[0], hdr[12];
 		uint16_t size;
@@ -173,7 +200,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			(void)ramdev_vhost_complete(v);
 		drain(sv[1]);
 	}
-	ramdev_vhost_free(v);
+	ramdev_vhost_detach(v);
+	check_reset();
 	close(sv[0]);
 	close(sv[1]);
 	return 0;
