@@ -14,6 +14,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,28 @@
 static struct ramdev_blk *blk;
 static struct ramdev_vhost *v;
 static int mem = -1;
+
+/*
+ * FUZZ_VHOST_TRACE=1 prints, per input, a hash of everything the back end
+ * answered (reply bytes, return values, last error): replaying inputs one
+ * per process and all in one process must print the same lines, which is
+ * how the reset between inputs was checked (fuzz_vhost.c's commit message).
+ */
+static bool trace;
+static uint64_t trace_hash;
+
+static void trace_mix(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++) /* FNV-1a */
+		trace_hash = (trace_hash ^ b[i]) * 0x100000001b3ull;
+}
+
+static void trace_int(int x)
+{
+	trace_mix(&x, sizeof(x));
+}
 
 static void quiet(void *opaque, int level, const char *msg)
 {
@@ -60,6 +84,7 @@ static void init(void)
 	vo.blk = blk;
 	if (ramdev_vhost_new(&v, &vo))
 		abort();
+	trace = getenv("FUZZ_VHOST_TRACE") != NULL;
 }
 
 /*
@@ -146,8 +171,12 @@ static void drain(int sock)
 			.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
 		};
 
-		if (recvmsg(sock, &mh, MSG_DONTWAIT) <= 0)
+		ssize_t n = recvmsg(sock, &mh, MSG_DONTWAIT);
+
+		if (n <= 0)
 			return;
+		if (trace)
+			trace_mix(buf, (size_t)n);
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c;
 		     c = CMSG_NXTHDR(&mh, c)) {
 			int fd;
@@ -165,10 +194,11 @@ static void drain(int sock)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	int sv[2];
+	int sv[2], ret;
 
 	if (!blk)
 		init();
+	trace_hash = 0xcbf29ce484222325ull;
 	/* Fresh guest memory each run: rings left by the last input go. */
 	if (ftruncate(mem, 0) || ftruncate(mem, MEM_SIZE))
 		abort();
@@ -192,16 +222,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		len -= size;
 		if (ops & 8)
 			shutdown(sv[1], SHUT_WR);
-		if (ramdev_vhost_handle(v) < 0)
+		ret = ramdev_vhost_handle(v);
+		if (trace) {
+			trace_int(ret);
+			trace_int((int)ramdev_vhost_last_error(v));
+		}
+		if (ret < 0)
 			break;
-		if (ops & 16)
-			(void)ramdev_vhost_kick(v, 0);
-		if (ops & 32)
-			(void)ramdev_vhost_complete(v);
+		if (ops & 16) {
+			ret = ramdev_vhost_kick(v, 0);
+			trace_int(ret);
+		}
+		if (ops & 32) {
+			ret = ramdev_vhost_complete(v);
+			trace_int(ret);
+		}
 		drain(sv[1]);
 	}
 	ramdev_vhost_detach(v);
 	check_reset();
+	if (trace)
+		fprintf(stderr, "fuzz_vhost trace %016llx\n",
+			(unsigned long long)trace_hash);
 	close(sv[0]);
 	close(sv[1]);
 	return 0;
