@@ -410,6 +410,39 @@ static void test_mem_devmem_split(void **state)
 	f->sock = -1;
 }
 
+/* A region that ends at the top of the guest-physical space (last byte
+ * 2^64-1) is one piece: "no device memory above" must not read as a range
+ * starting at 2^64-1 (it split off a last piece of size 0, refused). */
+static void test_mem_region_at_top(void **state)
+{
+	struct vfix *f = *state;
+	struct ramdev_vhost_devmem dm = { 0x40000, 0x20000 };
+	struct ramdev_vhost_options vo = { .devmem = &dm, .ndevmem = 1 };
+	struct { uint64_t pad; struct t_region r; } m =
+		{ 0, { 0 - (uint64_t)T_MEM_SIZE, T_MEM_SIZE, T_UVA, 0 } };
+	struct ramdev_as *as;
+	int sv[2];
+
+	ramdev_vhost_free(f->v);
+	vo.blk = f->blk;
+	assert_int_equal(0, ramdev_vhost_new(&f->v, &vo));
+	assert_int_equal(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	close(f->sock);
+	f->sock = sv[1];
+	assert_int_equal(0, ramdev_vhost_attach(f->v, sv[0]));
+	t_negotiate(f, T_PF_REPLY_ACK);
+	t_send(f, T_ADD_MEM_REG, 0, &m, sizeof(m), &f->mem, 1);
+	assert_int_equal(0, ramdev_vhost_handle(f->v));
+	assert_int_equal(RAMDEV_VHOST_OK, ramdev_vhost_last_error(f->v));
+	as = ramdev_vhost_as(f->v);
+	assert_int_equal(RAMDEV_REGION_RAM, kind_at(as, 0 - (uint64_t)T_MEM_SIZE));
+	assert_int_equal(RAMDEV_REGION_RAM, kind_at(as, UINT64_MAX - 1));
+	assert_int_equal(RAMDEV_REGION_RAM, kind_at(as, UINT64_MAX));
+	ramdev_vhost_detach(f->v);
+	close(f->sock);
+	f->sock = -1;
+}
+
 /* More device-memory ranges in one region than it may have pieces: the
  * last piece takes the rest and is device memory, never RAM. */
 static void test_mem_devmem_many(void **state)
@@ -648,6 +681,7 @@ int vhost_ring_tests(void)
 		T(test_ring_inflight_resubmit),
 		T(test_ring_inflight_layout),
 		T(test_mem_devmem_split),
+		T(test_mem_region_at_top),
 		T(test_mem_chardev_ramd),
 		T(test_mem_devmem_many),
 		T(test_ring_devmem_stats),

@@ -117,16 +117,17 @@ static int overlap_check(struct ramdev_vhost *v, const struct vhu_region *r,
 }
 
 /* The devmem range holding @gpa (index), or -1 and *@next the lowest start
- * above it (UINT64_MAX if none). */
+ * above it, 0 if none: a start above @gpa is never 0, while UINT64_MAX is
+ * both a valid start and the last byte of a region at the top. */
 static int devmem_at(const struct ramdev_vhost *v, uint64_t gpa, uint64_t *next)
 {
-	*next = UINT64_MAX;
+	*next = 0;
 	for (unsigned i = 0; i < v->ndevmem; i++) {
 		const struct ramdev_vhost_devmem *d = &v->devmem[i];
 
 		if (d->size && gpa >= d->gpa && gpa - d->gpa < d->size)
 			return (int)i;
-		if (d->gpa > gpa && d->gpa < *next)
+		if (d->gpa > gpa && (*next == 0 || d->gpa < *next))
 			*next = d->gpa;
 	}
 	return -1;
@@ -151,7 +152,7 @@ static int add_pieces(struct ramdev_vhost *v, struct vhost_mem *e,
 
 			end = dl < last ? dl : last;
 			why = "--device-memory";
-		} else if (next <= last) {
+		} else if (next && next <= last) {
 			end = next - 1;
 		}
 		if (e->npieces == MEM_MAX_PIECES - 1 && end != last) {
