@@ -86,6 +86,11 @@ test-kinds:
 
 # A short libFuzzer run per target (clang; exit 77 = skipped, not a failure):
 # 6 x 12 s in `make test`.  Long runs: docs/robustness.md.
+# `make fuzz SECONDS=N` works too (only from the command line: bash keeps a
+# SECONDS variable of its own).
+ifeq ($(origin SECONDS),command line)
+FUZZ_SECONDS ?= $(SECONDS)
+endif
 FUZZ_SECONDS ?= 12
 FUZZ_TARGETS ?= virtq access dma as blk vhost
 
