@@ -369,6 +369,21 @@ static int kind_at(struct ramdev_as *as, uint64_t gpa)
 	return k;
 }
 
+/* Replace the fixture's back end by one made with @vo (device-memory
+ * ranges), attached to a fresh socketpair. */
+static void reattach(struct vfix *f, struct ramdev_vhost_options *vo)
+{
+	int sv[2];
+
+	ramdev_vhost_free(f->v);
+	vo->blk = f->blk;
+	assert_int_equal(0, ramdev_vhost_new(&f->v, vo));
+	assert_int_equal(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	close(f->sock);
+	f->sock = sv[1];
+	assert_int_equal(0, ramdev_vhost_attach(f->v, sv[0]));
+}
+
 /* --device-memory: a region partly inside a range is split. */
 static void test_mem_devmem_split(void **state)
 {
@@ -380,17 +395,7 @@ static void test_mem_devmem_split(void **state)
 	struct ramdev_as *as;
 
 	/* A back end with the range, instead of the fixture's. */
-	ramdev_vhost_free(f->v);
-	vo.blk = f->blk;
-	assert_int_equal(0, ramdev_vhost_new(&f->v, &vo));
-	{
-		int sv[2];
-
-		assert_int_equal(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-		close(f->sock);
-		f->sock = sv[1];
-		assert_int_equal(0, ramdev_vhost_attach(f->v, sv[0]));
-	}
+	reattach(f, &vo);
 	t_negotiate(f, T_PF_REPLY_ACK);
 	t_send(f, T_ADD_MEM_REG, 0, &m, sizeof(m), &f->mem, 1);
 	assert_int_equal(0, ramdev_vhost_handle(f->v));
@@ -421,15 +426,8 @@ static void test_mem_region_at_top(void **state)
 	struct { uint64_t pad; struct t_region r; } m =
 		{ 0, { 0 - (uint64_t)T_MEM_SIZE, T_MEM_SIZE, T_UVA, 0 } };
 	struct ramdev_as *as;
-	int sv[2];
 
-	ramdev_vhost_free(f->v);
-	vo.blk = f->blk;
-	assert_int_equal(0, ramdev_vhost_new(&f->v, &vo));
-	assert_int_equal(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-	close(f->sock);
-	f->sock = sv[1];
-	assert_int_equal(0, ramdev_vhost_attach(f->v, sv[0]));
+	reattach(f, &vo);
 	t_negotiate(f, T_PF_REPLY_ACK);
 	t_send(f, T_ADD_MEM_REG, 0, &m, sizeof(m), &f->mem, 1);
 	assert_int_equal(0, ramdev_vhost_handle(f->v));
@@ -453,18 +451,11 @@ static void test_mem_devmem_many(void **state)
 	struct { uint64_t pad; struct t_region r; } m =
 		{ 0, { 0, T_MEM_SIZE, T_UVA, 0 } };
 	struct ramdev_as *as;
-	int sv[2];
 
 	for (unsigned i = 0; i < 8; i++)
 		dm[i] = (struct ramdev_vhost_devmem){ (2 * i + 1) * 0x10000ull,
 						      0x10000 };
-	ramdev_vhost_free(f->v);
-	vo.blk = f->blk;
-	assert_int_equal(0, ramdev_vhost_new(&f->v, &vo));
-	assert_int_equal(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-	close(f->sock);
-	f->sock = sv[1];
-	assert_int_equal(0, ramdev_vhost_attach(f->v, sv[0]));
+	reattach(f, &vo);
 	t_negotiate(f, T_PF_REPLY_ACK);
 	t_send(f, T_ADD_MEM_REG, 0, &m, sizeof(m), &f->mem, 1);
 	assert_int_equal(0, ramdev_vhost_handle(f->v));
@@ -509,15 +500,8 @@ static void test_ring_devmem_stats(void **state)
 	struct rfix r;
 	uint16_t id;
 	uint32_t len;
-	int sv[2];
 
-	ramdev_vhost_free(f->v);
-	vo.blk = f->blk;
-	assert_int_equal(0, ramdev_vhost_new(&f->v, &vo));
-	assert_int_equal(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-	close(f->sock);
-	f->sock = sv[1];
-	assert_int_equal(0, ramdev_vhost_attach(f->v, sv[0]));
+	reattach(f, &vo);
 	rfix_init(&r, f);
 	t_negotiate(f, T_PF_REPLY_ACK);
 	t_mem_table(f);
