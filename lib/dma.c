@@ -6,13 +6,10 @@
  * QEMU_BOUNCE policy) goes through the bounded bounce pool of
  * lib/dma_bounce.c.  A mapping holds a reference on its region so a
  * hot-removed region's memory is not released under a running DMA.
- *
- * ramdev_dma_seg private fields: `dir` carries a magic in its upper bits
- * while the segment is mapped and another once it was unmapped, so a double
- * unmap or an unmap of garbage is caught and logged instead of corrupting
- * the pool or a region's reference count.
+ * Copies by guest address and through a mapped segment are in
+ * lib/dma_copy.c; the context and the segment magic in lib/dma_ctx.h.
  */
-#include "as/as_lib.h" /* first: it defines _LGPL_SOURCE for liburcu */
+#include "dma_ctx.h" /* first: it defines _LGPL_SOURCE for liburcu */
 
 #include <errno.h>
 #include <stdarg.h>
@@ -23,42 +20,6 @@
 #include <syslog.h>
 
 #include "ramdev/access.h"
-#include "dma_priv.h"
-
-#define SEG_MAGIC_MASK 0xffffff00u
-#define SEG_MAPPED 0x6d617000u   /* "map" */
-#define SEG_UNMAPPED 0x64656400u /* "ded" */
-#define SEG_DIR_MASK 0xffu
-/* RAM segments: the widest exact access the host has (the access core caps
- * it at ramdev_wide_limit()), for memcpy speed. */
-#define SEG_RAM_WIDTH 64u
-
-struct ramdev_dma {
-	struct ramdev_as *as;
-	enum ramdev_dma_policy policy;
-	struct ramdev_dma_pool pool;
-	struct ramdev_dma_stat_set stats;
-	const void *owner; /* re-entrancy guard (as.h), engaged per call */
-};
-
-/* The DMA layer's part of the re-entrancy guard (as.h, dma.h): every call
- * that can reach MMIO engages the context's owner on the calling thread,
- * with a frame on its stack (ramdev_as_guard_exit before it returns). */
-static void guard_enter(struct ramdev_as_guard_frame *f,
-			const struct ramdev_dma *dma)
-{
-	ramdev_as_guard_enter(f, dma ? dma->owner : NULL);
-}
-
-/*
- * Messages go to the address space's log.  Guest-triggerable ones (a bad
- * descriptor address) are rate-limited there; caller bugs (a double unmap)
- * are not, they should be seen every time.
- */
-#define dma_guest_log(dma, kind, ...) \
-	ramdev_as_guest_logf((dma)->as, RAMDEV_AS_LOG_##kind, __VA_ARGS__)
-#define dma_log(dma, level, ...) \
-	ramdev_as_logf((dma) ? (dma)->as : NULL, level, __VA_ARGS__)
 
 static void count(struct ramdev_dma *dma, enum dma_stat i, uint64_t n)
 {
@@ -163,14 +124,6 @@ static bool dir_ok(enum ramdev_dma_dir dir)
 {
 	return dir == RAMDEV_DMA_TO_DEVICE || dir == RAMDEV_DMA_FROM_DEVICE ||
 	       dir == RAMDEV_DMA_BIDIR;
-}
-
-/* -EOVERFLOW when [gpa, gpa + len) wraps past 2^64 (len > 0). */
-static int range_ok(uint64_t gpa, uint64_t len)
-{
-	uint64_t last;
-
-	return __builtin_add_overflow(gpa, len - 1, &last) ? -EOVERFLOW : 0;
 }
 
 /*
@@ -296,7 +249,7 @@ static int map_check(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 			(unsigned)dir);
 		return -EINVAL;
 	}
-	if (range_ok(gpa, len)) {
+	if (ramdev_dma_range_wraps(gpa, len)) {
 		dma_guest_log(dma, DMA_ARG, "map: range wraps (gpa 0x%llx len 0x%llx)",
 			(unsigned long long)gpa, (unsigned long long)len);
 		return -EOVERFLOW;
@@ -368,7 +321,7 @@ int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 	struct ramdev_as_guard_frame gf;
 	int ret;
 
-	guard_enter(&gf, dma);
+	ramdev_dma_guard_enter(&gf, dma);
 	ramdev_as_rdlock();
 	ret = map_one(dma, gpa, len, dir, seg, false);
 	ramdev_as_rdunlock();
@@ -478,7 +431,7 @@ void ramdev_dma_unmap(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 		dma_log(dma, LOG_ERR, "unmap: NULL argument");
 		return;
 	}
-	guard_enter(&gf, dma); /* the copy-back */
+	ramdev_dma_guard_enter(&gf, dma); /* the copy-back */
 	r = unmap_one(dma, seg, written);
 	ramdev_as_guard_exit(&gf);
 	if (r) {
@@ -503,7 +456,7 @@ int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 	/* One read-side section for the whole list: bounce fills and MMIO
 	 * callbacks inside nest in it, as they nest in the address space's
 	 * own dispatch. */
-	guard_enter(&gf, dma);
+	ramdev_dma_guard_enter(&gf, dma);
 	ramdev_as_rdlock();
 	for (unsigned i = 0; i < nsg && !ret; i++) {
 		uint64_t gpa = sg[i].gpa, left = sg[i].len;
@@ -555,7 +508,7 @@ void ramdev_dma_unmap_sg(struct ramdev_dma *dma, struct ramdev_dma_seg *segs,
 	}
 	/* As ramdev_dma_unmap per segment, with the region references of a
 	 * run of segments in one region dropped at once. */
-	guard_enter(&gf, dma); /* the copy-backs */
+	ramdev_dma_guard_enter(&gf, dma); /* the copy-backs */
 	for (unsigned i = 0; i < nsegs; i++) {
 		size_t w = written < segs[i].len ? written : segs[i].len;
 		struct ramdev_region *r = unmap_one(dma, &segs[i], w);
@@ -575,127 +528,4 @@ void ramdev_dma_unmap_sg(struct ramdev_dma *dma, struct ramdev_dma_seg *segs,
 	ramdev_region_unref_n(run, nrun);
 	if (unmapped)
 		count(dma, DMA_ST_UNMAPS, unmapped);
-}
-
-/* ---- copies without bounce space ---- */
-
-static int copy_check(struct ramdev_dma *dma, uint64_t gpa, const void *buf,
-		      size_t len)
-{
-	if (!dma || (len && !buf))
-		return -EINVAL;
-	if (len && range_ok(gpa, len)) {
-		dma_guest_log(dma, DMA_ARG, "copy: range wraps (gpa 0x%llx len 0x%zx)",
-			(unsigned long long)gpa, len);
-		return -EOVERFLOW;
-	}
-	return 0;
-}
-
-/* The address space checks the whole span in one view, then copies. */
-static int copy_result(struct ramdev_dma *dma, uint64_t gpa, int ret)
-{
-	if (ret == -EFAULT)
-		dma_guest_log(dma, DMA_UNASSIGNED, "copy: gpa 0x%llx: unassigned bytes",
-			(unsigned long long)gpa);
-	return ret == RAMDEV_AS_UNASSIGNED ? -EFAULT : ret;
-}
-
-int ramdev_dma_read(struct ramdev_dma *dma, uint64_t gpa, void *buf,
-		    size_t len)
-{
-	struct ramdev_as_guard_frame gf;
-	int ret = copy_check(dma, gpa, buf, len);
-
-	if (ret || !len)
-		return ret;
-	guard_enter(&gf, dma);
-	ret = ramdev_as_read_strict(dma->as, gpa, buf, len);
-	ramdev_as_guard_exit(&gf);
-	return copy_result(dma, gpa, ret);
-}
-
-int ramdev_dma_write(struct ramdev_dma *dma, uint64_t gpa, const void *buf,
-		     size_t len)
-{
-	struct ramdev_as_guard_frame gf;
-	int ret = copy_check(dma, gpa, buf, len);
-
-	if (ret || !len)
-		return ret;
-	guard_enter(&gf, dma);
-	ret = ramdev_as_write_strict(dma->as, gpa, buf, len);
-	ramdev_as_guard_exit(&gf);
-	return copy_result(dma, gpa, ret);
-}
-
-/* ---- access through a segment ---- */
-
-static int seg_check(const struct ramdev_dma_seg *seg, size_t off,
-		     const void *buf, size_t n)
-{
-	uint32_t dir;
-
-	if (!seg || (n && !buf))
-		return -EINVAL;
-	dir = __atomic_load_n(&seg->dir, __ATOMIC_RELAXED);
-	if ((dir & SEG_MAGIC_MASK) != SEG_MAPPED)
-		return -EINVAL;
-	/* off + n <= len, written so that it cannot wrap. */
-	if (n > seg->len || off > seg->len - n)
-		return -EINVAL;
-	return 0;
-}
-
-int ramdev_dma_seg_read(const struct ramdev_dma_seg *seg, size_t off,
-			void *buf, size_t n)
-{
-	struct ramdev_as_guard_frame gf;
-	int ret = seg_check(seg, off, buf, n);
-
-	if (ret || !n)
-		return ret;
-	if (seg->kind == RAMDEV_SEG_MMIO) {
-		guard_enter(&gf, seg->owner);
-		ret = ramdev_as_region_mmio(seg->owner->as, seg->region,
-					    seg->region_offset + off, buf, n,
-					    false);
-		ramdev_as_guard_exit(&gf);
-		return ret;
-	}
-	/* RAM too through the access core: each guest byte read once (a
-	 * guest may change it meanwhile), at memcpy speed. */
-	if (seg->kind == RAMDEV_SEG_DEV)
-		ramdev_read(buf, (const uint8_t *)seg->base + off, n);
-	else
-		ramdev_read_wide(buf, (const uint8_t *)seg->base + off, n,
-				 SEG_RAM_WIDTH);
-	return 0;
-}
-
-int ramdev_dma_seg_write(const struct ramdev_dma_seg *seg, size_t off,
-			 const void *buf, size_t n)
-{
-	struct ramdev_as_guard_frame gf;
-	int ret = seg_check(seg, off, buf, n);
-
-	if (ret || !n)
-		return ret;
-	if (seg->kind == RAMDEV_SEG_MMIO) { /* the write path only reads buf */
-		guard_enter(&gf, seg->owner);
-		ret = ramdev_as_region_mmio(seg->owner->as, seg->region,
-					    seg->region_offset + off,
-					    (void *)(uintptr_t)buf, n, true);
-		ramdev_as_guard_exit(&gf);
-		return ret;
-	}
-	/* RAM too: each guest byte stored exactly once, an aligned 1/2/4/8
-	 * bytes in one store (memcpy may store a byte twice, undoing a
-	 * guest's racing write of it). */
-	if (seg->kind == RAMDEV_SEG_DEV)
-		ramdev_write((uint8_t *)seg->base + off, buf, n);
-	else
-		ramdev_write_wide((uint8_t *)seg->base + off, buf, n,
-				  SEG_RAM_WIDTH);
-	return 0;
 }

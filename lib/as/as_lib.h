@@ -5,7 +5,7 @@
  * is built with hidden visibility).
  *
  * A thin umbrella, kept because as_priv.h (so every file of lib/as/),
- * lib/dma.c and tests/test_dma_qemu.c include it; each part is its own
+ * lib/dma_ctx.h and tests/test_dma_qemu.c include it; each part is its own
  * header, by what it describes:
  *   as_tsan.h   ThreadSanitizer detection and annotations
  *   as_tls.h    the declaration of per-thread state (RAMDEV_TLS)
