@@ -379,6 +379,17 @@ static const struct {
 	{ RAMDEV_DMA_QEMU_BOUNCE, RAMDEV_BLK_ENGINE_SYNC, "qemu-bounce", "sync" },
 };
 
+/* TEXT anywhere in @name; "TEXT$" only at its end ("... RAM$" is not RAMD). */
+static bool only_matches(const char *name, const char *text)
+{
+	size_t n = strlen(name), t = strlen(text);
+
+	if (t && text[t - 1] == '$')
+		return t - 1 <= n &&
+		       strncmp(name + n - (t - 1), text, t - 1) == 0;
+	return strstr(name, text) != NULL;
+}
+
 /* "write 4 KiB sync direct RAM": what --only matches against. */
 static bool cell_wanted(const struct ctx *c, size_t o, size_t i, size_t rg,
 			size_t m)
@@ -391,7 +402,7 @@ static bool cell_wanted(const struct ctx *c, size_t o, size_t i, size_t rg,
 		 bench_size_str(bench_blk_sizes[i], sz, sizeof(sz)),
 		 rig_kinds[rg].engine_name, rig_kinds[rg].policy_name,
 		 bench_blk_mems[m]);
-	return strstr(name, c->only) != NULL;
+	return only_matches(name, c->only);
 }
 
 /* One pass over every cell.  0 or -errno. */
@@ -480,7 +491,7 @@ static int usage(FILE *f)
 		   "page cache)\n             instead of one per request\n"
 		   "  --only TEXT run only the blk cells whose name (\"write 4 KiB "
 		   "sync direct RAM\")\n             contains TEXT (for "
-		   "profiling; the raw cells always run)\n");
+		   "profiling; a trailing $ anchors TEXT at the end;\n             the raw cells always run)\n");
 	return f == stderr ? 2 : 0;
 }
 
