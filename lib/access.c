@@ -21,10 +21,6 @@
 
 #include "ramdev/access.h"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
 enum mode {
@@ -158,73 +154,6 @@ static ALWAYS_INLINE void step(enum mode mode, uint8_t *d, const uint8_t *s,
 }
 
 /*
- * Non-temporal body for large writes: movnti is a single 8-byte store that
- * bypasses the cache (no read-for-ownership), which is what lets a strict
- * 8-byte loop keep up with memcpy once the span outgrows the caches.  The
- * caller fences.
- */
-#if defined(__x86_64__)
-#define HAVE_NT_STORES 1
-/* Probed once; racing first callers compute the same value. */
-static size_t nt_threshold_cached;
-
-static __attribute__((noinline, cold)) size_t nt_threshold_probe(void)
-{
-#if __STDC_HOSTED__
-	const char *env = getenv("RAMDEV_NT_THRESHOLD");
-	size_t threshold = env ? strtoull(env, NULL, 0) : 0;
-#else
-	size_t threshold = 0;
-#endif
-
-	if (!threshold)
-		threshold = (size_t)4 << 20;
-	__atomic_store_n(&nt_threshold_cached, threshold, __ATOMIC_RELAXED);
-	return threshold;
-}
-
-static ALWAYS_INLINE size_t nt_threshold(void)
-{
-	size_t t = __atomic_load_n(&nt_threshold_cached, __ATOMIC_RELAXED);
-
-	return t ? t : nt_threshold_probe();
-}
-
-static void write_body_nt(uint8_t *d, const uint8_t *s, size_t blocks)
-{
-	for (; blocks; blocks--, d += 32, s += 32) {
-		_mm_stream_si64((long long *)d, (long long)ram_get(s, 8));
-		_mm_stream_si64((long long *)(d + 8), (long long)ram_get(s + 8, 8));
-		_mm_stream_si64((long long *)(d + 16), (long long)ram_get(s + 16, 8));
-		_mm_stream_si64((long long *)(d + 24), (long long)ram_get(s + 24, 8));
-	}
-}
-
-/*
- * The read side of the same idea: the device side is still one 8-byte load
- * per access, ascending; the RAM side (free, S6) is written with movnti so
- * a span larger than the caches does not first read every destination line
- * for ownership.  The caller fences.
- */
-static void read_body_nt(uint8_t *d, const uint8_t *s, size_t blocks)
-{
-	for (; blocks; blocks--, d += 32, s += 32) {
-		long long v0 = (long long)dev_get(s, 8);
-		long long v1 = (long long)dev_get(s + 8, 8);
-		long long v2 = (long long)dev_get(s + 16, 8);
-		long long v3 = (long long)dev_get(s + 24, 8);
-
-		_mm_stream_si64((long long *)d, v0);
-		_mm_stream_si64((long long *)(d + 8), v1);
-		_mm_stream_si64((long long *)(d + 16), v2);
-		_mm_stream_si64((long long *)(d + 24), v3);
-	}
-}
-#else
-#define HAVE_NT_STORES 0
-#endif
-
-/*
  * The head of an ascending walk: h, the distance from the device address up
  * to the next multiple of cap.  When at least h bytes are to be moved, the
  * greedy widths up to that boundary are exactly the set bits of h in
@@ -281,6 +210,65 @@ static ALWAYS_INLINE int skewed(enum mode mode, const uint8_t *d,
 		BIT_STEP(stepfn, mode, d, s, n, cap, 2);                     \
 		BIT_STEP(stepfn, mode, d, s, n, cap, 1);                     \
 	} while (0)
+
+/*
+ * Wide accesses.  A vector type with vector_size(W) is a single W-byte load
+ * or store only where the target has W-byte vector registers; elsewhere the
+ * compiler would split it, so wide accesses are compiled only for x86_64 and
+ * AArch64, and ramdev_wide_limit() reports what the running CPU supports.
+ */
+#if defined(__x86_64__) || defined(__aarch64__)
+#define HAVE_WIDE 1
+
+typedef uint8_t vec16 __attribute__((vector_size(16), may_alias));
+typedef uint8_t vec32 __attribute__((vector_size(32), may_alias));
+typedef uint8_t vec64 __attribute__((vector_size(64), may_alias));
+
+#define WIDE_STEP(type, mode, d, s)                                         \
+	do {                                                                \
+		type v_;                                                    \
+		if ((mode) == MODE_READ) {                                  \
+			v_ = *(const volatile type *)(s);                   \
+			__builtin_memcpy((d), &v_, sizeof(v_));             \
+		} else {                                                    \
+			__builtin_memcpy(&v_, (s), sizeof(v_));             \
+			*(volatile type *)(d) = v_;                         \
+		}                                                           \
+	} while (0)
+
+static ALWAYS_INLINE void wide_step(enum mode mode, uint8_t *d,
+				    const uint8_t *s, size_t w)
+{
+	switch (w) {
+	case 64:
+		WIDE_STEP(vec64, mode, d, s);
+		break;
+	case 32:
+		WIDE_STEP(vec32, mode, d, s);
+		break;
+	case 16:
+		WIDE_STEP(vec16, mode, d, s);
+		break;
+	default:
+		step(mode, d, s, w);
+		break;
+	}
+}
+#else
+#define HAVE_WIDE 0
+#endif
+
+/*
+ * The x86-64 parts: streaming (non-temporal) bodies for large spans and the
+ * AVX-512 short path of the 64-byte copies.  One file included here, so the
+ * access core stays access.h + access.c (+ this file) for those who copy it.
+ */
+#if defined(__x86_64__)
+#include "access_x86_64.h"
+#else
+#define HAVE_NT_STORES 0
+#define HAVE_WIDE_NT 0
+#endif
 
 /*
  * Ascending walk with accesses of at most 8 bytes (cap 1, 2, 4 or 8).
@@ -375,108 +363,7 @@ void ramdev_move(void *dst, const void *src, size_t n)
 		walk_up(MODE_COPY, dst, src, n, 8);
 }
 
-/*
- * Wide accesses.  A vector type with vector_size(W) is a single W-byte load
- * or store only where the target has W-byte vector registers; elsewhere the
- * compiler would split it, so wide accesses are compiled only for x86_64 and
- * AArch64, and ramdev_wide_limit() reports what the running CPU supports.
- */
-#if defined(__x86_64__) || defined(__aarch64__)
-#define HAVE_WIDE 1
-
-typedef uint8_t vec16 __attribute__((vector_size(16), may_alias));
-typedef uint8_t vec32 __attribute__((vector_size(32), may_alias));
-typedef uint8_t vec64 __attribute__((vector_size(64), may_alias));
-
-#define WIDE_STEP(type, mode, d, s)                                         \
-	do {                                                                \
-		type v_;                                                    \
-		if ((mode) == MODE_READ) {                                  \
-			v_ = *(const volatile type *)(s);                   \
-			__builtin_memcpy((d), &v_, sizeof(v_));             \
-		} else {                                                    \
-			__builtin_memcpy(&v_, (s), sizeof(v_));             \
-			*(volatile type *)(d) = v_;                         \
-		}                                                           \
-	} while (0)
-
-static ALWAYS_INLINE void wide_step(enum mode mode, uint8_t *d,
-				    const uint8_t *s, size_t w)
-{
-	switch (w) {
-	case 64:
-		WIDE_STEP(vec64, mode, d, s);
-		break;
-	case 32:
-		WIDE_STEP(vec32, mode, d, s);
-		break;
-	case 16:
-		WIDE_STEP(vec16, mode, d, s);
-		break;
-	default:
-		step(mode, d, s, w);
-		break;
-	}
-}
-
-/*
- * Non-temporal body for large wide copies (x86_64): the same aligned
- * cap-wide accesses, with the stores made non-temporal (movntdq of 16, 32
- * or 64 bytes), so a span larger than the caches is not first read for
- * ownership.  Writes: the device stores are the streaming ones.  Reads: the
- * RAM side's (free, S6), only when the RAM side is cap-aligned: streaming
- * stores need it, and 8-byte movnti into unaligned RAM measured slower than
- * plain stores (64 MiB: 4.9 vs 7.7 GB/s).  The caller fences.
- */
-#if defined(__x86_64__)
-#define HAVE_WIDE_NT 1
-
-#define DEFINE_WIDE_NT(cap, target, stream, vtype)                           \
-	target static void wide_nt_##cap(int read, uint8_t *d,               \
-					 const uint8_t *s, size_t blocks)     \
-	{                                                                    \
-		for (; blocks; blocks--, d += cap, s += cap) {               \
-			vec##cap v;                                          \
-			if (read)                                            \
-				v = *(const volatile vec##cap *)s;           \
-			else                                                 \
-				__builtin_memcpy(&v, s, cap);                \
-			stream((vtype *)d, (vtype)v);                        \
-		}                                                            \
-	}
-
-DEFINE_WIDE_NT(16, , _mm_stream_si128, __m128i)
-DEFINE_WIDE_NT(32, __attribute__((target("avx2"))), _mm256_stream_si256,
-	       __m256i)
-DEFINE_WIDE_NT(64, __attribute__((target("avx512f"))), _mm512_stream_si512,
-	       __m512i)
-
-/* Bytes moved (a multiple of cap), or 0 when the streaming body does not
- * apply: too short, or a read whose RAM side is not cap-aligned. */
-static ALWAYS_INLINE size_t wide_body_nt(enum mode mode, uint8_t *d,
-					 const uint8_t *s, size_t n, size_t cap)
-{
-	size_t blocks = n / cap;
-
-	/* Probed already (wide_limit_probe()): a plain load keeps this path
-	 * free of calls (a call made the small copies pay a save/restore and
-	 * a vzeroupper: 256 B at 64 bytes, 2.8 -> 4.6 ns). */
-	if (n < __atomic_load_n(&nt_threshold_cached, __ATOMIC_RELAXED) ||
-	    (mode == MODE_READ && ((uintptr_t)d & (cap - 1))))
-		return 0;
-	if (cap == 64)
-		wide_nt_64(mode == MODE_READ, d, s, blocks);
-	else if (cap == 32)
-		wide_nt_32(mode == MODE_READ, d, s, blocks);
-	else
-		wide_nt_16(mode == MODE_READ, d, s, blocks);
-	_mm_sfence();
-	return blocks * cap;
-}
-#else
-#define HAVE_WIDE_NT 0
-#endif
-
+#if HAVE_WIDE
 /* Ascending walk with cap 16, 32 or 64: same shape as walk_up(). */
 static ALWAYS_INLINE void wide_walk(enum mode mode, uint8_t *d,
 				    const uint8_t *s, size_t n, size_t cap)
@@ -514,14 +401,6 @@ static ALWAYS_INLINE void wide_walk(enum mode mode, uint8_t *d,
 		TAIL_STEPS(wide_step, mode, d, s, n, cap);
 }
 
-#if defined(__x86_64__)
-#define WIDE_TARGET_64 __attribute__((target("avx512f")))
-#define WIDE_TARGET_32 __attribute__((target("avx2")))
-#else
-#define WIDE_TARGET_64
-#define WIDE_TARGET_32
-#endif
-
 #define DEFINE_WIDE(cap, target)                                             \
 	target static void wide_read_##cap(uint8_t *d, const uint8_t *s,     \
 					   size_t n)                          \
@@ -539,131 +418,19 @@ DEFINE_WIDE(16, )
 DEFINE_WIDE(32, WIDE_TARGET_32)
 DEFINE_WIDE(64, WIDE_TARGET_64)
 #endif
-
-/*
- * The 64-byte path below the streaming threshold (x86_64 with AVX-512F).
- * The device side is what S4 makes it: the set bits of the head, aligned
- * 64-byte units, the set bits of the tail (BLOCKS_64).
- *
- * The RAM side is unaligned loads (writes) or stores (reads).  A read whose
- * RAM address is not 64-aligned where the device's is stores each unit
- * across two lines.  Shifting the units into aligned RAM lines instead was
- * tried on a Xeon (model 207) and measured slower: one vpermt2b per unit
- * (joining the end of one unit and the start of the next; only the first
- * and last lines unaligned) gave 0.55x memcpy at 2 KiB +3 against 0.70x
- * with the split stores; one vpermb and one byte blend per unit was 10 %
- * faster than split stores from 4 KiB and slower below 1 KiB (aligned
- * stores would halve the time: the shuffle, not the store, is the limit).
- *
- * Spans without a whole aligned 64-byte unit (n < head + 64) take the same
- * accesses with cap 32 (no 64-byte access is greedy there), through the AVX2
- * walker: no 512-bit instruction where there is no 64-byte unit.
- */
-#if defined(__x86_64__)
-#define DEV_LD64(s) ((__m512i) * (const volatile vec64 *)(s))
-#define DEV_ST64(d, v) (*(volatile vec64 *)(d) = (vec64)(v))
-
-/* One unit's load and store; the RAM side unaligned. */
-#define LD_64(mode, s, o)                                                    \
-	((mode) == MODE_READ ? DEV_LD64((s) + (o))                           \
-			     : _mm512_loadu_si512((s) + (o)))
-#define ST_64(mode, d, o, v)                                                 \
-	((mode) == MODE_READ ? _mm512_storeu_si512((d) + (o), (v))           \
-			     : (void)DEV_ST64((d) + (o), (v)))
-
-/*
- * k = 1, 2 or 4 units at d, s: the loads first, then the stores (in the
- * order of the units on both sides), which measured up to 0.1x memcpy
- * better at 256 B-1 KiB than load-store pairs.
- */
-#define UNITS_64(mode, d, s, k)                                              \
-	do {                                                                 \
-		__m512i v0_ = LD_64(mode, s, 0), v1_ = v0_, v2_ = v0_,       \
-			v3_ = v0_;                                           \
-		if ((k) >= 2)                                                \
-			v1_ = LD_64(mode, s, 64);                            \
-		if ((k) == 4) {                                              \
-			v2_ = LD_64(mode, s, 128);                           \
-			v3_ = LD_64(mode, s, 192);                           \
-		}                                                            \
-		ST_64(mode, d, 0, v0_);                                      \
-		if ((k) >= 2)                                                \
-			ST_64(mode, d, 64, v1_);                             \
-		if ((k) == 4) {                                              \
-			ST_64(mode, d, 128, v2_);                            \
-			ST_64(mode, d, 192, v3_);                            \
-		}                                                            \
-	} while (0)
-
-/*
- * The body: m units, ascending, in groups of 4, then 2, then 1 (a short
- * body is a few predictable branches, no loop exit per unit; this order
- * measured better than 1, 2, 4 at both offsets).
- */
-#define BLOCKS_64(mode, d, s, m)                                             \
-	do {                                                                 \
-		size_t q_;                                                   \
-		for (q_ = (m) >> 2; q_; q_--, d += 256, s += 256)            \
-			UNITS_64(mode, d, s, 4);                             \
-		if ((m) & 2) {                                               \
-			UNITS_64(mode, d, s, 2);                             \
-			d += 128, s += 128;                                  \
-		}                                                            \
-		if ((m) & 1) {                                               \
-			UNITS_64(mode, d, s, 1);                             \
-			d += 64, s += 64;                                    \
-		}                                                            \
-	} while (0)
-
-WIDE_TARGET_64 static void short_write_64(uint8_t *d, const uint8_t *s,
-					  size_t n)
-{
-	size_t h = head_len(MODE_WRITE, d, s, 64);
-
-	if (h) {
-		HEAD_STEPS(wide_step, MODE_WRITE, d, s, h, 64);
-		n -= h;
-	}
-	BLOCKS_64(MODE_WRITE, d, s, n >> 6);
-	n &= 63;
-	if (n)
-		TAIL_STEPS(wide_step, MODE_WRITE, d, s, n, 64);
-}
-
-WIDE_TARGET_64 static void short_read_64(uint8_t *d, const uint8_t *s,
-					 size_t n)
-{
-	size_t h = head_len(MODE_READ, d, s, 64);
-
-	if (h) {
-		HEAD_STEPS(wide_step, MODE_READ, d, s, h, 64);
-		n -= h;
-	}
-	BLOCKS_64(MODE_READ, d, s, n >> 6);
-	n &= 63;
-	if (n)
-		TAIL_STEPS(wide_step, MODE_READ, d, s, n, 64);
-}
 #endif
 
+/* The widest access the running CPU has (before RAMDEV_WIDE_LIMIT). */
 static unsigned probe_wide_limit(void)
 {
 #if defined(__x86_64__)
-	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx512f"))
-		return 64;
-	if (__builtin_cpu_supports("avx2"))
-		return 32;
-#endif
-	return 16;
-}
+	return x86_64_wide_limit();
+#elif HAVE_WIDE
+	return 16; /* AArch64: Advanced SIMD, always present */
 #else
-#define HAVE_WIDE 0
-static unsigned probe_wide_limit(void)
-{
 	return 8;
-}
 #endif
+}
 
 /* Probed once; racing first callers compute the same value. */
 static unsigned wide_limit_cached;

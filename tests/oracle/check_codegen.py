@@ -6,7 +6,8 @@
    in the access core's text: the compiler must not have turned a device
    loop into a libc call, whose access widths nobody controls.  In a static
    archive the access core is the access.c member; in a shared library it is
-   every function with line info from lib/access.c or include/ramdev/access.h
+   every function with line info from lib/access.c, lib/access_x86_64.h
+   (included by access.c) or include/ramdev/access.h
    (without debug info, the whole library is checked).
 2. Each out-of-line wrapper in codegen_ldst.c (built -O2 -DNDEBUG, the
    release shape) performs exactly one explicit memory access, of the
@@ -83,7 +84,8 @@ def check_library(objdump, path, errors):
         how = 'archive member access.c.o'
     else:
         core = {k for k in funcs
-                if any(re.search(r'(lib/access\.c|ramdev/access\.h)$', f)
+                if any(re.search(r'(lib/access\.c|lib/access_x86_64\.h|'
+                                 r'ramdev/access\.h)$', f)
                        for f in files[k])}
         how = 'functions with access.c/access.h line info'
         if not any(files.values()):
