@@ -8,7 +8,10 @@
  *
  * Grid: n = 0..300, device offset 0..63, RAM offset 0..7; ramdev_move in
  * both overlap directions; the _wide variants for every max_width.  Bytes
- * around each span are guarded and must come back untouched.
+ * around each span are guarded and must come back untouched.  Then a few
+ * long spans (1.5-5 KiB) at every RAM offset from a 64-byte line, for the
+ * paths that start above 300 bytes (x86_64: the rotated RAM lines of a
+ * 64-byte read whose RAM side is misaligned).
  *
  * Usage: access_values [--quick]   (--quick: RAM offsets 0, 1 and 7 only)
  * Exit: 0 all good, 1 a mismatch (the first few are printed).
@@ -87,6 +90,34 @@ static void one_case(size_t n, size_t doff, size_t roff, unsigned width)
 	check(width ? "read_wide" : "read", ram, want, n, doff, roff, width);
 }
 
+/* Long spans: own buffers, so the dense grid above stays cheap. */
+#define LONG_N 5200
+#define LONG_BUF (GUARD + DEV_OFFS + LONG_N + GUARD)
+static _Alignas(64) uint8_t ldev[LONG_BUF], lram[LONG_BUF], lwant[LONG_BUF];
+
+static void long_case(size_t n, size_t doff, size_t roff, unsigned width)
+{
+	uint8_t *d = ldev + GUARD + doff, *r = lram + GUARD + roff;
+	unsigned seed = (unsigned)(n * 4096 + doff * 64 + roff);
+
+	fill(ldev, LONG_BUF, seed);
+	fill(lram, LONG_BUF, seed + 1);
+	memcpy(lwant, lram, LONG_BUF);
+	memcpy(lwant + GUARD + roff, d, n);
+	ramdev_read_wide(r, d, n, width);
+	if (memcmp(lram, lwant, LONG_BUF) && failures++ < 10)
+		fprintf(stderr, "FAIL read_wide n=%zu dev_off=%zu ram_off=%zu "
+			"width=%u (long span)\n", n, doff, roff, width);
+
+	fill(ldev, LONG_BUF, seed + 2);
+	memcpy(lwant, ldev, LONG_BUF);
+	memcpy(lwant + GUARD + doff, r, n);
+	ramdev_write_wide(d, r, n, width);
+	if (memcmp(ldev, lwant, LONG_BUF) && failures++ < 10)
+		fprintf(stderr, "FAIL write_wide n=%zu dev_off=%zu ram_off=%zu "
+			"width=%u (long span)\n", n, doff, roff, width);
+}
+
 /* Device to device: roff is reused as the second device offset. */
 static void copy_case(size_t n, size_t doff, size_t soff)
 {
@@ -154,6 +185,18 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	/* Long spans: around 1536 bytes of whole units after the head, and
+	 * a few more; every RAM offset in a line; widths 64 and 32. */
+	static const size_t long_ns[] = { 1535, 1536, 1600, 1663, 1664, 2048,
+					  2111, 4096, 4157, LONG_N };
+	static const size_t long_doffs[] = { 0, 1, 3, 32, 61, 63 };
+	for (size_t i = 0; i < sizeof(long_ns) / sizeof(long_ns[0]); i++)
+		for (size_t j = 0; j < sizeof(long_doffs) / sizeof(long_doffs[0]); j++)
+			for (size_t roff = 0; roff < 64; roff++) {
+				long_case(long_ns[i], long_doffs[j], roff, 64);
+				long_case(long_ns[i], long_doffs[j], roff, 32);
+				cases += 2;
+			}
 	printf("access_values: %lu cases, %lu failures (wide limit %u)\n",
 	       cases, failures, ramdev_wide_limit());
 	return failures ? 1 : 0;

@@ -41,10 +41,13 @@ static const char *const op_names[] = {
 static const size_t targets[] = { 0, 1, 3, 7, 8, 15, 31, 63 };
 
 #define BASE 256 /* room below the watched byte for spans starting earlier */
+#define LONG_BASE 4096 /* the watched byte of the long sweeps */
 
-static _Alignas(4096) uint8_t dev[4096];
+static _Alignas(4096) uint8_t dev[8192];
 static _Alignas(4096) uint8_t dev2[4096];
-static _Alignas(64) uint8_t ram[4096];
+static _Alignas(64) uint8_t ram[8192 + 64];
+static size_t ram_off;		  /* of the RAM side, from a 64-byte line */
+static size_t watch_base = BASE; /* for the messages */
 
 struct bp {
 	int rw; /* group leader: loads and stores */
@@ -139,10 +142,10 @@ static void do_op(enum op op, uint8_t *start, size_t n)
 		ramdev_write(start, ram, n);
 		break;
 	case OP_READ64:
-		ramdev_read_wide(ram, start, n, 64);
+		ramdev_read_wide(ram + ram_off, start, n, 64);
 		break;
 	case OP_WRITE64:
-		ramdev_write_wide(start, ram, n, 64);
+		ramdev_write_wide(start, ram + ram_off, n, 64);
 		break;
 	case OP_COPY_DST:
 		/* Source offset by 8 from dst: 8-byte units where aligned. */
@@ -178,8 +181,8 @@ static void check(const struct bp *bp, enum op op, uint8_t *start, size_t n,
 		fprintf(stderr,
 			"FAIL %s span [%+ld, %+ld) around byte %zu (mod 64): "
 			"%llu accesses (%llu stores), want %llu (%llu)\n",
-			op_names[op], (long)(start - (dev + BASE + target)),
-			(long)(start + n - (dev + BASE + target)), target,
+			op_names[op], (long)(start - (dev + watch_base + target)),
+			(long)(start + n - (dev + watch_base + target)), target,
 			(unsigned long long)rw, (unsigned long long)w,
 			(unsigned long long)want_rw,
 			(unsigned long long)want_w);
@@ -201,6 +204,35 @@ static void sweep(const struct bp *bp, enum op op, size_t target)
 		check(bp, op, start, below, target, 0);
 		check(bp, op, byte + 1, below + 1, target, 0);
 	}
+}
+
+/*
+ * Long 64-byte spans (up to 4 KiB) with the RAM side off its lines: the
+ * paths that start above the short sweep's sizes (x86_64: from 1.5 KiB a
+ * read rotates its units into aligned RAM lines).
+ */
+static void long_sweep(const struct bp *bp, enum op op, size_t target)
+{
+	static const size_t ram_offs[] = { 1, 3, 17, 61 };
+	static const size_t belows[] = { 0, 1, 3, 61, 64, 65, 700, 1601, 3000 };
+	static const size_t extras[] = { 0, 1, 63, 1600, 2500 };
+	uint8_t *byte = dev + LONG_BASE + target;
+
+	watch_base = LONG_BASE;
+	for (size_t r = 0; r < sizeof(ram_offs) / sizeof(ram_offs[0]); r++) {
+		ram_off = ram_offs[r];
+		for (size_t b = 0; b < sizeof(belows) / sizeof(belows[0]); b++) {
+			size_t below = belows[b];
+
+			for (size_t e = 0; e < sizeof(extras) / sizeof(extras[0]); e++)
+				check(bp, op, byte - below,
+				      below + 1 + extras[e], target, 1);
+			check(bp, op, byte - below, below, target, 0);
+			check(bp, op, byte + 1, 1600 + below % 1000, target, 0);
+		}
+	}
+	ram_off = 0;
+	watch_base = BASE;
 }
 
 /*
@@ -270,6 +302,16 @@ int main(void)
 			return 1;
 		}
 		sweep(&bp, OP_COPY_SRC, targets[t]);
+		bp_close(&bp);
+
+		err = bp_open(&bp, dev + LONG_BASE + targets[t]);
+		if (err) {
+			fprintf(stderr, "FAIL: perf_event_open: %s\n",
+				strerror(-err));
+			return 1;
+		}
+		long_sweep(&bp, OP_READ64, targets[t]);
+		long_sweep(&bp, OP_WRITE64, targets[t]);
 		bp_close(&bp);
 	}
 
