@@ -71,16 +71,20 @@ static void check_ramd_writes(struct bench_check *k, const struct rig *rigs,
 	k->met = k->worst >= k->want;
 }
 
-/* blk / raw over ops, sizes and engines, direct policy, pages in @m. */
-static void check_vs_raw(struct bench_check *k, const char *name, size_t m,
-			 const struct rig *rigs, const struct cell *cells)
+/* blk / raw over ops, sizes >= @min_size and engines, direct policy,
+ * pages in @m. */
+static void check_vs_raw(struct bench_check *k, const char *name, double want,
+			 size_t min_size, size_t m, const struct rig *rigs,
+			 const struct cell *cells)
 {
 	char where[64], sz[32];
 
-	*k = (struct bench_check){ .name = name, .want = 0.9, .worst = -1 };
+	*k = (struct bench_check){ .name = name, .want = want, .worst = -1 };
 	for (size_t o = 0; o < NOPS; o++)
 		for (size_t i = 0; i < NSIZES; i++)
 			for (size_t rg = 0; rg < NRIGS; rg++) {
+				if (bench_blk_sizes[i] < min_size)
+					continue;
 				const struct cell *cl =
 					&cells[blk_idx(o, i, rg, m)];
 
@@ -101,10 +105,12 @@ size_t bench_blk_check_targets(struct bench_check *k, const struct rig *rigs,
 			       const struct cell *cells)
 {
 	check_ramd_writes(&k[0], rigs, cells);
-	check_vs_raw(&k[1], "blk >= 0.9x raw, direct, data pages in RAM", 0,
-		     rigs, cells);
-	check_vs_raw(&k[2], "blk >= 0.9x raw, direct, data pages in RAMD", 1,
-		     rigs, cells);
+	/* Issue 17's targets: 0.9x for RAM pages at every size; 0.8x for
+	 * RAMD pages (the staging copy included) at 64 KiB. */
+	check_vs_raw(&k[1], "blk >= 0.9x raw, direct, data pages in RAM", 0.9,
+		     0, 0, rigs, cells);
+	check_vs_raw(&k[2], "blk >= 0.8x raw at 64 KiB, direct, pages in RAMD",
+		     0.8, 64 * 1024, 1, rigs, cells);
 	return 3;
 }
 
