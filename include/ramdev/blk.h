@@ -512,7 +512,8 @@ RAMDEV_EXPORT enum ramdev_blk_err ramdev_blk_error(const struct ramdev_blk *blk)
 
 /**
  * ramdev_blk_reset - device reset: drain, detach every queue, clear the
- * broken state and a sticky write-back error.
+ * broken state and a sticky write-back error, and free the finished
+ * requests kept for reuse with their staging buffers.
  * @blk: the device.
  * Returns: 0; -EINVAL (NULL); -EBUSY (a failed engine still holds
  * requests: nothing was detached or cleared; ramdev_blk_close() is what is
