@@ -3,17 +3,20 @@
  * virtio-blk data limits and staging (suite 'blk'): seg_max and size_max
  * enforced, staging bounded by the device's budget, requests larger than
  * the budget carried out in windows, requests waiting for space, staging
- * buffers kept for reuse and freed by a reset.
+ * buffers kept for reuse and freed by a reset, large staged reads run
+ * inline.
  */
 #define _GNU_SOURCE
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -216,6 +219,55 @@ static void test_ramdev_blk_process_stage_reuse(void **state)
 	assert_int_equal(f->blk->req_cache->stage_cap, f->blk->stage_kept);
 }
 
+/*
+ * Large staged reads of cached data run on the calling thread (io_uring:
+ * uring_read_inline): each request finishes before the next one starts,
+ * so two of them in one batch share one request and one staging buffer.
+ * Data the page cache no longer holds goes through io_uring; a request
+ * larger than the budget reads window by window.  The data is right in
+ * every case, with every engine.
+ */
+static void test_ramdev_blk_process_stage_read_inline(void **state)
+{
+	struct fix *f = get(state);
+	struct ramdev_blk_options o = { .stage_budget = 32768 };
+	static uint8_t disk[196608];
+	uint8_t probe[512];
+	struct iovec iov = { probe, sizeof(probe) };
+
+	if (preadv2(f->img, &iov, 1, 0, RWF_NOWAIT) < 0 && errno != EAGAIN) {
+		print_message("SKIP: preadv2(RWF_NOWAIT) on the image: %s\n",
+			      strerror(errno));
+		skip();
+	}
+	fill(disk, sizeof(disk), 60);
+	assert_int_equal(sizeof(disk), pwrite(f->img, disk, sizeof(disk), 0));
+	rw(f, RAMDEV_BLK_T_IN, 0, dev(f->dev, 65536));             /* 0 */
+	rw(f, RAMDEV_BLK_T_IN, 128, dev(f->dev + 65536, 65536));   /* 1 */
+	run(f);
+	expect(f, 0, RAMDEV_BLK_S_OK, RAMDEV_BLK_OK);
+	expect(f, 1, RAMDEV_BLK_S_OK, RAMDEV_BLK_OK);
+	assert_memory_equal(disk, f->dev, 131072);
+	assert_int_equal(1, f->blk->req_cached);
+	assert_int_equal(65536, f->blk->stage_kept);
+
+	/* Out of the page cache (clean pages dropped): io_uring reads it. */
+	assert_int_equal(0, fdatasync(f->img));
+	assert_int_equal(0, posix_fadvise(f->img, 0, 0, POSIX_FADV_DONTNEED));
+	rw(f, RAMDEV_BLK_T_IN, 256, dev(f->dev + 131072, 65536));  /* 2 */
+	run(f);
+	expect(f, 2, RAMDEV_BLK_S_OK, RAMDEV_BLK_OK);
+	assert_memory_equal(disk + 131072, f->dev + 131072, 65536);
+
+	/* 128 KiB in windows of 32 KiB, each read and copied on its own. */
+	reopen(f, &o);
+	memset(f->dev, 0, 131072);
+	rw(f, RAMDEV_BLK_T_IN, 64, dev(f->dev, 131072));           /* 3 */
+	run(f);
+	expect(f, 3, RAMDEV_BLK_S_OK, RAMDEV_BLK_OK);
+	assert_memory_equal(disk + 32768, f->dev, 131072);
+}
+
 #define S(fn, s) cmocka_unit_test_setup_teardown(fn, s, teardown)
 
 int test_blk_stage_run(void)
@@ -229,6 +281,10 @@ int test_blk_stage_run(void)
 		S(test_ramdev_blk_process_stage_waits, setup_uring),
 		S(test_ramdev_blk_process_stage_reuse, setup_sync),
 		S(test_ramdev_blk_process_stage_reuse, setup_uring),
+		S(test_ramdev_blk_process_stage_read_inline, setup_sync),
+		S(test_ramdev_blk_process_stage_read_inline, setup_uring),
+		S(test_ramdev_blk_process_stage_read_inline,
+		  setup_uring_inline),
 	};
 
 	return cmocka_run_group_tests_name("blk_stage", tests, NULL, NULL);
