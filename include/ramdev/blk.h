@@ -35,9 +35,11 @@
  * preadv/pwritev run inline.  Several requests are in flight at once with
  * io_uring (buffered writes on file systems that would hand every one of
  * them to an io_uring worker thread run inline: see
- * ramdev_blk_options.uring_offload_writes); a FLUSH is started only after
- * every write that was started before it (on any queue) completed, so
- * fdatasync covers them all.  A waiting FLUSH stops no queue: later requests
+ * ramdev_blk_options.uring_offload_writes; reads that stage 32 KiB or more
+ * of device-memory data run inline when the page cache holds their data,
+ * so the copy to device memory reads a staging buffer still in cache); a
+ * FLUSH is started only after every write that was started before it (on
+ * any queue) completed, so fdatasync covers them all.  A waiting FLUSH stops no queue: later requests
  * run meanwhile and do not delay it.  A short transfer is resumed where it
  * stopped; a step the kernel answers with EINTR or EAGAIN is retried, at
  * most 16 times in a row, then the request fails with IOERR (RAMDEV_BLK_IO),
