@@ -2,17 +2,21 @@
 /*
  * virtio-blk data limits and staging (suite 'blk'): seg_max and size_max
  * enforced, staging bounded by the device's budget, requests larger than
- * the budget carried out in windows, requests waiting for space.
+ * the budget carried out in windows, requests waiting for space, staging
+ * buffers kept for reuse and freed by a reset, large staged reads run
+ * inline.
  */
 #define _GNU_SOURCE
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -140,6 +144,130 @@ static void test_ramdev_blk_process_stage_waits(void **state)
 	}
 }
 
+/* The staging buffer the next request would reuse (the cache's top). */
+static const uint8_t *kept_stage(const struct fix *f)
+{
+	return f->blk->req_cache ? f->blk->req_cache->stage : NULL;
+}
+
+/*
+ * A finished request keeps its staging buffer for the next one: a read
+ * that fails after a successful one reuses the buffer holding the earlier
+ * data, and the guest must get zeroes, not that data; the request after
+ * it reuses the buffer again.  A reset frees the kept requests and their
+ * buffers; the device then allocates anew.
+ */
+static void test_ramdev_blk_process_stage_reuse(void **state)
+{
+	struct fix *f = get(state);
+	const struct ramdev_blk_engine_ops *engine = f->blk->engine;
+	void *opaque = f->blk->engine_opaque;
+	const uint8_t *buf;
+	uint8_t disk[16384];
+
+	fill(disk, sizeof(disk), 50);
+	assert_int_equal(sizeof(disk), pwrite(f->img, disk, sizeof(disk), 0));
+	rw(f, RAMDEV_BLK_T_IN, 0, dev(f->dev, 8192));              /* 0 */
+	run(f);
+	expect(f, 0, RAMDEV_BLK_S_OK, RAMDEV_BLK_OK);
+	assert_memory_equal(disk, f->dev, 8192);
+	buf = kept_stage(f);
+	assert_non_null(buf);
+	assert_int_equal(f->blk->req_cache->stage_cap, f->blk->stage_kept);
+
+	/* The read itself fails: the kept buffer still holds request 0's
+	 * data, which must not reach the guest. */
+	use_fault_engine(f);
+	f->fe.fail_kind = BLK_STEP_READV;
+	f->fe.fail_err = -EIO;
+	f->fe.fail_count = 1;
+	memset(f->dev + 65536, 0xaa, 8192);
+	rw(f, RAMDEV_BLK_T_IN, 0, dev(f->dev + 65536, 8192));      /* 1 */
+	run(f);
+	f->blk->engine = engine;
+	f->blk->engine_opaque = opaque;
+	expect(f, 1, RAMDEV_BLK_S_IOERR, RAMDEV_BLK_IO);
+	for (unsigned i = 0; i < 8192; i++)
+		assert_int_equal(0, f->dev[65536 + i]);
+	assert_ptr_equal(buf, kept_stage(f));
+
+	/* Reused again, in both directions. */
+	rw(f, RAMDEV_BLK_T_IN, 16, dev(f->dev + 131072, 8192));    /* 2 */
+	run(f);
+	expect(f, 2, RAMDEV_BLK_S_OK, RAMDEV_BLK_OK);
+	assert_memory_equal(disk + 8192, f->dev + 131072, 8192);
+	assert_ptr_equal(buf, kept_stage(f));
+	fill(f->dev + 196608, 8192, 51);
+	rw(f, RAMDEV_BLK_T_OUT, 64, dev(f->dev + 196608, 8192));   /* 3 */
+	run(f);
+	expect(f, 3, RAMDEV_BLK_S_OK, RAMDEV_BLK_OK);
+	assert_ptr_equal(buf, kept_stage(f));
+	assert_int_equal(8192, pread(f->img, disk, 8192, 64 * 512));
+	assert_memory_equal(f->dev + 196608, disk, 8192);
+
+	assert_int_equal(0, ramdev_blk_reset(f->blk));
+	assert_null(f->blk->req_cache);
+	assert_int_equal(0, f->blk->req_cached);
+	assert_int_equal(0, f->blk->stage_kept);
+	assert_int_equal(0, ramdev_blk_attach_queue_ops(f->blk, 0, &fq_ops,
+							&f->q));
+	rw(f, RAMDEV_BLK_T_IN, 64, dev(f->dev + 262144, 8192));    /* 4 */
+	run(f);
+	expect(f, 4, RAMDEV_BLK_S_OK, RAMDEV_BLK_OK);
+	assert_memory_equal(disk, f->dev + 262144, 8192);
+	assert_non_null(kept_stage(f));
+	assert_int_equal(f->blk->req_cache->stage_cap, f->blk->stage_kept);
+}
+
+/*
+ * Large staged reads of cached data run on the calling thread (io_uring:
+ * uring_read_inline): each request finishes before the next one starts,
+ * so two of them in one batch share one request and one staging buffer.
+ * Data the page cache no longer holds goes through io_uring; a request
+ * larger than the budget reads window by window.  The data is right in
+ * every case, with every engine.
+ */
+static void test_ramdev_blk_process_stage_read_inline(void **state)
+{
+	struct fix *f = get(state);
+	struct ramdev_blk_options o = { .stage_budget = 32768 };
+	static uint8_t disk[196608];
+	uint8_t probe[512];
+	struct iovec iov = { probe, sizeof(probe) };
+
+	if (preadv2(f->img, &iov, 1, 0, RWF_NOWAIT) < 0 && errno != EAGAIN) {
+		print_message("SKIP: preadv2(RWF_NOWAIT) on the image: %s\n",
+			      strerror(errno));
+		skip();
+	}
+	fill(disk, sizeof(disk), 60);
+	assert_int_equal(sizeof(disk), pwrite(f->img, disk, sizeof(disk), 0));
+	rw(f, RAMDEV_BLK_T_IN, 0, dev(f->dev, 65536));             /* 0 */
+	rw(f, RAMDEV_BLK_T_IN, 128, dev(f->dev + 65536, 65536));   /* 1 */
+	run(f);
+	expect(f, 0, RAMDEV_BLK_S_OK, RAMDEV_BLK_OK);
+	expect(f, 1, RAMDEV_BLK_S_OK, RAMDEV_BLK_OK);
+	assert_memory_equal(disk, f->dev, 131072);
+	assert_int_equal(1, f->blk->req_cached);
+	assert_int_equal(65536, f->blk->stage_kept);
+
+	/* Out of the page cache (clean pages dropped): io_uring reads it. */
+	assert_int_equal(0, fdatasync(f->img));
+	assert_int_equal(0, posix_fadvise(f->img, 0, 0, POSIX_FADV_DONTNEED));
+	rw(f, RAMDEV_BLK_T_IN, 256, dev(f->dev + 131072, 65536));  /* 2 */
+	run(f);
+	expect(f, 2, RAMDEV_BLK_S_OK, RAMDEV_BLK_OK);
+	assert_memory_equal(disk + 131072, f->dev + 131072, 65536);
+
+	/* 128 KiB in windows of 32 KiB, each read and copied on its own. */
+	reopen(f, &o);
+	memset(f->dev, 0, 131072);
+	rw(f, RAMDEV_BLK_T_IN, 64, dev(f->dev, 131072));           /* 3 */
+	run(f);
+	expect(f, 3, RAMDEV_BLK_S_OK, RAMDEV_BLK_OK);
+	assert_memory_equal(disk + 32768, f->dev, 131072);
+}
+
 #define S(fn, s) cmocka_unit_test_setup_teardown(fn, s, teardown)
 
 int test_blk_stage_run(void)
@@ -151,6 +279,12 @@ int test_blk_stage_run(void)
 		S(test_ramdev_blk_process_stage_windows, setup_uring_inline),
 		S(test_ramdev_blk_process_stage_waits, setup_sync),
 		S(test_ramdev_blk_process_stage_waits, setup_uring),
+		S(test_ramdev_blk_process_stage_reuse, setup_sync),
+		S(test_ramdev_blk_process_stage_reuse, setup_uring),
+		S(test_ramdev_blk_process_stage_read_inline, setup_sync),
+		S(test_ramdev_blk_process_stage_read_inline, setup_uring),
+		S(test_ramdev_blk_process_stage_read_inline,
+		  setup_uring_inline),
 	};
 
 	return cmocka_run_group_tests_name("blk_stage", tests, NULL, NULL);

@@ -35,9 +35,11 @@
  * preadv/pwritev run inline.  Several requests are in flight at once with
  * io_uring (buffered writes on file systems that would hand every one of
  * them to an io_uring worker thread run inline: see
- * ramdev_blk_options.uring_offload_writes); a FLUSH is started only after
- * every write that was started before it (on any queue) completed, so
- * fdatasync covers them all.  A waiting FLUSH stops no queue: later requests
+ * ramdev_blk_options.uring_offload_writes; reads that stage 32 KiB or more
+ * of device-memory data run inline when the page cache holds their data,
+ * so the copy to device memory reads a staging buffer still in cache); a
+ * FLUSH is started only after every write that was started before it (on
+ * any queue) completed, so fdatasync covers them all.  A waiting FLUSH stops no queue: later requests
  * run meanwhile and do not delay it.  A short transfer is resumed where it
  * stopped; a step the kernel answers with EINTR or EAGAIN is retried, at
  * most 16 times in a row, then the request fails with IOERR (RAMDEV_BLK_IO),
@@ -512,7 +514,8 @@ RAMDEV_EXPORT enum ramdev_blk_err ramdev_blk_error(const struct ramdev_blk *blk)
 
 /**
  * ramdev_blk_reset - device reset: drain, detach every queue, clear the
- * broken state and a sticky write-back error.
+ * broken state and a sticky write-back error, and free the finished
+ * requests kept for reuse with their staging buffers.
  * @blk: the device.
  * Returns: 0; -EINVAL (NULL); -EBUSY (a failed engine still holds
  * requests: nothing was detached or cleared; ramdev_blk_close() is what is

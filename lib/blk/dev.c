@@ -273,13 +273,13 @@ fail:
 	return ret;
 }
 
-RAMDEV_EXPORT void ramdev_blk_close(struct ramdev_blk *blk)
+/*
+ * Free the finished requests kept for reuse and their staging buffers
+ * (close, and reset: a reset guest may stay away for long, and the next
+ * driver may use other sizes; the first requests after it allocate again).
+ */
+void ramdev_blk_req_cache_free(struct ramdev_blk *blk)
 {
-	if (!blk)
-		return;
-	if (ramdev_blk_drain(blk, NULL) < 0 || blk->inflight)
-		ramdev_blk_cancel(blk);
-	blk->engine->fini(blk->engine_opaque, blk);
 	while (blk->req_cache) {
 		struct blk_req *req = blk->req_cache;
 
@@ -287,6 +287,18 @@ RAMDEV_EXPORT void ramdev_blk_close(struct ramdev_blk *blk)
 		free(req->stage);
 		free(req);
 	}
+	blk->req_cached = 0;
+	blk->stage_kept = 0;
+}
+
+RAMDEV_EXPORT void ramdev_blk_close(struct ramdev_blk *blk)
+{
+	if (!blk)
+		return;
+	if (ramdev_blk_drain(blk, NULL) < 0 || blk->inflight)
+		ramdev_blk_cancel(blk);
+	blk->engine->fini(blk->engine_opaque, blk);
+	ramdev_blk_req_cache_free(blk);
 	close(blk->event_fd);
 	close(blk->fd);
 	free(blk->zeroes);

@@ -139,6 +139,8 @@ void ramdev_blk_req_log(const struct blk_req *req, int level,
 			const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* dev.c: free the cached requests and their staging buffers (close, reset). */
+void ramdev_blk_req_cache_free(struct ramdev_blk *blk);
 /* queue.c: make event_fd readable (the event loop calls complete()). */
 void ramdev_blk_signal(struct ramdev_blk *blk);
 /* queue.c, for drain.c: start the requests waiting for staging space;

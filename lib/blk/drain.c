@@ -192,6 +192,7 @@ RAMDEV_EXPORT int ramdev_blk_reset(struct ramdev_blk *blk)
 	blk->pushed = 0;
 	blk->broken = RAMDEV_BLK_OK;
 	blk->wb_err = 0;
+	ramdev_blk_req_cache_free(blk);
 	return 0;
 }
 

@@ -41,6 +41,10 @@ static uint64_t window_end(const struct blk_req *req)
 	struct blk_cursor c;
 	size_t off, n;
 
+	/* The common case: the reservation holds all the request stages, so
+	 * its data is one window (no walk: the window walk follows anyway). */
+	if (pos == 0 && req->stage_res >= req->stage_need)
+		return req->len;
 	ramdev_blk_data_cursor(req, &c, pos);
 	while ((n = ramdev_blk_cursor_next(&c, req->len - pos, &seg, &off))) {
 		if (seg->kind != RAMDEV_SEG_RAM) {
