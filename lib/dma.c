@@ -19,6 +19,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "dma_lib.h"
 #include "ramdev/access.h"
 
 static void count(struct ramdev_dma *dma, enum dma_stat i, uint64_t n)
@@ -127,17 +128,17 @@ static bool dir_ok(enum ramdev_dma_dir dir)
 }
 
 /*
- * Translate, and take a reference unless @ref is false (map_sg takes them
- * for a run of segments at once).  The caller holds the RCU read lock: the
- * reference must be taken while the view that returned the region is still
+ * Translate and take a reference (map_sg takes them for a run of segments
+ * at once instead).  The caller holds the RCU read lock: the reference
+ * must be taken while the view that returned the region is still
  * protected, or the region could be freed between the two.
  */
 static int lookup_ref(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
-		      struct ramdev_xlate *x, bool ref)
+		      struct ramdev_xlate *x)
 {
 	int ret = ramdev_as_translate(dma->as, gpa, len, x);
 
-	if (!ret && ref)
+	if (!ret)
 		ramdev_region_ref(x->region);
 	return ret;
 }
@@ -258,24 +259,43 @@ static int map_check(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 }
 
 /*
- * @in_sg: called by map_sg, which under DIRECT may leave MMIO unmapped
- * (map_indirect), and which takes the segment's region reference itself
- * (for a run of segments at once) once this returns 0.
+ * A scatter-gather list being mapped, under one read-side section: the
+ * flat range of the last translation (the next segment is usually in it:
+ * a request's header, data and status), and the direct maps counted once
+ * for the list instead of per segment.
+ */
+struct sg_map {
+	const struct as_range *hint;
+	uint64_t direct, bytes;
+	struct ramdev_region *run; /* region of the last segments ... */
+	unsigned nrun;             /* ... whose references are not taken yet */
+};
+
+/*
+ * @sgm: called by map_sg, which checked the whole entry @gpa lies in
+ * (map_check), under DIRECT may leave MMIO unmapped (map_indirect), takes
+ * the segment's region reference itself (for a run of segments at once)
+ * once this returns 0, and counts direct maps for the list.
  * Called inside an RCU read-side section (ramdev_as_rdlock), so a
  * scatter-gather list is mapped under one.
  */
 static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 		   enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg,
-		   bool in_sg)
+		   struct sg_map *sgm)
 {
+	bool in_sg = sgm != NULL;
 	struct ramdev_xlate x;
-	int ret = map_check(dma, gpa, len, dir, seg);
+	int ret = in_sg ? 0 : map_check(dma, gpa, len, dir, seg);
 
 	if (ret)
 		return ret;
 	/* Until the map succeeds the segment is "never mapped" for unmap. */
 	*seg = (struct ramdev_dma_seg){ .gpa = gpa, .dir = dir };
-	ret = lookup_ref(dma, gpa, len, &x, !in_sg);
+	if (in_sg)
+		ret = ramdev_as_translate_hint(dma->as, gpa, len, &x,
+					       &sgm->hint);
+	else
+		ret = lookup_ref(dma, gpa, len, &x);
 	if (ret) {
 		if (ret == -EFAULT)
 			dma_guest_log(dma, DMA_UNASSIGNED, "map: gpa 0x%llx unassigned",
@@ -306,9 +326,14 @@ static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 		count(dma, DMA_ST_BYTES, seg->len);
 	} else {
 		map_direct(seg, &x);
-		/* The common case: both counters in one slot lookup. */
-		ramdev_dma_stats_add2(&dma->stats, DMA_ST_DIRECT, 1,
-				      DMA_ST_BYTES, seg->len);
+		if (in_sg) {
+			sgm->direct++;
+			sgm->bytes += seg->len;
+		} else {
+			/* Both counters in one slot lookup. */
+			ramdev_dma_stats_add2(&dma->stats, DMA_ST_DIRECT, 1,
+					      DMA_ST_BYTES, seg->len);
+		}
 	}
 	seg->region = x.region;
 	seg->dir = SEG_MAPPED | dir;
@@ -323,7 +348,7 @@ int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 
 	ramdev_dma_guard_enter(&gf, dma);
 	ramdev_as_rdlock();
-	ret = map_one(dma, gpa, len, dir, seg, false);
+	ret = map_one(dma, gpa, len, dir, seg, NULL);
 	ramdev_as_rdunlock();
 	ramdev_as_guard_exit(&gf);
 	return ret;
@@ -442,14 +467,78 @@ void ramdev_dma_unmap(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 
 /* ---- scatter-gather ---- */
 
+/*
+ * Map the @nsg entries of @sg into @segs[0..max_segs) under the caller's
+ * read-side section and guard, the segments' references counted in @sgm
+ * (sg_refs() takes them).  *@n: segments mapped, also on failure (the
+ * caller unmaps them once the references are taken).  0 or -errno.
+ */
+static int map_list(struct ramdev_dma *dma, const struct ramdev_sg *sg,
+		    unsigned nsg, enum ramdev_dma_dir dir,
+		    struct ramdev_dma_seg *segs, unsigned max_segs,
+		    struct sg_map *sgm, unsigned *n)
+{
+	int ret = 0;
+
+	*n = 0;
+	for (unsigned i = 0; i < nsg && !ret; i++) {
+		uint64_t gpa = sg[i].gpa, left = sg[i].len;
+
+		/* Reject the whole entry up front, not after mapping half. */
+		ret = map_check(dma, gpa, left, dir, &segs[0]);
+		while (!ret && left) {
+			struct ramdev_dma_seg *seg = &segs[*n];
+
+			if (*n == max_segs) {
+				ret = -E2BIG;
+				break;
+			}
+			ret = map_one(dma, gpa, left, dir, seg, sgm);
+			if (ret)
+				break;
+			/* One reference per segment, taken per run of
+			 * segments in one region (the header, data and
+			 * status of a request usually are): one atomic
+			 * operation per run. */
+			if (seg->region != sgm->run) {
+				ramdev_region_ref_n(sgm->run, sgm->nrun);
+				sgm->run = seg->region;
+				sgm->nrun = 0;
+			}
+			sgm->nrun++;
+			gpa += seg->len;
+			left -= seg->len;
+			(*n)++;
+		}
+	}
+	return ret;
+}
+
+/* Take the references of the last run; still under the read lock. */
+static void sg_refs(struct sg_map *sgm)
+{
+	ramdev_region_ref_n(sgm->run, sgm->nrun);
+	sgm->run = NULL;
+	sgm->nrun = 0;
+}
+
+/* The direct maps of a list, in one slot lookup; before a failure's unmap
+ * counts them unmapped. */
+static void sg_count(struct ramdev_dma *dma, const struct sg_map *sgm)
+{
+	if (sgm->direct)
+		ramdev_dma_stats_add2(&dma->stats, DMA_ST_DIRECT, sgm->direct,
+				      DMA_ST_BYTES, sgm->bytes);
+}
+
 int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 		      unsigned nsg, enum ramdev_dma_dir dir,
 		      struct ramdev_dma_seg *segs, unsigned max_segs)
 {
-	struct ramdev_region *run = NULL; /* region of the last segments */
+	struct sg_map sgm = { 0 };
 	struct ramdev_as_guard_frame gf;
-	unsigned n = 0, nrun = 0;
-	int ret = 0;
+	unsigned n;
+	int ret;
 
 	if (!dma || (nsg && (!sg || !segs)))
 		return -EINVAL;
@@ -458,57 +547,67 @@ int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 	 * own dispatch. */
 	ramdev_dma_guard_enter(&gf, dma);
 	ramdev_as_rdlock();
-	for (unsigned i = 0; i < nsg && !ret; i++) {
-		uint64_t gpa = sg[i].gpa, left = sg[i].len;
-
-		/* Reject the whole entry up front, not after mapping half. */
-		ret = map_check(dma, gpa, left, dir, &segs[0]);
-		while (!ret && left) {
-			if (n == max_segs) {
-				ret = -E2BIG;
-				break;
-			}
-			ret = map_one(dma, gpa, left, dir, &segs[n], true);
-			if (!ret) {
-				/* One reference per segment, taken per run
-				 * of segments in one region (the header,
-				 * data and status of a request usually
-				 * are): one atomic operation per run. */
-				if (segs[n].region != run) {
-					ramdev_region_ref_n(run, nrun);
-					run = segs[n].region;
-					nrun = 0;
-				}
-				nrun++;
-				gpa += segs[n].len;
-				left -= segs[n].len;
-				n++;
-			}
-		}
-	}
-	ramdev_region_ref_n(run, nrun); /* still under the read lock */
+	ret = map_list(dma, sg, nsg, dir, segs, max_segs, &sgm, &n);
+	sg_refs(&sgm);
 	ramdev_as_rdunlock();
 	ramdev_as_guard_exit(&gf);
+	sg_count(dma, &sgm);
 	if (!ret)
 		return (int)n;
 	ramdev_dma_unmap_sg(dma, segs, n, 0);
 	return ret;
 }
 
-void ramdev_dma_unmap_sg(struct ramdev_dma *dma, struct ramdev_dma_seg *segs,
-			 unsigned nsegs, size_t written)
+int ramdev_dma_map_chain(struct ramdev_dma *dma, const struct ramdev_sg *sg,
+			 unsigned nout, unsigned nin,
+			 struct ramdev_dma_seg *segs, unsigned max_segs,
+			 struct ramdev_dma_chain_map *res)
 {
-	struct ramdev_region *run = NULL;
+	struct sg_map sgm = { 0 };
 	struct ramdev_as_guard_frame gf;
-	unsigned nrun = 0, unmapped = 0;
+	unsigned n_in = 0;
+	int ret;
 
-	if (!dma || (nsegs && !segs)) {
-		dma_log(dma, LOG_ERR, "unmap: NULL argument");
-		return;
+	res->out_segs = 0;
+	res->in_failed = false;
+	if (!dma || ((nout || nin) && (!sg || !segs)))
+		return -EINVAL;
+	/* As ramdev_dma_map_sg() twice, in one section with one hint. */
+	ramdev_dma_guard_enter(&gf, dma);
+	ramdev_as_rdlock();
+	ret = map_list(dma, sg, nout, RAMDEV_DMA_TO_DEVICE, segs, max_segs,
+		       &sgm, &res->out_segs);
+	if (!ret && nin) {
+		res->in_failed = true;
+		ret = map_list(dma, sg + nout, nin, RAMDEV_DMA_FROM_DEVICE,
+			       segs + res->out_segs, max_segs - res->out_segs,
+			       &sgm, &n_in);
+		if (!ret)
+			res->in_failed = false;
 	}
-	/* As ramdev_dma_unmap per segment, with the region references of a
-	 * run of segments in one region dropped at once. */
-	ramdev_dma_guard_enter(&gf, dma); /* the copy-backs */
+	sg_refs(&sgm);
+	ramdev_as_rdunlock();
+	ramdev_as_guard_exit(&gf);
+	sg_count(dma, &sgm);
+	if (!ret)
+		return (int)(res->out_segs + n_in);
+	ramdev_dma_unmap_sg(dma, segs, res->out_segs + n_in, 0);
+	return ret;
+}
+
+/*
+ * Unmap @segs[0..nsegs) as ramdev_dma_unmap per segment, but for the
+ * region references, dropped per run of segments in one region (the
+ * caller drops the last run's, ul->run x ul->nrun), and the count.
+ */
+struct sg_unmap {
+	struct ramdev_region *run;
+	unsigned nrun, unmapped;
+};
+
+static void unmap_list(struct ramdev_dma *dma, struct ramdev_dma_seg *segs,
+		       unsigned nsegs, size_t written, struct sg_unmap *ul)
+{
 	for (unsigned i = 0; i < nsegs; i++) {
 		size_t w = written < segs[i].len ? written : segs[i].len;
 		struct ramdev_region *r = unmap_one(dma, &segs[i], w);
@@ -516,16 +615,54 @@ void ramdev_dma_unmap_sg(struct ramdev_dma *dma, struct ramdev_dma_seg *segs,
 		written -= w;
 		if (!r)
 			continue;
-		if (r != run) {
-			ramdev_region_unref_n(run, nrun);
-			run = r;
-			nrun = 0;
+		if (r != ul->run) {
+			ramdev_region_unref_n(ul->run, ul->nrun);
+			ul->run = r;
+			ul->nrun = 0;
 		}
-		nrun++;
-		unmapped++;
+		ul->nrun++;
+		ul->unmapped++;
 	}
+}
+
+/* Drop the last run's references and count the unmaps. */
+static void unmap_end(struct ramdev_dma *dma, const struct sg_unmap *ul)
+{
+	ramdev_region_unref_n(ul->run, ul->nrun);
+	if (ul->unmapped)
+		count(dma, DMA_ST_UNMAPS, ul->unmapped);
+}
+
+void ramdev_dma_unmap_sg(struct ramdev_dma *dma, struct ramdev_dma_seg *segs,
+			 unsigned nsegs, size_t written)
+{
+	struct sg_unmap ul = { NULL, 0, 0 };
+	struct ramdev_as_guard_frame gf;
+
+	if (!dma || (nsegs && !segs)) {
+		dma_log(dma, LOG_ERR, "unmap: NULL argument");
+		return;
+	}
+	ramdev_dma_guard_enter(&gf, dma); /* the copy-backs */
+	unmap_list(dma, segs, nsegs, written, &ul);
 	ramdev_as_guard_exit(&gf);
-	ramdev_region_unref_n(run, nrun);
-	if (unmapped)
-		count(dma, DMA_ST_UNMAPS, unmapped);
+	unmap_end(dma, &ul);
+}
+
+void ramdev_dma_unmap_chain(struct ramdev_dma *dma,
+			    struct ramdev_dma_seg *segs, unsigned nout,
+			    unsigned nin, size_t written)
+{
+	struct sg_unmap ul = { NULL, 0, 0 };
+	struct ramdev_as_guard_frame gf;
+
+	if (!dma || ((nout || nin) && !segs)) {
+		dma_log(dma, LOG_ERR, "unmap: NULL argument");
+		return;
+	}
+	ramdev_dma_guard_enter(&gf, dma); /* the copy-backs */
+	unmap_list(dma, segs, nout, 0, &ul);
+	unmap_list(dma, segs + nout, nin, written, &ul);
+	ramdev_as_guard_exit(&gf);
+	unmap_end(dma, &ul);
 }

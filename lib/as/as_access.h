@@ -22,6 +22,22 @@ void ramdev_region_ref_n(struct ramdev_region *r, unsigned n);
 void ramdev_region_unref_n(struct ramdev_region *r, unsigned n);
 
 /*
+ * ramdev_as_translate_hint - ramdev_as_translate() that remembers, in
+ * *@hint, the flat range the translation fell in, and translates an
+ * address inside that range again without a search.  *@hint is NULL before
+ * the first call, and may be reused only inside the read-side section that
+ * set it (the range belongs to a view that section protects; the answer is
+ * that view's).  Sets *@hint to NULL when the translation fails.  For the
+ * DMA layer's scatter-gather maps, whose segments mostly lie in one range.
+ * Returns: as ramdev_as_translate().
+ * Context: inside ramdev_as_read_lock().
+ */
+struct as_range;
+int ramdev_as_translate_hint(struct ramdev_as *as, uint64_t gpa, uint64_t len,
+			     struct ramdev_xlate *out,
+			     const struct as_range **hint);
+
+/*
  * ramdev_as_read_strict / _write_strict - ramdev_as_read/_write, except
  * that a span with any unassigned byte is -EFAULT and nothing of it is
  * accessed: the whole span is checked first, in the same view that the

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dma_lib.h"
 #include "elem.h"
 #include "queue.h"
 
@@ -336,19 +337,30 @@ static void report_unmapped(struct ramdev_virtq *vq, const struct ramdev_sg *sg,
 }
 
 /*
- * Map one part of the chain.  Returns the segment count or a negative
- * errno: -EIO or -ENOBUFS when the queue was broken, -EAGAIN and -ENOMEM
- * with the queue untouched.
+ * Map the recorded ranges, in two parts (device-readable, then
+ * device-writable), with one call into the DMA layer.  Returns the number
+ * of segments (*@nout of them readable) or a negative errno: -EIO or
+ * -ENOBUFS when the queue was broken, -EAGAIN and -ENOMEM with the queue
+ * untouched.
  */
-static int map_part(struct ramdev_virtq *vq, const struct ramdev_sg *sg,
-		    unsigned n, enum ramdev_dma_dir dir,
-		    struct ramdev_dma_seg *segs, unsigned room, uint16_t head)
+static int map_parts(struct ramdev_virtq *vq, const struct walk *w,
+		     unsigned *nout)
 {
+	unsigned max = vq->cfg.max_segs, nin = w->nsg - w->out_nsg;
+	struct ramdev_dma_chain_map res;
+	const struct ramdev_sg *sg;
+	unsigned n, room;
 	int ret;
 
-	if (n == 0)
-		return 0;
-	ret = room ? ramdev_dma_map_sg(vq->dma, sg, n, dir, segs, room) : -E2BIG;
+	ret = ramdev_dma_map_chain(vq->dma, vq->sg, w->out_nsg, nin, vq->segs,
+				   max, &res);
+	*nout = res.out_segs;
+	if (ret >= 0)
+		return ret;
+	/* The part that failed, for the messages. */
+	sg = res.in_failed ? vq->sg + w->out_nsg : vq->sg;
+	n = res.in_failed ? nin : w->out_nsg;
+	room = res.in_failed ? max - res.out_segs : max;
 	switch (ret) {
 	case -EAGAIN:
 	case -ENOMEM:
@@ -365,11 +377,9 @@ static int map_part(struct ramdev_virtq *vq, const struct ramdev_sg *sg,
 					 "virtq: %s: 0x%x buffers need more than "
 					 "0x%x segments, head 0x%x",
 					 NAME(RAMDEV_VIRTQ_TOO_MANY_SEGS), n, room,
-					 head);
+					 w->head);
 	default:
-		if (ret >= 0)
-			return ret;
-		report_unmapped(vq, sg, n, ret, head);
+		report_unmapped(vq, sg, n, ret, w->head);
 		return -EIO;
 	}
 }
@@ -378,38 +388,31 @@ static int map_part(struct ramdev_virtq *vq, const struct ramdev_sg *sg,
 static int map_chain(struct ramdev_virtq *vq, const struct walk *w,
 		     struct ramdev_virtq_elem **out)
 {
-	unsigned max = vq->cfg.max_segs;
 	struct virtq_elem_priv *p;
-	int nout, nin;
+	unsigned nout, nseg;
+	int ret;
 
-	nout = map_part(vq, vq->sg, w->out_nsg, RAMDEV_DMA_TO_DEVICE,
-			vq->segs, max, w->head);
-	if (nout < 0)
-		return nout;
-	nin = map_part(vq, vq->sg + w->out_nsg, w->nsg - w->out_nsg,
-		       RAMDEV_DMA_FROM_DEVICE, vq->segs + nout,
-		       max - (unsigned)nout, w->head);
-	if (nin < 0) {
-		ramdev_dma_unmap_sg(vq->dma, vq->segs, (unsigned)nout, 0);
-		return nin;
-	}
-	p = virtq_elem_alloc(vq, (unsigned)(nout + nin));
+	ret = map_parts(vq, w, &nout);
+	if (ret < 0)
+		return ret;
+	nseg = (unsigned)ret;
+	p = virtq_elem_alloc(vq, nseg);
 	if (!p) {
-		ramdev_dma_unmap_sg(vq->dma, vq->segs, (unsigned)(nout + nin), 0);
+		ramdev_dma_unmap_chain(vq->dma, vq->segs, nout, nseg - nout, 0);
 		return -ENOMEM;
 	}
-	memcpy(p->segs, vq->segs, sizeof(p->segs[0]) * (size_t)(nout + nin));
+	memcpy(p->segs, vq->segs, sizeof(p->segs[0]) * (size_t)nseg);
 	/* Device memory in the element: pop() and push() then need the
 	 * device barriers (virtq_dev_rmb/wmb); bounce buffers count too, for
 	 * the copy-back may store into RAMD (the QEMU_BOUNCE policy). */
 	p->dev = false;
-	for (int i = 0; i < nout + nin; i++)
+	for (unsigned i = 0; i < nseg; i++)
 		if (p->segs[i].kind == RAMDEV_SEG_DEV || p->segs[i].bounce)
 			p->dev = true;
 	p->owner = vq;
 	p->pub.head = w->head;
-	p->pub.out_num = (unsigned)nout;
-	p->pub.in_num = (unsigned)nin;
+	p->pub.out_num = nout;
+	p->pub.in_num = nseg - nout;
 	p->pub.out_len = w->out_len;
 	p->pub.in_len = w->in_len;
 	p->pub.segs = p->segs;
