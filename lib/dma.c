@@ -558,23 +558,40 @@ int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 	return ret;
 }
 
-int ramdev_dma_map_chain(struct ramdev_dma *dma, const struct ramdev_sg *sg,
-			 unsigned nout, unsigned nin,
-			 struct ramdev_dma_seg *segs, unsigned max_segs,
-			 struct ramdev_dma_chain_map *res)
+/* ---- a descriptor chain, in one read-side section (dma_lib.h) ---- */
+
+void ramdev_dma_chain_begin(struct ramdev_dma_chain *c,
+			    struct ramdev_dma *dma)
 {
-	struct sg_map sgm = { 0 };
+	*c = (struct ramdev_dma_chain){ .dma = dma };
+	ramdev_as_rdlock();
+}
+
+int ramdev_dma_chain_translate(struct ramdev_dma_chain *c, uint64_t gpa,
+			       uint64_t len, struct ramdev_xlate *x)
+{
+	if (!c->dma)
+		return -EINVAL;
+	return ramdev_as_translate_hint(c->dma->as, gpa, len, x, &c->hint);
+}
+
+int ramdev_dma_chain_map(struct ramdev_dma_chain *c,
+			 const struct ramdev_sg *sg, unsigned nout,
+			 unsigned nin, struct ramdev_dma_seg *segs,
+			 unsigned max_segs, struct ramdev_dma_chain_map *res)
+{
+	struct ramdev_dma *dma = c->dma;
+	struct sg_map sgm = { .hint = c->hint };
 	struct ramdev_as_guard_frame gf;
 	unsigned n_in = 0;
 	int ret;
 
 	res->out_segs = 0;
 	res->in_failed = false;
-	if (!dma || ((nout || nin) && (!sg || !segs)))
+	if (!dma || c->nundo || ((nout || nin) && (!sg || !segs)))
 		return -EINVAL;
-	/* As ramdev_dma_map_sg() twice, in one section with one hint. */
+	/* As ramdev_dma_map_sg() twice, under the chain's section. */
 	ramdev_dma_guard_enter(&gf, dma);
-	ramdev_as_rdlock();
 	ret = map_list(dma, sg, nout, RAMDEV_DMA_TO_DEVICE, segs, max_segs,
 		       &sgm, &res->out_segs);
 	if (!ret && nin) {
@@ -586,13 +603,24 @@ int ramdev_dma_map_chain(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 			res->in_failed = false;
 	}
 	sg_refs(&sgm);
-	ramdev_as_rdunlock();
 	ramdev_as_guard_exit(&gf);
 	sg_count(dma, &sgm);
+	c->hint = sgm.hint;
 	if (!ret)
 		return (int)(res->out_segs + n_in);
-	ramdev_dma_unmap_sg(dma, segs, res->out_segs + n_in, 0);
+	/* Unmapped by _end, outside the section: dropping the last
+	 * reference of a region removed meanwhile runs its release. */
+	c->undo = segs;
+	c->nundo = res->out_segs + n_in;
 	return ret;
+}
+
+void ramdev_dma_chain_end(struct ramdev_dma_chain *c)
+{
+	ramdev_as_rdunlock();
+	if (c->nundo)
+		ramdev_dma_unmap_sg(c->dma, c->undo, c->nundo, 0);
+	c->nundo = 0;
 }
 
 /*

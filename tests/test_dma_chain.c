@@ -13,6 +13,20 @@
 #include "dma_lib.h"
 #include "test_dma.h"
 
+/* A chain's map in its own section, as the virtqueue makes it. */
+static int map_chain(struct ramdev_dma *dma, const struct ramdev_sg *sg,
+		     unsigned nout, unsigned nin, struct ramdev_dma_seg *segs,
+		     unsigned max, struct ramdev_dma_chain_map *res)
+{
+	struct ramdev_dma_chain c;
+	int ret;
+
+	ramdev_dma_chain_begin(&c, dma);
+	ret = ramdev_dma_chain_map(&c, sg, nout, nin, segs, max, res);
+	ramdev_dma_chain_end(&c);
+	return ret;
+}
+
 static void assert_seg_equal(const struct ramdev_dma_seg *a,
 			     const struct ramdev_dma_seg *b)
 {
@@ -48,7 +62,7 @@ void test_dma_map_chain_as_two_map_sg(void **state)
 				RAMDEV_DMA_FROM_DEVICE, a + nout, 8 - nout);
 	assert_int_equal(3, nin);
 	ramdev_dma_get_stats(f->dma, &s1);
-	assert_int_equal(6, ramdev_dma_map_chain(f->dma, chain_sg, 2, 3, b, 8,
+	assert_int_equal(6, map_chain(f->dma, chain_sg, 2, 3, b, 8,
 						 &res));
 	ramdev_dma_get_stats(f->dma, &s2);
 	assert_int_equal(3, res.out_segs);
@@ -74,13 +88,13 @@ void test_dma_map_chain_e2big_in_part(void **state)
 	struct ramdev_dma_chain_map res;
 
 	/* 3 readable segments fit, the writable part's 3 do not. */
-	assert_int_equal(-E2BIG, ramdev_dma_map_chain(f->dma, chain_sg, 2, 3,
+	assert_int_equal(-E2BIG, map_chain(f->dma, chain_sg, 2, 3,
 						      segs, 4, &res));
 	assert_true(res.in_failed);
 	assert_int_equal(3, res.out_segs);
 	/* Nothing stays mapped: the bounce of the MMIO piece is back. */
 	assert_pool_free(f->dma, 4096);
-	assert_int_equal(-E2BIG, ramdev_dma_map_chain(f->dma, chain_sg, 2, 3,
+	assert_int_equal(-E2BIG, map_chain(f->dma, chain_sg, 2, 3,
 						      segs, 2, &res));
 	assert_false(res.in_failed);
 }
@@ -93,13 +107,13 @@ void test_dma_map_chain_unassigned_out_part(void **state)
 	struct ramdev_dma_seg segs[4];
 	struct ramdev_dma_chain_map res;
 
-	assert_int_equal(-EFAULT, ramdev_dma_map_chain(f->dma, sg, 2, 1, segs,
+	assert_int_equal(-EFAULT, map_chain(f->dma, sg, 2, 1, segs,
 						       4, &res));
 	assert_false(res.in_failed);
 	assert_pool_free(f->dma, 4096);
 	/* The writable part unassigned, after a bounced piece. */
 	sg[0] = (struct ramdev_sg){ MMIO_BASE, 64 };
-	assert_int_equal(-EFAULT, ramdev_dma_map_chain(f->dma, sg, 0, 2, segs,
+	assert_int_equal(-EFAULT, map_chain(f->dma, sg, 0, 2, segs,
 						       4, &res));
 	assert_true(res.in_failed);
 	assert_int_equal(0, res.out_segs);
@@ -118,7 +132,7 @@ void test_dma_unmap_chain_written_in_part_only(void **state)
 
 	fill(in, sizeof(in), 3);
 	memcpy(before, f->dev.mem, 64);
-	assert_int_equal(2, ramdev_dma_map_chain(f->dma, sg, 1, 1, segs, 2,
+	assert_int_equal(2, map_chain(f->dma, sg, 1, 1, segs, 2,
 						 &res));
 	assert_int_equal(1, res.out_segs);
 	memset(segs[0].base, 0xee, 64); /* the device scribbles on it */

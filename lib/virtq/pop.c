@@ -28,6 +28,7 @@ enum step {
 
 struct walk {
 	struct ramdev_virtq *vq;
+	struct ramdev_dma_chain *dc; /* the read-side section of the pop */
 	uint16_t head;
 	uint32_t idx;       /* next descriptor to read */
 	uint32_t ttl;       /* descriptors left before we call it a loop */
@@ -124,16 +125,18 @@ static int read_desc(struct walk *w, struct virtq_desc *d)
  * Tables in MMIO (reads may have side effects: only visited entries are
  * read), across regions or larger than the copy stay on that path.
  */
-static bool table_copy(struct ramdev_virtq *vq, uint64_t gpa, uint32_t len)
+static bool table_copy(struct walk *w, uint64_t gpa, uint32_t len)
 {
+	struct ramdev_virtq *vq = w->vq;
 	struct ramdev_xlate x;
 	bool ok = false;
 
 	if (len > sizeof(vq->itab))
 		return false;
-	ramdev_as_read_lock();
-	if (ramdev_as_translate(vq->as, gpa, len, &x) == 0 && x.len >= len &&
-	    x.host) {
+	/* In the pop's read-side section, with the chain's hint: the table
+	 * usually lies in the flat range its buffers are in. */
+	if (ramdev_dma_chain_translate(w->dc, gpa, len, &x) == 0 &&
+	    x.len >= len && x.host) {
 		if (x.kind == RAMDEV_REGION_RAMD) {
 			ramdev_read(vq->itab, x.host, len);
 			ok = true;
@@ -150,7 +153,6 @@ static bool table_copy(struct ramdev_virtq *vq, uint64_t gpa, uint32_t len)
 			ok = true;
 		}
 	}
-	ramdev_as_read_unlock();
 	return ok;
 }
 
@@ -199,7 +201,7 @@ static int enter_indirect(struct walk *w, const struct virtq_desc *d)
 	w->table_len = d->len / VIRTQ_DESC_SIZE;
 	w->idx = 0;
 	w->ttl = w->table_len; /* a chain visits each entry at most once */
-	w->table_copied = table_copy(vq, d->addr, d->len);
+	w->table_copied = table_copy(w, d->addr, d->len);
 	return 0;
 }
 
@@ -337,30 +339,20 @@ static void report_unmapped(struct ramdev_virtq *vq, const struct ramdev_sg *sg,
 }
 
 /*
- * Map the recorded ranges, in two parts (device-readable, then
- * device-writable), with one call into the DMA layer.  Returns the number
- * of segments (*@nout of them readable) or a negative errno: -EIO or
- * -ENOBUFS when the queue was broken, -EAGAIN and -ENOMEM with the queue
- * untouched.
+ * The chain's map failed with @ret (res: which part).  Returns @ret or
+ * -EIO: -EIO or -ENOBUFS when the queue was broken, -EAGAIN and -ENOMEM
+ * with the queue untouched.  Called after the pop's read-side section.
  */
-static int map_parts(struct ramdev_virtq *vq, const struct walk *w,
-		     unsigned *nout)
+static int map_failed(struct ramdev_virtq *vq, const struct walk *w, int ret,
+		      const struct ramdev_dma_chain_map *res)
 {
 	unsigned max = vq->cfg.max_segs, nin = w->nsg - w->out_nsg;
-	struct ramdev_dma_chain_map res;
-	const struct ramdev_sg *sg;
-	unsigned n, room;
-	int ret;
-
-	ret = ramdev_dma_map_chain(vq->dma, vq->sg, w->out_nsg, nin, vq->segs,
-				   max, &res);
-	*nout = res.out_segs;
-	if (ret >= 0)
-		return ret;
 	/* The part that failed, for the messages. */
-	sg = res.in_failed ? vq->sg + w->out_nsg : vq->sg;
-	n = res.in_failed ? nin : w->out_nsg;
-	room = res.in_failed ? max - res.out_segs : max;
+	const struct ramdev_sg *sg = res->in_failed ? vq->sg + w->out_nsg
+						    : vq->sg;
+	unsigned n = res->in_failed ? nin : w->out_nsg;
+	unsigned room = res->in_failed ? max - res->out_segs : max;
+
 	switch (ret) {
 	case -EAGAIN:
 	case -ENOMEM:
@@ -384,19 +376,14 @@ static int map_parts(struct ramdev_virtq *vq, const struct walk *w,
 	}
 }
 
-/* Map the recorded ranges and build the element. */
-static int map_chain(struct ramdev_virtq *vq, const struct walk *w,
+/* The element of a mapped chain: @nseg segments in vq->segs, @nout of
+ * them device-readable.  1, or -ENOMEM (unmapped again). */
+static int make_elem(struct ramdev_virtq *vq, const struct walk *w,
+		     unsigned nseg, unsigned nout,
 		     struct ramdev_virtq_elem **out)
 {
-	struct virtq_elem_priv *p;
-	unsigned nout, nseg;
-	int ret;
+	struct virtq_elem_priv *p = virtq_elem_alloc(vq, nseg);
 
-	ret = map_parts(vq, w, &nout);
-	if (ret < 0)
-		return ret;
-	nseg = (unsigned)ret;
-	p = virtq_elem_alloc(vq, nseg);
 	if (!p) {
 		ramdev_dma_unmap_chain(vq->dma, vq->segs, nout, nseg - nout, 0);
 		return -ENOMEM;
@@ -421,27 +408,41 @@ static int map_chain(struct ramdev_virtq *vq, const struct walk *w,
 }
 
 /*
- * Walk and map the chain starting at @head.  Returns 1 with *@out set;
+ * Walk and map the chain starting at @head, in one read-side section (one
+ * search of the flat view when the table and the buffers share a flat
+ * range).  Only a fully valid chain is mapped, in two parts
+ * (device-readable, then device-writable).  Returns 1 with *@out set;
  * -EIO (queue now broken); -ENOBUFS (QEMU_BOUNCE pool busy, queue now
- * broken); -ENOMEM (nothing consumed).
+ * broken); -EAGAIN, -ENOMEM (nothing consumed).
  */
 static int chain_pop(struct ramdev_virtq *vq, uint16_t head,
 		     struct ramdev_virtq_elem **out)
 {
+	struct ramdev_dma_chain dc;
+	struct ramdev_dma_chain_map res = { 0, false };
 	struct walk w = {
 		.vq = vq,
+		.dc = &dc,
 		.head = head,
 		.idx = head,
 		.ttl = vq->cfg.size, /* 2.7.5.2: chain length <= queue size */
 	};
 	int ret;
 
+	ramdev_dma_chain_begin(&dc, vq->dma);
 	do
 		ret = walk_step(&w);
 	while (ret == STEP_MORE);
-	if (ret < 0)
+	if (ret < 0) {
+		ramdev_dma_chain_end(&dc);
 		return ret;
-	return map_chain(vq, &w, out);
+	}
+	ret = ramdev_dma_chain_map(&dc, vq->sg, w.out_nsg, w.nsg - w.out_nsg,
+				   vq->segs, vq->cfg.max_segs, &res);
+	ramdev_dma_chain_end(&dc); /* unmaps what a failed map mapped */
+	if (ret < 0)
+		return map_failed(vq, &w, ret, &res);
+	return make_elem(vq, &w, (unsigned)ret, res.out_segs, out);
 }
 
 /* Pop the next head of the resubmit list (inflight.c): 1, or -errno as
