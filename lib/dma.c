@@ -272,38 +272,31 @@ struct sg_map {
 };
 
 /*
- * @sgm: called by map_sg, which checked the whole entry @gpa lies in
- * (map_check), under DIRECT may leave MMIO unmapped (map_indirect), takes
- * the segment's region reference itself (for a run of segments at once)
- * once this returns 0, and counts direct maps for the list.
- * Called inside an RCU read-side section (ramdev_as_rdlock), so a
- * scatter-gather list is mapped under one.
+ * Fill @seg for [@gpa, ...) from @ret and @x, the result of its
+ * translation.  @sgm: called by map_sg, which under DIRECT may leave MMIO
+ * unmapped (map_indirect), takes the segment's region reference itself
+ * (for a run of segments at once) once this returns 0, and counts direct
+ * maps for the list; otherwise the caller took a reference with the
+ * translation, dropped here if the map fails.  Called inside an RCU
+ * read-side section (ramdev_as_rdlock), so a scatter-gather list is mapped
+ * under one.
  */
-static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
-		   enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg,
-		   struct sg_map *sgm)
+static int map_xlated(struct ramdev_dma *dma, uint64_t gpa,
+		      enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg,
+		      int ret, const struct ramdev_xlate *x, struct sg_map *sgm)
 {
 	bool in_sg = sgm != NULL;
-	struct ramdev_xlate x;
-	int ret = in_sg ? 0 : map_check(dma, gpa, len, dir, seg);
 
-	if (ret)
-		return ret;
 	/* Until the map succeeds the segment is "never mapped" for unmap. */
 	*seg = (struct ramdev_dma_seg){ .gpa = gpa, .dir = dir };
-	if (in_sg)
-		ret = ramdev_as_translate_hint(dma->as, gpa, len, &x,
-					       &sgm->hint);
-	else
-		ret = lookup_ref(dma, gpa, len, &x);
 	if (ret) {
 		if (ret == -EFAULT)
 			dma_guest_log(dma, DMA_UNASSIGNED, "map: gpa 0x%llx unassigned",
 				(unsigned long long)gpa);
 		return ret;
 	}
-	seg->region_offset = x.offset;
-	if (needs_bounce(dma, x.kind)) {
+	seg->region_offset = x->offset;
+	if (needs_bounce(dma, x->kind)) {
 		/* Deferring (map_sg, DIRECT): bounce a piece only whole.  A
 		 * piece split between bounce and callbacks would reach the
 		 * device in two orders (bounce at unmap, callbacks at once)
@@ -311,21 +304,21 @@ static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 		 * (review finding). */
 		bool defer = in_sg && dma->policy == RAMDEV_DMA_DIRECT;
 
-		ret = map_bounce(dma, seg, &x, defer);
+		ret = map_bounce(dma, seg, x, defer);
 		if (ret == -EAGAIN && defer) {
-			map_indirect(dma, seg, &x);
+			map_indirect(dma, seg, x);
 			ret = 0;
 		}
 		if (ret == -EAGAIN)
 			count(dma, DMA_ST_RETRIES, 1);
 		if (ret) {
 			if (!in_sg)
-				ramdev_region_unref(x.region);
+				ramdev_region_unref(x->region);
 			return ret;
 		}
 		count(dma, DMA_ST_BYTES, seg->len);
 	} else {
-		map_direct(seg, &x);
+		map_direct(seg, x);
 		if (in_sg) {
 			sgm->direct++;
 			sgm->bytes += seg->len;
@@ -335,9 +328,22 @@ static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 					      DMA_ST_BYTES, seg->len);
 		}
 	}
-	seg->region = x.region;
+	seg->region = x->region;
 	seg->dir = SEG_MAPPED | dir;
 	return 0;
+}
+
+/* One map outside a list: checked, translated with a reference. */
+static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
+		   enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg)
+{
+	struct ramdev_xlate x;
+	int ret = map_check(dma, gpa, len, dir, seg);
+
+	if (ret)
+		return ret;
+	ret = lookup_ref(dma, gpa, len, &x);
+	return map_xlated(dma, gpa, dir, seg, ret, &x, NULL);
 }
 
 int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
@@ -348,7 +354,7 @@ int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 
 	ramdev_dma_guard_enter(&gf, dma);
 	ramdev_as_rdlock();
-	ret = map_one(dma, gpa, len, dir, seg, NULL);
+	ret = map_one(dma, gpa, len, dir, seg);
 	ramdev_as_rdunlock();
 	ramdev_as_guard_exit(&gf);
 	return ret;
@@ -358,7 +364,27 @@ int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
  * Claim @seg for unmapping: flip its magic from mapped to unmapped with a
  * CAS, so of two racing unmaps of one segment only one proceeds.
  */
-static bool unmap_claim(struct ramdev_dma *dma, struct ramdev_dma_seg *seg)
+/* Why a claim failed, in the log (caller bugs: not rate-limited). */
+static void __attribute__((noinline, cold))
+unmap_claim_failed(struct ramdev_dma *dma, const struct ramdev_dma_seg *seg,
+		   uint32_t old, bool won)
+{
+	if (won)
+		dma_log(dma, LOG_ERR, "unmap: mapped segment without a region "
+			"(gpa 0x%llx len 0x%zx): not a segment of map",
+			(unsigned long long)seg->gpa, seg->len);
+	else if ((old & SEG_MAGIC_MASK) == SEG_UNMAPPED)
+		dma_log(dma, LOG_ERR,
+			"unmap: segment unmapped twice (gpa 0x%llx len 0x%zx)",
+			(unsigned long long)seg->gpa, seg->len);
+	else
+		dma_log(dma, LOG_ERR,
+			"unmap: segment was never mapped (dir field 0x%x)",
+			(unsigned)old);
+}
+
+static inline bool unmap_claim(struct ramdev_dma *dma,
+			       struct ramdev_dma_seg *seg)
 {
 	uint32_t old = __atomic_load_n(&seg->dir, __ATOMIC_RELAXED);
 
@@ -373,19 +399,10 @@ static bool unmap_claim(struct ramdev_dma *dma, struct ramdev_dma_seg *seg)
 					__ATOMIC_RELAXED)) {
 		if (seg->region)
 			return true;
-		dma_log(dma, LOG_ERR, "unmap: mapped segment without a region "
-			"(gpa 0x%llx len 0x%zx): not a segment of map",
-			(unsigned long long)seg->gpa, seg->len);
+		unmap_claim_failed(dma, seg, old, true);
 		return false;
 	}
-	if ((old & SEG_MAGIC_MASK) == SEG_UNMAPPED)
-		dma_log(dma, LOG_ERR,
-			"unmap: segment unmapped twice (gpa 0x%llx len 0x%zx)",
-			(unsigned long long)seg->gpa, seg->len);
-	else
-		dma_log(dma, LOG_ERR,
-			"unmap: segment was never mapped (dir field 0x%x)",
-			(unsigned)old);
+	unmap_claim_failed(dma, seg, old, false);
 	return false;
 }
 
@@ -420,9 +437,9 @@ static void unmap_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
  * Everything of an unmap but dropping the region reference: returns the
  * region whose reference the caller drops, or NULL (not a mapped segment).
  */
-static struct ramdev_region *unmap_one(struct ramdev_dma *dma,
-				       struct ramdev_dma_seg *seg,
-				       size_t written)
+static inline struct ramdev_region *unmap_one(struct ramdev_dma *dma,
+					      struct ramdev_dma_seg *seg,
+					      size_t written)
 {
 	struct ramdev_region *r;
 
@@ -470,32 +487,49 @@ void ramdev_dma_unmap(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 /*
  * Map the @nsg entries of @sg into @segs[0..max_segs) under the caller's
  * read-side section and guard, the segments' references counted in @sgm
- * (sg_refs() takes them).  *@n: segments mapped, also on failure (the
+ * (sg_refs() takes them).  *@mapped: segments mapped, also on failure (the
  * caller unmaps them once the references are taken).  0 or -errno.
  */
 static int map_list(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 		    unsigned nsg, enum ramdev_dma_dir dir,
 		    struct ramdev_dma_seg *segs, unsigned max_segs,
-		    struct sg_map *sgm, unsigned *n)
+		    struct sg_map *sgm, unsigned *mapped)
 {
+	unsigned n = 0;
 	int ret = 0;
 
-	*n = 0;
 	for (unsigned i = 0; i < nsg && !ret; i++) {
 		uint64_t gpa = sg[i].gpa, left = sg[i].len;
 
-		/* Reject the whole entry up front, not after mapping half. */
-		ret = map_check(dma, gpa, left, dir, &segs[0]);
+		/* Reject the whole entry up front, not after mapping half
+		 * (map_check logs why). */
+		if (!dir_ok(dir) || !left || ramdev_dma_range_wraps(gpa, left))
+			ret = map_check(dma, gpa, left, dir, &segs[0]);
 		while (!ret && left) {
-			struct ramdev_dma_seg *seg = &segs[*n];
+			struct ramdev_dma_seg *seg = &segs[n];
+			struct ramdev_xlate x;
 
-			if (*n == max_segs) {
+			if (n == max_segs) {
 				ret = -E2BIG;
 				break;
 			}
-			ret = map_one(dma, gpa, left, dir, seg, sgm);
-			if (ret)
-				break;
+			ret = ramdev_as_translate_hint(dma->as, gpa, left, &x,
+						       &sgm->hint);
+			if (!ret && !needs_bounce(dma, x.kind)) {
+				/* Mapped in place, the usual case. */
+				*seg = (struct ramdev_dma_seg){ .gpa = gpa };
+				map_direct(seg, &x);
+				seg->region = x.region;
+				seg->region_offset = x.offset;
+				seg->dir = SEG_MAPPED | dir;
+				sgm->direct++;
+				sgm->bytes += seg->len;
+			} else {
+				ret = map_xlated(dma, gpa, dir, seg, ret, &x,
+						 sgm);
+				if (ret)
+					break;
+			}
 			/* One reference per segment, taken per run of
 			 * segments in one region (the header, data and
 			 * status of a request usually are): one atomic
@@ -508,9 +542,10 @@ static int map_list(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 			sgm->nrun++;
 			gpa += seg->len;
 			left -= seg->len;
-			(*n)++;
+			n++;
 		}
 	}
+	*mapped = n;
 	return ret;
 }
 
