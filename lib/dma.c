@@ -265,7 +265,7 @@ static int map_check(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
  * for the list instead of per segment.
  */
 struct sg_map {
-	const struct as_range *hint;
+	struct ramdev_as_hint *hint; /* the caller's, for its section */
 	uint64_t direct, bytes;
 	struct ramdev_region *run; /* region of the last segments ... */
 	unsigned nrun;             /* ... whose references are not taken yet */
@@ -514,7 +514,7 @@ static int map_list(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 				break;
 			}
 			ret = ramdev_as_translate_hint(dma->as, gpa, left, &x,
-						       &sgm->hint);
+						       sgm->hint);
 			if (!ret && !needs_bounce(dma, x.kind)) {
 				/* Mapped in place, the usual case. */
 				*seg = (struct ramdev_dma_seg){ .gpa = gpa };
@@ -570,7 +570,8 @@ int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 		      unsigned nsg, enum ramdev_dma_dir dir,
 		      struct ramdev_dma_seg *segs, unsigned max_segs)
 {
-	struct sg_map sgm = { 0 };
+	struct ramdev_as_hint hint = { .valid = false };
+	struct sg_map sgm = { .hint = &hint };
 	struct ramdev_as_guard_frame gf;
 	unsigned n;
 	int ret;
@@ -616,7 +617,7 @@ int ramdev_dma_chain_map(struct ramdev_dma_chain *c,
 			 unsigned max_segs, struct ramdev_dma_chain_map *res)
 {
 	struct ramdev_dma *dma = c->dma;
-	struct sg_map sgm = { .hint = c->hint };
+	struct sg_map sgm = { .hint = &c->hint };
 	struct ramdev_as_guard_frame gf;
 	unsigned n_in = 0;
 	int ret;
@@ -640,7 +641,6 @@ int ramdev_dma_chain_map(struct ramdev_dma_chain *c,
 	sg_refs(&sgm);
 	ramdev_as_guard_exit(&gf);
 	sg_count(dma, &sgm);
-	c->hint = sgm.hint;
 	if (!ret)
 		return (int)(res->out_segs + n_in);
 	/* Unmapped by _end, outside the section: dropping the last

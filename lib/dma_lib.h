@@ -12,10 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "as/as_access.h" /* struct ramdev_as_hint */
 #include "ramdev/as.h"
 #include "ramdev/dma.h"
-
-struct as_range; /* lib/as/as_access.h: a hint */
 
 /*
  * A descriptor chain being walked and mapped, in one read-side section:
@@ -25,7 +24,7 @@ struct as_range; /* lib/as/as_access.h: a hint */
  */
 struct ramdev_dma_chain {
 	struct ramdev_dma *dma;
-	const struct as_range *hint;
+	struct ramdev_as_hint hint;
 	struct ramdev_dma_seg *undo; /* a failed map's segments, for _end */
 	unsigned nundo;
 };

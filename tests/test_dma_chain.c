@@ -147,13 +147,13 @@ void test_dma_unmap_chain_written_in_part_only(void **state)
 void test_as_translate_hint_stays_in_range(void **state)
 {
 	struct fx *f = *state;
-	const struct as_range *hint = NULL;
+	struct ramdev_as_hint hint = { .valid = false };
 	struct ramdev_xlate x, y;
 
 	ramdev_as_read_lock();
 	assert_int_equal(0, ramdev_as_translate_hint(f->as, RAM_BASE + 8, 8,
 						     &x, &hint));
-	assert_non_null(hint);
+	assert_true(hint.valid);
 	/* A hit ends where the range ends, as the search does. */
 	assert_int_equal(0, ramdev_as_translate_hint(f->as, RAMD_BASE - 16,
 						     64, &x, &hint));
@@ -173,7 +173,7 @@ void test_as_translate_hint_stays_in_range(void **state)
 	/* A hole: -EFAULT as ramdev_as_translate, and the hint is gone. */
 	assert_int_equal(-EFAULT, ramdev_as_translate_hint(f->as, HOLE_GPA, 8,
 							   &x, &hint));
-	assert_null(hint);
+	assert_false(hint.valid);
 	/* A wrapping range is refused, also inside the hinted range. */
 	assert_int_equal(0, ramdev_as_translate_hint(f->as, RAM_BASE, 8, &x,
 						     &hint));

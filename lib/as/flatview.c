@@ -315,24 +315,22 @@ int ramdev_as_translate(struct ramdev_as *as, uint64_t gpa, uint64_t len,
 	return ramdev_as_view_xlate(AS_RCU_DEREF(as->view), gpa, len, out);
 }
 
-int ramdev_as_translate_hint(struct ramdev_as *as, uint64_t gpa, uint64_t len,
-			     struct ramdev_xlate *out,
-			     const struct as_range **hint)
+int ramdev_as_translate_search(struct ramdev_as *as, uint64_t gpa,
+			       uint64_t len, struct ramdev_xlate *out,
+			       struct ramdev_as_hint *h)
 {
-	const struct as_range *r = *hint;
-	uint64_t last;
+	const struct as_range *r;
 	int ret;
 
-	/* The range of the previous translation, from a view this read-side
-	 * section still protects: the same answer that view's search gives. */
-	if (r && gpa >= r->start && gpa <= r->last && len &&
-	    as_range_last(gpa, len, &last)) {
-		range_xlate(r, gpa, last, out);
-		return 0;
-	}
+	h->valid = false;
 	if (!as)
 		return -EINVAL;
 	ret = view_xlate(AS_RCU_DEREF(as->view), gpa, len, out, &r);
-	*hint = r;
+	if (ret == 0)
+		*h = (struct ramdev_as_hint){
+			.valid = true, .kind = r->kind, .start = r->start,
+			.last = r->last, .region = r->mr, .offset = r->offset,
+			.host = r->host,
+		};
 	return ret;
 }
