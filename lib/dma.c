@@ -269,6 +269,7 @@ struct sg_map {
 	uint64_t direct, bytes;
 	struct ramdev_region *run; /* region of the last segments ... */
 	unsigned nrun;             /* ... whose references are not taken yet */
+	bool dev;                  /* a segment in device memory, or bounced */
 };
 
 /*
@@ -540,6 +541,7 @@ static int map_list(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 				sgm->nrun = 0;
 			}
 			sgm->nrun++;
+			sgm->dev |= seg->kind == RAMDEV_SEG_DEV || seg->bounce;
 			gpa += seg->len;
 			left -= seg->len;
 			n++;
@@ -624,6 +626,7 @@ int ramdev_dma_chain_map(struct ramdev_dma_chain *c,
 
 	res->out_segs = 0;
 	res->in_failed = false;
+	res->dev = false;
 	if (!dma || c->nundo || ((nout || nin) && (!sg || !segs)))
 		return -EINVAL;
 	/* As ramdev_dma_map_sg() twice, under the chain's section. */
@@ -641,6 +644,7 @@ int ramdev_dma_chain_map(struct ramdev_dma_chain *c,
 	sg_refs(&sgm);
 	ramdev_as_guard_exit(&gf);
 	sg_count(dma, &sgm);
+	res->dev = sgm.dev;
 	if (!ret)
 		return (int)(res->out_segs + n_in);
 	/* Unmapped by _end, outside the section: dropping the last

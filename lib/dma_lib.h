@@ -35,6 +35,7 @@ struct ramdev_dma_chain_map {
 	bool in_failed;    /* on failure: the device-writable part failed
 			    * (out_segs then says how many segments the
 			    * readable part took) */
+	bool dev;          /* a segment is RAMDEV_SEG_DEV or bounced */
 };
 
 /**

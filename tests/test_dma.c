@@ -596,6 +596,7 @@ int main(void)
 		T(test_dma_unmap_concurrent_twice_balanced),
 		T(test_dma_bounce_fill_from_mapped_region),
 		T(test_dma_map_chain_as_two_map_sg),
+		T(test_dma_map_chain_dev_flag),
 		T(test_dma_map_chain_e2big_in_part),
 		T(test_dma_map_chain_unassigned_out_part),
 		T(test_dma_unmap_chain_written_in_part_only),

@@ -78,6 +78,7 @@ void test_dma_hot_remove_stress(void **state);
 
 /* test_dma_chain.c */
 void test_dma_map_chain_as_two_map_sg(void **state);
+void test_dma_map_chain_dev_flag(void **state);
 void test_dma_map_chain_e2big_in_part(void **state);
 void test_dma_map_chain_unassigned_out_part(void **state);
 void test_dma_unmap_chain_written_in_part_only(void **state);

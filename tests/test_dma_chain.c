@@ -66,6 +66,7 @@ void test_dma_map_chain_as_two_map_sg(void **state)
 						 &res));
 	ramdev_dma_get_stats(f->dma, &s2);
 	assert_int_equal(3, res.out_segs);
+	assert_true(res.dev); /* RAMD and a bounce */
 	for (int i = 0; i < 6; i++)
 		assert_seg_equal(&a[i], &b[i]);
 	/* The statistics count the same maps, once per chain or not. */
@@ -79,6 +80,24 @@ void test_dma_map_chain_as_two_map_sg(void **state)
 	ramdev_dma_unmap_sg(f->dma, a + 3, 3, 0);
 	ramdev_dma_unmap_chain(f->dma, b, 3, 3, 0);
 	assert_pool_free(f->dma, 4096);
+}
+
+/* res.dev: only RAMD or bounced segments make a chain need the device
+ * barriers. */
+void test_dma_map_chain_dev_flag(void **state)
+{
+	struct fx *f = *state;
+	struct ramdev_sg ram[] = { { RAM_BASE, 16 }, { RAM_BASE + 0x1000, 1 } };
+	struct ramdev_sg mmio[] = { { RAM_BASE, 16 }, { MMIO_BASE, 1 } };
+	struct ramdev_dma_seg segs[2];
+	struct ramdev_dma_chain_map res;
+
+	assert_int_equal(2, map_chain(f->dma, ram, 1, 1, segs, 2, &res));
+	assert_false(res.dev);
+	ramdev_dma_unmap_chain(f->dma, segs, 1, 1, 0);
+	assert_int_equal(2, map_chain(f->dma, mmio, 1, 1, segs, 2, &res));
+	assert_true(res.dev);
+	ramdev_dma_unmap_chain(f->dma, segs, 1, 1, 0);
 }
 
 void test_dma_map_chain_e2big_in_part(void **state)

@@ -485,7 +485,8 @@ static void req_recycle(struct blk_req *req)
 	struct ramdev_blk *blk = req->blk;
 	bool keep_req = blk->req_cached < BLK_REQ_CACHE;
 
-	free(req->ranges);
+	if (req->ranges) /* DISCARD / WRITE_ZEROES only */
+		free(req->ranges);
 	if (!keep_req || (req->stage_cap > BLK_STAGE_KEEP &&
 			  blk->stage_kept + req->stage_cap > blk->stage_budget)) {
 		free(req->stage);

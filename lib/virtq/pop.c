@@ -376,12 +376,13 @@ static int map_failed(struct ramdev_virtq *vq, const struct walk *w, int ret,
 	}
 }
 
-/* The element of a mapped chain: @nseg segments in vq->segs, @nout of
- * them device-readable.  1, or -ENOMEM (unmapped again). */
+/* The element of a mapped chain: @nseg segments in vq->segs, @res->out_segs
+ * of them device-readable.  1, or -ENOMEM (unmapped again). */
 static int make_elem(struct ramdev_virtq *vq, const struct walk *w,
-		     unsigned nseg, unsigned nout,
+		     unsigned nseg, const struct ramdev_dma_chain_map *res,
 		     struct ramdev_virtq_elem **out)
 {
+	unsigned nout = res->out_segs;
 	struct virtq_elem_priv *p = virtq_elem_alloc(vq, nseg);
 
 	if (!p) {
@@ -392,10 +393,7 @@ static int make_elem(struct ramdev_virtq *vq, const struct walk *w,
 	/* Device memory in the element: pop() and push() then need the
 	 * device barriers (virtq_dev_rmb/wmb); bounce buffers count too, for
 	 * the copy-back may store into RAMD (the QEMU_BOUNCE policy). */
-	p->dev = false;
-	for (unsigned i = 0; i < nseg; i++)
-		if (p->segs[i].kind == RAMDEV_SEG_DEV || p->segs[i].bounce)
-			p->dev = true;
+	p->dev = res->dev;
 	p->owner = vq;
 	p->pub.head = w->head;
 	p->pub.out_num = nout;
@@ -419,7 +417,7 @@ static int chain_pop(struct ramdev_virtq *vq, uint16_t head,
 		     struct ramdev_virtq_elem **out)
 {
 	struct ramdev_dma_chain dc;
-	struct ramdev_dma_chain_map res = { 0, false };
+	struct ramdev_dma_chain_map res = { 0, false, false };
 	struct walk w = {
 		.vq = vq,
 		.dc = &dc,
@@ -442,7 +440,7 @@ static int chain_pop(struct ramdev_virtq *vq, uint16_t head,
 	ramdev_dma_chain_end(&dc); /* unmaps what a failed map mapped */
 	if (ret < 0)
 		return map_failed(vq, &w, ret, &res);
-	return make_elem(vq, &w, (unsigned)ret, res.out_segs, out);
+	return make_elem(vq, &w, (unsigned)ret, &res, out);
 }
 
 /* Pop the next head of the resubmit list (inflight.c): 1, or -errno as
