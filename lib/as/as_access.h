@@ -2,9 +2,10 @@
 /*
  * Address-space private header: what the DMA layer uses of the address
  * space beyond its public header to reach guest memory: references taken
- * n at a time, strict reads and writes, copies to and from one region
- * (QEMU-style indirect access to RAM-device regions) and the per-thread
- * count of those indirect accesses, for tests and benchmarks.
+ * n at a time, translations with a hint (one search per flat range of a
+ * descriptor chain), strict reads and writes, copies to and from one
+ * region (QEMU-style indirect access to RAM-device regions) and the
+ * per-thread count of those indirect accesses, for tests and benchmarks.
  */
 #ifndef RAMDEV_AS_ACCESS_H
 #define RAMDEV_AS_ACCESS_H
