@@ -144,7 +144,8 @@ void test_dma_map_chain_unassigned_out_part(void **state)
 void test_dma_unmap_chain_written_in_part_only(void **state)
 {
 	struct fx *f = *state;
-	struct ramdev_sg sg[] = { { MMIO_BASE, 64 }, { MMIO_BASE + 0x1000, 64 } };
+	struct ramdev_sg sg[] = { { MMIO_BASE, 64 },
+				  { MMIO_BASE + 0x1000, 64 } };
 	struct ramdev_dma_seg segs[2];
 	struct ramdev_dma_chain_map res;
 	uint8_t in[64], before[64];
