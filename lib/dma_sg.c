@@ -18,12 +18,6 @@
 
 /* ---- scatter-gather ---- */
 
-/*
- * Map the @nsg entries of @sg into @segs[0..max_segs) under the caller's
- * read-side section and guard, the segments' references counted in @sgm
- * (sg_refs() takes them).  *@mapped: segments mapped, also on failure (the
- * caller unmaps them once the references are taken).  0 or -errno.
- */
 /* Map one piece from @gpa (at most @left bytes) into @seg. */
 static inline int map_piece(struct ramdev_dma *dma, uint64_t gpa,
 			    uint64_t left, enum ramdev_dma_dir dir,
@@ -45,6 +39,12 @@ static inline int map_piece(struct ramdev_dma *dma, uint64_t gpa,
 	return 0;
 }
 
+/*
+ * Map the @nsg entries of @sg into @segs[0..max_segs) under the caller's
+ * read-side section and guard, the segments' references counted in @sgm
+ * (sg_refs() takes them).  *@mapped: segments mapped, also on failure (the
+ * caller unmaps them once the references are taken).  0 or -errno.
+ */
 static int map_list(struct ramdev_dma *dma, const struct ramdev_sg *sg,
 		    unsigned nsg, enum ramdev_dma_dir dir,
 		    struct ramdev_dma_seg *segs, unsigned max_segs,
