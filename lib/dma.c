@@ -6,8 +6,10 @@
  * QEMU_BOUNCE policy) goes through the bounded bounce pool of
  * lib/dma_bounce.c.  A mapping holds a reference on its region so a
  * hot-removed region's memory is not released under a running DMA.
- * Copies by guest address and through a mapped segment are in
- * lib/dma_copy.c; the context and the segment magic in lib/dma_ctx.h.
+ * Scatter-gather lists and descriptor chains are in lib/dma_sg.c, copies
+ * by guest address and through a mapped segment in lib/dma_copy.c; the
+ * context, the segment magic and what map and unmap share in
+ * lib/dma_ctx.h.
  */
 #include "dma_ctx.h" /* first: it defines _LGPL_SOURCE for liburcu */
 
@@ -20,11 +22,6 @@
 #include <syslog.h>
 
 #include "ramdev/access.h"
-
-static void count(struct ramdev_dma *dma, enum dma_stat i, uint64_t n)
-{
-	ramdev_dma_stats_add(&dma->stats, i, n);
-}
 
 /* ---- context ---- */
 
@@ -120,36 +117,20 @@ int ramdev_dma_on_free(struct ramdev_dma *dma, void (*fn)(void *opaque),
 
 /* ---- map / unmap ---- */
 
-static bool dir_ok(enum ramdev_dma_dir dir)
-{
-	return dir == RAMDEV_DMA_TO_DEVICE || dir == RAMDEV_DMA_FROM_DEVICE ||
-	       dir == RAMDEV_DMA_BIDIR;
-}
-
 /*
- * Translate, and take a reference unless @ref is false (map_sg takes them
- * for a run of segments at once).  The caller holds the RCU read lock: the
- * reference must be taken while the view that returned the region is still
+ * Translate and take a reference (map_sg takes them for a run of segments
+ * at once instead).  The caller holds the RCU read lock: the reference
+ * must be taken while the view that returned the region is still
  * protected, or the region could be freed between the two.
  */
 static int lookup_ref(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
-		      struct ramdev_xlate *x, bool ref)
+		      struct ramdev_xlate *x)
 {
 	int ret = ramdev_as_translate(dma->as, gpa, len, x);
 
-	if (!ret && ref)
+	if (!ret)
 		ramdev_region_ref(x->region);
 	return ret;
-}
-
-static bool needs_bounce(const struct ramdev_dma *dma,
-			 enum ramdev_region_kind kind)
-{
-	if (kind == RAMDEV_REGION_RAM)
-		return false;
-	if (kind == RAMDEV_REGION_RAMD)
-		return dma->policy == RAMDEV_DMA_QEMU_BOUNCE;
-	return true;
 }
 
 /*
@@ -169,7 +150,8 @@ static int bounce_fill(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 				     dma->policy == RAMDEV_DMA_QEMU_BOUNCE);
 }
 
-/* @whole: all of the range or nothing (-EAGAIN), see map_one(). */
+/* @whole: all of the range or nothing (-EAGAIN), see
+ * ramdev_dma_map_xlated(). */
 static int map_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 		      const struct ramdev_xlate *x, bool whole)
 {
@@ -180,7 +162,7 @@ static int map_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 
 	ret = ramdev_dma_pool_get(&dma->pool, want, &buf, &seg->len, &tag);
 	if (ret == -ENOBUFS)
-		count(dma, DMA_ST_FAILURES, 1);
+		dma_count(dma, DMA_ST_FAILURES, 1);
 	if (ret)
 		return ret;
 	if (whole && seg->len < want) {
@@ -203,18 +185,8 @@ static int map_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 		 * Those must be zeros, not an earlier request's data. */
 		memset(buf, 0, seg->len);
 	}
-	count(dma, DMA_ST_BOUNCED, 1);
+	dma_count(dma, DMA_ST_BOUNCED, 1);
 	return 0;
-}
-
-static void map_direct(struct ramdev_dma_seg *seg,
-		       const struct ramdev_xlate *x)
-{
-	seg->base = x->host;
-	seg->len = x->len > SIZE_MAX ? SIZE_MAX : (size_t)x->len;
-	seg->kind = x->kind == RAMDEV_REGION_RAMD ? RAMDEV_SEG_DEV
-						  : RAMDEV_SEG_RAM;
-	seg->bounce = 0;
 }
 
 /*
@@ -232,17 +204,17 @@ static void map_indirect(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 	seg->kind = RAMDEV_SEG_MMIO;
 	seg->bounce = 0;
 	seg->owner = dma;
-	count(dma, DMA_ST_INDIRECT, 1);
+	dma_count(dma, DMA_ST_INDIRECT, 1);
 }
 
-static int map_check(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
+int ramdev_dma_map_check(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 		     enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg)
 {
 	if (!dma || !seg) {
 		dma_log(dma, LOG_ERR, "map: NULL argument");
 		return -EINVAL;
 	}
-	if (!dir_ok(dir) || !len) {
+	if (!dma_dir_ok(dir) || !len) {
 		dma_guest_log(dma, DMA_ARG,
 			"map: bad argument (gpa 0x%llx len 0x%llx dir 0x%x)",
 			(unsigned long long)gpa, (unsigned long long)len,
@@ -258,32 +230,32 @@ static int map_check(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 }
 
 /*
- * @in_sg: called by map_sg, which under DIRECT may leave MMIO unmapped
- * (map_indirect), and which takes the segment's region reference itself
- * (for a run of segments at once) once this returns 0.
- * Called inside an RCU read-side section (ramdev_as_rdlock), so a
- * scatter-gather list is mapped under one.
+ * Fill @seg for [@gpa, ...) from @ret and @x, the result of its
+ * translation.  @sgm: called for a list (dma_sg.c), which under DIRECT
+ * may leave MMIO unmapped (map_indirect), takes the segment's region
+ * reference itself (for a run of segments at once) once this returns 0,
+ * and counts direct maps for the list; otherwise the caller took a
+ * reference with the translation, dropped here if the map fails.  Called
+ * inside an RCU read-side section (ramdev_as_rdlock), so a scatter-gather
+ * list is mapped under one.
  */
-static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
-		   enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg,
-		   bool in_sg)
+int ramdev_dma_map_xlated(struct ramdev_dma *dma, uint64_t gpa,
+			  enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg,
+			  int ret, const struct ramdev_xlate *x,
+			  struct dma_sg_map *sgm)
 {
-	struct ramdev_xlate x;
-	int ret = map_check(dma, gpa, len, dir, seg);
+	bool in_sg = sgm != NULL;
 
-	if (ret)
-		return ret;
 	/* Until the map succeeds the segment is "never mapped" for unmap. */
 	*seg = (struct ramdev_dma_seg){ .gpa = gpa, .dir = dir };
-	ret = lookup_ref(dma, gpa, len, &x, !in_sg);
 	if (ret) {
 		if (ret == -EFAULT)
 			dma_guest_log(dma, DMA_UNASSIGNED, "map: gpa 0x%llx unassigned",
 				(unsigned long long)gpa);
 		return ret;
 	}
-	seg->region_offset = x.offset;
-	if (needs_bounce(dma, x.kind)) {
+	seg->region_offset = x->offset;
+	if (dma_needs_bounce(dma, x->kind)) {
 		/* Deferring (map_sg, DIRECT): bounce a piece only whole.  A
 		 * piece split between bounce and callbacks would reach the
 		 * device in two orders (bounce at unmap, callbacks at once)
@@ -291,28 +263,46 @@ static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 		 * (review finding). */
 		bool defer = in_sg && dma->policy == RAMDEV_DMA_DIRECT;
 
-		ret = map_bounce(dma, seg, &x, defer);
+		ret = map_bounce(dma, seg, x, defer);
 		if (ret == -EAGAIN && defer) {
-			map_indirect(dma, seg, &x);
+			map_indirect(dma, seg, x);
 			ret = 0;
 		}
 		if (ret == -EAGAIN)
-			count(dma, DMA_ST_RETRIES, 1);
+			dma_count(dma, DMA_ST_RETRIES, 1);
 		if (ret) {
 			if (!in_sg)
-				ramdev_region_unref(x.region);
+				ramdev_region_unref(x->region);
 			return ret;
 		}
-		count(dma, DMA_ST_BYTES, seg->len);
+		dma_count(dma, DMA_ST_BYTES, seg->len);
 	} else {
-		map_direct(seg, &x);
-		/* The common case: both counters in one slot lookup. */
-		ramdev_dma_stats_add2(&dma->stats, DMA_ST_DIRECT, 1,
-				      DMA_ST_BYTES, seg->len);
+		dma_map_direct(seg, x);
+		if (in_sg) {
+			sgm->direct++;
+			sgm->bytes += seg->len;
+		} else {
+			/* Both counters in one slot lookup. */
+			ramdev_dma_stats_add2(&dma->stats, DMA_ST_DIRECT, 1,
+					      DMA_ST_BYTES, seg->len);
+		}
 	}
-	seg->region = x.region;
+	seg->region = x->region;
 	seg->dir = SEG_MAPPED | dir;
 	return 0;
+}
+
+/* One map outside a list: checked, translated with a reference. */
+static int map_one(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
+		   enum ramdev_dma_dir dir, struct ramdev_dma_seg *seg)
+{
+	struct ramdev_xlate x;
+	int ret = ramdev_dma_map_check(dma, gpa, len, dir, seg);
+
+	if (ret)
+		return ret;
+	ret = lookup_ref(dma, gpa, len, &x);
+	return ramdev_dma_map_xlated(dma, gpa, dir, seg, ret, &x, NULL);
 }
 
 int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
@@ -323,37 +313,23 @@ int ramdev_dma_map(struct ramdev_dma *dma, uint64_t gpa, uint64_t len,
 
 	ramdev_dma_guard_enter(&gf, dma);
 	ramdev_as_rdlock();
-	ret = map_one(dma, gpa, len, dir, seg, false);
+	ret = map_one(dma, gpa, len, dir, seg);
 	ramdev_as_rdunlock();
 	ramdev_as_guard_exit(&gf);
 	return ret;
 }
 
-/*
- * Claim @seg for unmapping: flip its magic from mapped to unmapped with a
- * CAS, so of two racing unmaps of one segment only one proceeds.
- */
-static bool unmap_claim(struct ramdev_dma *dma, struct ramdev_dma_seg *seg)
+/* Why a claim (dma_unmap_claim) failed, in the log (caller bugs: not
+ * rate-limited). */
+void ramdev_dma_unmap_claim_failed(struct ramdev_dma *dma,
+				   const struct ramdev_dma_seg *seg,
+				   uint32_t old, bool won)
 {
-	uint32_t old = __atomic_load_n(&seg->dir, __ATOMIC_RELAXED);
-
-	/* seg->region is read only by the thread whose CAS won: a losing
-	 * unmap of the same segment must not read it while the winner clears
-	 * it.  A mapped segment always has a region (map_one sets it before
-	 * the magic), so a winner that finds none was handed garbage. */
-	if ((old & SEG_MAGIC_MASK) == SEG_MAPPED &&
-	    __atomic_compare_exchange_n(&seg->dir, &old,
-					SEG_UNMAPPED | (old & SEG_DIR_MASK),
-					false, __ATOMIC_ACQ_REL,
-					__ATOMIC_RELAXED)) {
-		if (seg->region)
-			return true;
+	if (won)
 		dma_log(dma, LOG_ERR, "unmap: mapped segment without a region "
 			"(gpa 0x%llx len 0x%zx): not a segment of map",
 			(unsigned long long)seg->gpa, seg->len);
-		return false;
-	}
-	if ((old & SEG_MAGIC_MASK) == SEG_UNMAPPED)
+	else if ((old & SEG_MAGIC_MASK) == SEG_UNMAPPED)
 		dma_log(dma, LOG_ERR,
 			"unmap: segment unmapped twice (gpa 0x%llx len 0x%zx)",
 			(unsigned long long)seg->gpa, seg->len);
@@ -361,11 +337,10 @@ static bool unmap_claim(struct ramdev_dma *dma, struct ramdev_dma_seg *seg)
 		dma_log(dma, LOG_ERR,
 			"unmap: segment was never mapped (dir field 0x%x)",
 			(unsigned)old);
-	return false;
 }
 
-static void unmap_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
-			 size_t written)
+void ramdev_dma_unmap_bounce(struct ramdev_dma *dma,
+			     struct ramdev_dma_seg *seg, size_t written)
 {
 	int ret = 0;
 
@@ -391,36 +366,6 @@ static void unmap_bounce(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 			seg->base, (unsigned)seg->bounce);
 }
 
-/*
- * Everything of an unmap but dropping the region reference: returns the
- * region whose reference the caller drops, or NULL (not a mapped segment).
- */
-static struct ramdev_region *unmap_one(struct ramdev_dma *dma,
-				       struct ramdev_dma_seg *seg,
-				       size_t written)
-{
-	struct ramdev_region *r;
-
-	if (!unmap_claim(dma, seg))
-		return NULL;
-	if (written > seg->len) {
-		dma_log(dma, LOG_WARNING,
-			"unmap: written 0x%zx > segment length 0x%zx, clamped",
-			written, seg->len);
-		written = seg->len;
-	}
-	if (!(seg->dir & RAMDEV_DMA_FROM_DEVICE))
-		written = 0;
-	if (seg->bounce)
-		unmap_bounce(dma, seg, written);
-	else if (written)
-		ramdev_region_dirty_mark(seg->region, seg->region_offset,
-					 written);
-	r = seg->region;
-	seg->region = NULL;
-	return r;
-}
-
 void ramdev_dma_unmap(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 		      size_t written)
 {
@@ -432,100 +377,10 @@ void ramdev_dma_unmap(struct ramdev_dma *dma, struct ramdev_dma_seg *seg,
 		return;
 	}
 	ramdev_dma_guard_enter(&gf, dma); /* the copy-back */
-	r = unmap_one(dma, seg, written);
+	r = dma_unmap_one(dma, seg, written);
 	ramdev_as_guard_exit(&gf);
 	if (r) {
 		ramdev_region_unref(r);
-		count(dma, DMA_ST_UNMAPS, 1);
+		dma_count(dma, DMA_ST_UNMAPS, 1);
 	}
-}
-
-/* ---- scatter-gather ---- */
-
-int ramdev_dma_map_sg(struct ramdev_dma *dma, const struct ramdev_sg *sg,
-		      unsigned nsg, enum ramdev_dma_dir dir,
-		      struct ramdev_dma_seg *segs, unsigned max_segs)
-{
-	struct ramdev_region *run = NULL; /* region of the last segments */
-	struct ramdev_as_guard_frame gf;
-	unsigned n = 0, nrun = 0;
-	int ret = 0;
-
-	if (!dma || (nsg && (!sg || !segs)))
-		return -EINVAL;
-	/* One read-side section for the whole list: bounce fills and MMIO
-	 * callbacks inside nest in it, as they nest in the address space's
-	 * own dispatch. */
-	ramdev_dma_guard_enter(&gf, dma);
-	ramdev_as_rdlock();
-	for (unsigned i = 0; i < nsg && !ret; i++) {
-		uint64_t gpa = sg[i].gpa, left = sg[i].len;
-
-		/* Reject the whole entry up front, not after mapping half. */
-		ret = map_check(dma, gpa, left, dir, &segs[0]);
-		while (!ret && left) {
-			if (n == max_segs) {
-				ret = -E2BIG;
-				break;
-			}
-			ret = map_one(dma, gpa, left, dir, &segs[n], true);
-			if (!ret) {
-				/* One reference per segment, taken per run
-				 * of segments in one region (the header,
-				 * data and status of a request usually
-				 * are): one atomic operation per run. */
-				if (segs[n].region != run) {
-					ramdev_region_ref_n(run, nrun);
-					run = segs[n].region;
-					nrun = 0;
-				}
-				nrun++;
-				gpa += segs[n].len;
-				left -= segs[n].len;
-				n++;
-			}
-		}
-	}
-	ramdev_region_ref_n(run, nrun); /* still under the read lock */
-	ramdev_as_rdunlock();
-	ramdev_as_guard_exit(&gf);
-	if (!ret)
-		return (int)n;
-	ramdev_dma_unmap_sg(dma, segs, n, 0);
-	return ret;
-}
-
-void ramdev_dma_unmap_sg(struct ramdev_dma *dma, struct ramdev_dma_seg *segs,
-			 unsigned nsegs, size_t written)
-{
-	struct ramdev_region *run = NULL;
-	struct ramdev_as_guard_frame gf;
-	unsigned nrun = 0, unmapped = 0;
-
-	if (!dma || (nsegs && !segs)) {
-		dma_log(dma, LOG_ERR, "unmap: NULL argument");
-		return;
-	}
-	/* As ramdev_dma_unmap per segment, with the region references of a
-	 * run of segments in one region dropped at once. */
-	ramdev_dma_guard_enter(&gf, dma); /* the copy-backs */
-	for (unsigned i = 0; i < nsegs; i++) {
-		size_t w = written < segs[i].len ? written : segs[i].len;
-		struct ramdev_region *r = unmap_one(dma, &segs[i], w);
-
-		written -= w;
-		if (!r)
-			continue;
-		if (r != run) {
-			ramdev_region_unref_n(run, nrun);
-			run = r;
-			nrun = 0;
-		}
-		nrun++;
-		unmapped++;
-	}
-	ramdev_as_guard_exit(&gf);
-	ramdev_region_unref_n(run, nrun);
-	if (unmapped)
-		count(dma, DMA_ST_UNMAPS, unmapped);
 }

@@ -25,7 +25,6 @@ static STATS_TLS struct {
 	uint64_t id;
 	struct ramdev_dma_tstats *slot;
 } cache[CACHE_WAYS];
-static STATS_TLS unsigned cache_victim;
 
 int ramdev_dma_stats_init(struct ramdev_dma_stat_set *s)
 {
@@ -65,21 +64,37 @@ static struct ramdev_dma_tstats *find_slot(struct ramdev_dma_stat_set *s)
 	return t;
 }
 
-static struct ramdev_dma_tstats *my_slot(struct ramdev_dma_stat_set *s)
+/* Slow path of my_slot(): another way of the cache, moved to the front,
+ * or the slot found (or made) and put there. */
+static struct ramdev_dma_tstats *my_slot_miss(struct ramdev_dma_stat_set *s)
 {
-	struct ramdev_dma_tstats *t;
-	unsigned v;
+	struct ramdev_dma_tstats *t = NULL;
+	unsigned i;
 
-	for (unsigned i = 0; i < CACHE_WAYS; i++)
-		if (cache[i].id == s->id)
-			return cache[i].slot;
-	t = find_slot(s);
-	if (t) {
-		v = cache_victim++ % CACHE_WAYS;
-		cache[v].id = s->id;
-		cache[v].slot = t;
+	for (i = 1; i < CACHE_WAYS; i++)
+		if (cache[i].id == s->id) {
+			t = cache[i].slot;
+			break;
+		}
+	if (!t) {
+		t = find_slot(s);
+		if (!t)
+			return NULL;
+		i = CACHE_WAYS - 1; /* the least recently used way goes */
 	}
+	for (; i > 0; i--)
+		cache[i] = cache[i - 1];
+	cache[0].id = s->id;
+	cache[0].slot = t;
 	return t;
+}
+
+/* This thread's slot: the most recently used context is the first way. */
+static inline struct ramdev_dma_tstats *my_slot(struct ramdev_dma_stat_set *s)
+{
+	if (__builtin_expect(cache[0].id == s->id, 1))
+		return cache[0].slot;
+	return my_slot_miss(s);
 }
 
 /* Single writer per slot: no read-modify-write needed, only no tearing. */

@@ -595,6 +595,12 @@ int main(void)
 		T(test_getters_null),
 		T(test_dma_unmap_concurrent_twice_balanced),
 		T(test_dma_bounce_fill_from_mapped_region),
+		T(test_dma_map_chain_as_two_map_sg),
+		T(test_dma_map_chain_dev_flag),
+		T(test_dma_map_chain_e2big_in_part),
+		T(test_dma_map_chain_unassigned_out_part),
+		T(test_dma_unmap_chain_written_in_part_only),
+		T(test_as_translate_hint_stays_in_range),
 	};
 
 	return cmocka_run_group_tests_name("dma", tests, NULL, NULL);

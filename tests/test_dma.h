@@ -5,6 +5,8 @@
  *   test_dma_qemu.c     the QEMU_BOUNCE policy's per-access RAMD dispatch
  *   test_dma_threads.c  concurrent maps through a tiny pool, hot removal
  *   test_dma_contract.c bounce copies on the mapped region, on_free protocol
+ *   test_dma_chain.c    a chain's maps in one call (lib/dma_lib.h), hinted
+ *                       translations
  *   test_dma_fixture.c  the fixture below and shared helpers
  *
  * Each test gets a fresh small guest:
@@ -73,6 +75,14 @@ void assert_pool_free(struct ramdev_dma *dma, size_t size);
 void test_dma_map_concurrent_tiny_pool(void **state);
 void test_dma_hot_remove_held_mapping(void **state);
 void test_dma_hot_remove_stress(void **state);
+
+/* test_dma_chain.c */
+void test_dma_map_chain_as_two_map_sg(void **state);
+void test_dma_map_chain_dev_flag(void **state);
+void test_dma_map_chain_e2big_in_part(void **state);
+void test_dma_map_chain_unassigned_out_part(void **state);
+void test_dma_unmap_chain_written_in_part_only(void **state);
+void test_as_translate_hint_stays_in_range(void **state);
 
 /* test_dma_qemu.c */
 void test_dma_qemu_fill_per_access(void **state);

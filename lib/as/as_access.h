@@ -2,9 +2,10 @@
 /*
  * Address-space private header: what the DMA layer uses of the address
  * space beyond its public header to reach guest memory: references taken
- * n at a time, strict reads and writes, copies to and from one region
- * (QEMU-style indirect access to RAM-device regions) and the per-thread
- * count of those indirect accesses, for tests and benchmarks.
+ * n at a time, translations with a hint (one search per flat range of a
+ * descriptor chain), strict reads and writes, copies to and from one
+ * region (QEMU-style indirect access to RAM-device regions) and the
+ * per-thread count of those indirect accesses, for tests and benchmarks.
  */
 #ifndef RAMDEV_AS_ACCESS_H
 #define RAMDEV_AS_ACCESS_H
@@ -20,6 +21,56 @@
  * one per mapped segment, for a whole scatter-gather list at a time. */
 void ramdev_region_ref_n(struct ramdev_region *r, unsigned n);
 void ramdev_region_unref_n(struct ramdev_region *r, unsigned n);
+
+/*
+ * A translation hint: a copy of the flat range the last translation fell
+ * in, so the next address inside it translates inline, without a search.
+ * Zeroed: no hint.  Valid only inside the read-side section that filled it
+ * (the region is one a view that section protects holds; the answer is
+ * that view's).  For the DMA layer's chains, whose table and buffers
+ * mostly lie in one range.
+ */
+struct ramdev_as_hint {
+	bool valid;
+	enum ramdev_region_kind kind;
+	uint64_t start, last;          /* the range, inclusive */
+	struct ramdev_region *region;
+	uint64_t offset;               /* of @start in @region */
+	uint8_t *host;                 /* of @start; NULL for MMIO */
+};
+
+/* flatview.c: ramdev_as_translate(), and *@h = the range found (cleared
+ * when none is). */
+int ramdev_as_translate_search(struct ramdev_as *as, uint64_t gpa,
+			       uint64_t len, struct ramdev_xlate *out,
+			       struct ramdev_as_hint *h);
+
+/*
+ * ramdev_as_translate_hint - ramdev_as_translate() that answers from *@h
+ * when @gpa lies in its range (the same answer as the search in that
+ * view: the range's bytes from @gpa, up to the end of the requested
+ * range), and otherwise searches and sets *@h.
+ * Returns: as ramdev_as_translate().
+ * Context: inside ramdev_as_read_lock(), the section *@h was filled in.
+ */
+static inline int ramdev_as_translate_hint(struct ramdev_as *as, uint64_t gpa,
+					   uint64_t len,
+					   struct ramdev_xlate *out,
+					   struct ramdev_as_hint *h)
+{
+	uint64_t last;
+
+	if (h->valid && gpa >= h->start && gpa <= h->last && len != 0 &&
+	    !__builtin_add_overflow(gpa, len - 1, &last)) {
+		out->region = h->region;
+		out->kind = h->kind;
+		out->offset = h->offset + (gpa - h->start);
+		out->len = (last < h->last ? last : h->last) - gpa + 1;
+		out->host = h->host ? h->host + (gpa - h->start) : NULL;
+		return 0;
+	}
+	return ramdev_as_translate_search(as, gpa, len, out, h);
+}
 
 /*
  * ramdev_as_read_strict / _write_strict - ramdev_as_read/_write, except

@@ -11,8 +11,8 @@
  *   as_tls.h    the declaration of per-thread state (RAMDEV_TLS)
  *   as_rcu.h    the RCU read side, inline (defines _LGPL_SOURCE: first)
  *   as_log.h    the address space's log and its guest-triggerable kinds
- *   as_access.h references n at a time, strict and per-region copies, the
- *               indirect-access counter
+ *   as_access.h references n at a time, hinted translations, strict and
+ *               per-region copies, the indirect-access counter
  *   as_guard.h  the DMA re-entrancy guard
  *   as_bytes.h  host-order values to and from bytes
  */

@@ -82,19 +82,14 @@ static void dirty_set(struct as_dirty *d, uint64_t first, uint64_t last)
 	}
 }
 
-void ramdev_region_dirty_mark(struct ramdev_region *r, uint64_t offset,
-			      uint64_t len)
+/* ramdev_region_dirty_mark() with logging on (at the time of its check). */
+static void __attribute__((noinline))
+dirty_mark_on(struct ramdev_region *r, uint64_t offset, uint64_t len)
 {
 	struct as_dirty *d;
 	uint64_t last;
 
-	if (!r || len == 0 || offset > r->last)
-		return;
-	/* Logging off: nothing to mark, and no read-side section needed to
-	 * learn it.  A log switched on concurrently may or may not see this
-	 * mark, exactly as when the load below ran under the lock: the read
-	 * lock only keeps a bitmap alive, it orders nothing against enable. */
-	if (!__atomic_load_n(&r->dirty, __ATOMIC_RELAXED))
+	if (offset > r->last)
 		return;
 	/* Clamp to the region: a wrapped or overlong range ends at its end. */
 	if (!as_range_last(offset, len, &last) || last > r->last)
@@ -105,6 +100,20 @@ void ramdev_region_dirty_mark(struct ramdev_region *r, uint64_t offset,
 		dirty_set(d, offset / RAMDEV_DIRTY_PAGE,
 			  last / RAMDEV_DIRTY_PAGE);
 	ramdev_as_rdunlock();
+}
+
+/* Every DMA unmap and used-ring store calls this: the usual "logging
+ * off" answer stays a few instructions, the rest is out of line. */
+void ramdev_region_dirty_mark(struct ramdev_region *r, uint64_t offset,
+			      uint64_t len)
+{
+	/* Logging off: nothing to mark, and no read-side section needed to
+	 * learn it.  A log switched on concurrently may or may not see this
+	 * mark, exactly as when the load below ran under the lock: the read
+	 * lock only keeps a bitmap alive, it orders nothing against enable. */
+	if (!r || len == 0 || !__atomic_load_n(&r->dirty, __ATOMIC_RELAXED))
+		return;
+	dirty_mark_on(r, offset, len);
 }
 
 int64_t ramdev_region_dirty_take(struct ramdev_region *r, uint64_t *bits,

@@ -264,12 +264,25 @@ const struct as_range *ramdev_as_view_find(const struct as_view *v,
 	return NULL;
 }
 
-int ramdev_as_view_xlate(const struct as_view *v, uint64_t gpa, uint64_t len,
-			 struct ramdev_xlate *out)
+/* Where @gpa (in @r) lands, for a range of the caller's ending at @last. */
+static inline void range_xlate(const struct as_range *r, uint64_t gpa,
+			       uint64_t last, struct ramdev_xlate *out)
+{
+	out->region = r->mr;
+	out->kind = r->kind;
+	out->offset = r->offset + (gpa - r->start);
+	out->len = as_min_u64(r->last, last) - gpa + 1;
+	out->host = r->host ? r->host + (gpa - r->start) : NULL;
+}
+
+/* ramdev_as_view_xlate, and *@rp = the range found (NULL for a hole). */
+static int view_xlate(const struct as_view *v, uint64_t gpa, uint64_t len,
+		      struct ramdev_xlate *out, const struct as_range **rp)
 {
 	const struct as_range *r;
 	uint64_t last, hole_last;
 
+	*rp = NULL;
 	if (len == 0 || !out)
 		return -EINVAL;
 	if (!as_range_last(gpa, len, &last))
@@ -281,12 +294,17 @@ int ramdev_as_view_xlate(const struct as_view *v, uint64_t gpa, uint64_t len,
 		};
 		return -EFAULT;
 	}
-	out->region = r->mr;
-	out->kind = r->kind;
-	out->offset = r->offset + (gpa - r->start);
-	out->len = as_min_u64(r->last, last) - gpa + 1;
-	out->host = r->host ? r->host + (gpa - r->start) : NULL;
+	range_xlate(r, gpa, last, out);
+	*rp = r;
 	return 0;
+}
+
+int ramdev_as_view_xlate(const struct as_view *v, uint64_t gpa, uint64_t len,
+			 struct ramdev_xlate *out)
+{
+	const struct as_range *r;
+
+	return view_xlate(v, gpa, len, out, &r);
 }
 
 int ramdev_as_translate(struct ramdev_as *as, uint64_t gpa, uint64_t len,
@@ -295,4 +313,24 @@ int ramdev_as_translate(struct ramdev_as *as, uint64_t gpa, uint64_t len,
 	if (!as)
 		return -EINVAL;
 	return ramdev_as_view_xlate(AS_RCU_DEREF(as->view), gpa, len, out);
+}
+
+int ramdev_as_translate_search(struct ramdev_as *as, uint64_t gpa,
+			       uint64_t len, struct ramdev_xlate *out,
+			       struct ramdev_as_hint *h)
+{
+	const struct as_range *r;
+	int ret;
+
+	h->valid = false;
+	if (!as)
+		return -EINVAL;
+	ret = view_xlate(AS_RCU_DEREF(as->view), gpa, len, out, &r);
+	if (ret == 0)
+		*h = (struct ramdev_as_hint){
+			.valid = true, .kind = r->kind, .start = r->start,
+			.last = r->last, .region = r->mr, .offset = r->offset,
+			.host = r->host,
+		};
+	return ret;
 }

@@ -37,6 +37,12 @@ static void gather(const struct ramdev_virtq_elem *e, unsigned first,
 	uint8_t *p = buf;
 	size_t off, n;
 
+	/* The usual header: all in the first RAM segment. */
+	if (count && e->segs[first].kind == RAMDEV_SEG_RAM &&
+	    skip < e->segs[first].len && e->segs[first].len - skip >= len) {
+		memcpy(buf, (const uint8_t *)e->segs[first].base + skip, len);
+		return;
+	}
 	ramdev_blk_cursor_init(&c, e, first, count, skip);
 	while ((n = ramdev_blk_cursor_next(&c, len, &seg, &off)) > 0) {
 		if (ramdev_blk_seg_copy_in(p, seg, off, n))
@@ -111,24 +117,34 @@ static enum ramdev_blk_err req_fail(struct blk_req *req, enum ramdev_blk_err err
 /* ---- planning the data: limits, staged bytes ---- */
 
 /*
- * Check the data against seg_max and size_max (VIRTIO 1.2 5.2.4) and count
- * the bytes to stage.  A descriptor the DMA layer split (it crossed a
- * region boundary) is one segment to the driver: pieces contiguous in guest
- * memory count once, and size_max is checked per piece.  Neither check can
- * then refuse a request that keeps the limits.
+ * Plan @len data bytes of @count segments from @first, @skip bytes in, in
+ * one walk: check them against seg_max and size_max (VIRTIO 1.2 5.2.4),
+ * count the bytes to stage, and build the iovec list (one window) when
+ * nothing stages; otherwise ramdev_blk_stage_begin() (stage.c) builds it
+ * once staging space is reserved.  A descriptor the DMA layer split (it
+ * crossed a region boundary) is one segment to the driver: pieces
+ * contiguous in guest memory count once, and size_max is checked per
+ * piece.  Neither check can then refuse a request that keeps the limits.
+ * A piece is at most one segment, so the list fits req->iov (req->cap).
  */
-static enum ramdev_blk_err plan_walk(struct blk_req *req, uint64_t *a,
-				     uint64_t *b)
+static enum ramdev_blk_err plan_data(struct blk_req *req, unsigned first,
+				     unsigned count, uint64_t skip,
+				     uint64_t len, uint64_t *a, uint64_t *b)
 {
 	const struct ramdev_blk *blk = req->blk;
 	const struct ramdev_dma_seg *seg;
 	uint64_t segs = 0, next_gpa = 0, staged = 0, start;
 	bool has_next = false; /* next_gpa is an address (did not wrap) */
+	enum ramdev_blk_err err = RAMDEV_BLK_OK;
 	struct blk_cursor c;
 	size_t off, n;
 
+	req->data_first = first;
+	req->data_count = count;
+	req->data_skip = skip;
+	req->len = len;
 	ramdev_blk_data_cursor(req, &c, 0);
-	for (uint64_t left = req->len;
+	for (uint64_t left = len;
 	     (n = ramdev_blk_cursor_next(&c, left, &seg, &off)); left -= n) {
 		/* Checked: a piece may end at 2^64 - 1, and then nothing
 		 * continues it (address 0 is not its next byte).  The queue
@@ -141,47 +157,26 @@ static enum ramdev_blk_err plan_walk(struct blk_req *req, uint64_t *a,
 		if (blk->size_max && n > blk->size_max) {
 			*a = n;
 			*b = blk->size_max;
-			return RAMDEV_BLK_SIZE_MAX;
+			err = RAMDEV_BLK_SIZE_MAX;
+			break;
 		}
 		if (segs > blk->seg_max) {
 			*a = segs;
 			*b = blk->seg_max;
-			return RAMDEV_BLK_SEG_MAX;
+			err = RAMDEV_BLK_SEG_MAX;
+			break;
 		}
 		if (seg->kind != RAMDEV_SEG_RAM)
 			staged += n;
+		else
+			req->iov[req->iovcnt++] =
+				(struct iovec){ (uint8_t *)seg->base + off, n };
 	}
 	req->stage_need = staged;
-	return RAMDEV_BLK_OK;
-}
-
-/*
- * Plan @len data bytes of @count segments from @first, @skip bytes in.
- * Without staging the iovec list is built at once (one window); otherwise
- * ramdev_blk_stage_begin() (stage.c) builds it once staging space is
- * reserved.
- */
-static enum ramdev_blk_err plan_data(struct blk_req *req, unsigned first,
-				     unsigned count, uint64_t skip,
-				     uint64_t len, uint64_t *a, uint64_t *b)
-{
-	const struct ramdev_dma_seg *seg;
-	struct blk_cursor c;
-	enum ramdev_blk_err err;
-	size_t off, n;
-
-	req->data_first = first;
-	req->data_count = count;
-	req->data_skip = skip;
-	req->len = len;
-	err = plan_walk(req, a, b);
-	if (err || req->stage_need)
+	if (err || staged) {
+		req->iovcnt = 0; /* stage.c builds the windows */
 		return err;
-	ramdev_blk_data_cursor(req, &c, 0);
-	for (uint64_t left = len;
-	     (n = ramdev_blk_cursor_next(&c, left, &seg, &off)); left -= n)
-		req->iov[req->iovcnt++] =
-			(struct iovec){ (uint8_t *)seg->base + off, n };
+	}
 	req->win_end = len;
 	return RAMDEV_BLK_OK;
 }
@@ -490,7 +485,8 @@ static void req_recycle(struct blk_req *req)
 	struct ramdev_blk *blk = req->blk;
 	bool keep_req = blk->req_cached < BLK_REQ_CACHE;
 
-	free(req->ranges);
+	if (req->ranges) /* DISCARD / WRITE_ZEROES only */
+		free(req->ranges);
 	if (!keep_req || (req->stage_cap > BLK_STAGE_KEEP &&
 			  blk->stage_kept + req->stage_cap > blk->stage_budget)) {
 		free(req->stage);

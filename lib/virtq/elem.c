@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 
+#include "dma_lib.h"
 #include "elem.h"
 
 /* An element with room for @n segments: from the cache when it fits. */
@@ -42,9 +43,8 @@ void ramdev_virtq_elem_release(struct ramdev_virtq *vq,
 {
 	struct virtq_elem_priv *p = (struct virtq_elem_priv *)elem;
 
-	ramdev_dma_unmap_sg(vq->dma, elem->segs, elem->out_num, 0);
-	ramdev_dma_unmap_sg(vq->dma, elem->segs + elem->out_num, elem->in_num,
-			    written);
+	ramdev_dma_unmap_chain(vq->dma, elem->segs, elem->out_num,
+			       elem->in_num, written);
 	p->owner = NULL;
 	if (p->cap == VIRTQ_ELEM_SEGS && vq->elem_cached < VIRTQ_ELEM_CACHE) {
 		p->next = vq->elem_cache;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dma_lib.h"
 #include "elem.h"
 #include "queue.h"
 
@@ -27,6 +28,7 @@ enum step {
 
 struct walk {
 	struct ramdev_virtq *vq;
+	struct ramdev_dma_chain *dc; /* the read-side section of the pop */
 	uint16_t head;
 	uint32_t idx;       /* next descriptor to read */
 	uint32_t ttl;       /* descriptors left before we call it a loop */
@@ -123,16 +125,18 @@ static int read_desc(struct walk *w, struct virtq_desc *d)
  * Tables in MMIO (reads may have side effects: only visited entries are
  * read), across regions or larger than the copy stay on that path.
  */
-static bool table_copy(struct ramdev_virtq *vq, uint64_t gpa, uint32_t len)
+static bool table_copy(struct walk *w, uint64_t gpa, uint32_t len)
 {
+	struct ramdev_virtq *vq = w->vq;
 	struct ramdev_xlate x;
 	bool ok = false;
 
 	if (len > sizeof(vq->itab))
 		return false;
-	ramdev_as_read_lock();
-	if (ramdev_as_translate(vq->as, gpa, len, &x) == 0 && x.len >= len &&
-	    x.host) {
+	/* In the pop's read-side section, with the chain's hint: the table
+	 * usually lies in the flat range its buffers are in. */
+	if (ramdev_dma_chain_translate(w->dc, gpa, len, &x) == 0 &&
+	    x.len >= len && x.host) {
 		if (x.kind == RAMDEV_REGION_RAMD) {
 			ramdev_read(vq->itab, x.host, len);
 			ok = true;
@@ -149,7 +153,6 @@ static bool table_copy(struct ramdev_virtq *vq, uint64_t gpa, uint32_t len)
 			ok = true;
 		}
 	}
-	ramdev_as_read_unlock();
 	return ok;
 }
 
@@ -198,7 +201,7 @@ static int enter_indirect(struct walk *w, const struct virtq_desc *d)
 	w->table_len = d->len / VIRTQ_DESC_SIZE;
 	w->idx = 0;
 	w->ttl = w->table_len; /* a chain visits each entry at most once */
-	w->table_copied = table_copy(vq, d->addr, d->len);
+	w->table_copied = table_copy(w, d->addr, d->len);
 	return 0;
 }
 
@@ -336,19 +339,20 @@ static void report_unmapped(struct ramdev_virtq *vq, const struct ramdev_sg *sg,
 }
 
 /*
- * Map one part of the chain.  Returns the segment count or a negative
- * errno: -EIO or -ENOBUFS when the queue was broken, -EAGAIN and -ENOMEM
- * with the queue untouched.
+ * The chain's map failed with @ret (res: which part).  Returns @ret or
+ * -EIO: -EIO or -ENOBUFS when the queue was broken, -EAGAIN and -ENOMEM
+ * with the queue untouched.  Called after the pop's read-side section.
  */
-static int map_part(struct ramdev_virtq *vq, const struct ramdev_sg *sg,
-		    unsigned n, enum ramdev_dma_dir dir,
-		    struct ramdev_dma_seg *segs, unsigned room, uint16_t head)
+static int map_failed(struct ramdev_virtq *vq, const struct walk *w, int ret,
+		      const struct ramdev_dma_chain_map *res)
 {
-	int ret;
+	unsigned max = vq->cfg.max_segs, nin = w->nsg - w->out_nsg;
+	/* The part that failed, for the messages. */
+	const struct ramdev_sg *sg = res->in_failed ? vq->sg + w->out_nsg
+						    : vq->sg;
+	unsigned n = res->in_failed ? nin : w->out_nsg;
+	unsigned room = res->in_failed ? max - res->out_segs : max;
 
-	if (n == 0)
-		return 0;
-	ret = room ? ramdev_dma_map_sg(vq->dma, sg, n, dir, segs, room) : -E2BIG;
 	switch (ret) {
 	case -EAGAIN:
 	case -ENOMEM:
@@ -365,51 +369,35 @@ static int map_part(struct ramdev_virtq *vq, const struct ramdev_sg *sg,
 					 "virtq: %s: 0x%x buffers need more than "
 					 "0x%x segments, head 0x%x",
 					 NAME(RAMDEV_VIRTQ_TOO_MANY_SEGS), n, room,
-					 head);
+					 w->head);
 	default:
-		if (ret >= 0)
-			return ret;
-		report_unmapped(vq, sg, n, ret, head);
+		report_unmapped(vq, sg, n, ret, w->head);
 		return -EIO;
 	}
 }
 
-/* Map the recorded ranges and build the element. */
-static int map_chain(struct ramdev_virtq *vq, const struct walk *w,
+/* The element of a mapped chain: @nseg segments in vq->segs, @res->out_segs
+ * of them device-readable.  1, or -ENOMEM (unmapped again). */
+static int make_elem(struct ramdev_virtq *vq, const struct walk *w,
+		     unsigned nseg, const struct ramdev_dma_chain_map *res,
 		     struct ramdev_virtq_elem **out)
 {
-	unsigned max = vq->cfg.max_segs;
-	struct virtq_elem_priv *p;
-	int nout, nin;
+	unsigned nout = res->out_segs;
+	struct virtq_elem_priv *p = virtq_elem_alloc(vq, nseg);
 
-	nout = map_part(vq, vq->sg, w->out_nsg, RAMDEV_DMA_TO_DEVICE,
-			vq->segs, max, w->head);
-	if (nout < 0)
-		return nout;
-	nin = map_part(vq, vq->sg + w->out_nsg, w->nsg - w->out_nsg,
-		       RAMDEV_DMA_FROM_DEVICE, vq->segs + nout,
-		       max - (unsigned)nout, w->head);
-	if (nin < 0) {
-		ramdev_dma_unmap_sg(vq->dma, vq->segs, (unsigned)nout, 0);
-		return nin;
-	}
-	p = virtq_elem_alloc(vq, (unsigned)(nout + nin));
 	if (!p) {
-		ramdev_dma_unmap_sg(vq->dma, vq->segs, (unsigned)(nout + nin), 0);
+		ramdev_dma_unmap_chain(vq->dma, vq->segs, nout, nseg - nout, 0);
 		return -ENOMEM;
 	}
-	memcpy(p->segs, vq->segs, sizeof(p->segs[0]) * (size_t)(nout + nin));
+	memcpy(p->segs, vq->segs, sizeof(p->segs[0]) * (size_t)nseg);
 	/* Device memory in the element: pop() and push() then need the
 	 * device barriers (virtq_dev_rmb/wmb); bounce buffers count too, for
 	 * the copy-back may store into RAMD (the QEMU_BOUNCE policy). */
-	p->dev = false;
-	for (int i = 0; i < nout + nin; i++)
-		if (p->segs[i].kind == RAMDEV_SEG_DEV || p->segs[i].bounce)
-			p->dev = true;
+	p->dev = res->dev;
 	p->owner = vq;
 	p->pub.head = w->head;
-	p->pub.out_num = (unsigned)nout;
-	p->pub.in_num = (unsigned)nin;
+	p->pub.out_num = nout;
+	p->pub.in_num = nseg - nout;
 	p->pub.out_len = w->out_len;
 	p->pub.in_len = w->in_len;
 	p->pub.segs = p->segs;
@@ -418,27 +406,41 @@ static int map_chain(struct ramdev_virtq *vq, const struct walk *w,
 }
 
 /*
- * Walk and map the chain starting at @head.  Returns 1 with *@out set;
+ * Walk and map the chain starting at @head, in one read-side section (one
+ * search of the flat view when the table and the buffers share a flat
+ * range).  Only a fully valid chain is mapped, in two parts
+ * (device-readable, then device-writable).  Returns 1 with *@out set;
  * -EIO (queue now broken); -ENOBUFS (QEMU_BOUNCE pool busy, queue now
- * broken); -ENOMEM (nothing consumed).
+ * broken); -EAGAIN, -ENOMEM (nothing consumed).
  */
 static int chain_pop(struct ramdev_virtq *vq, uint16_t head,
 		     struct ramdev_virtq_elem **out)
 {
+	struct ramdev_dma_chain dc;
+	struct ramdev_dma_chain_map res = { 0, false, false };
 	struct walk w = {
 		.vq = vq,
+		.dc = &dc,
 		.head = head,
 		.idx = head,
 		.ttl = vq->cfg.size, /* 2.7.5.2: chain length <= queue size */
 	};
 	int ret;
 
+	ramdev_dma_chain_begin(&dc, vq->dma);
 	do
 		ret = walk_step(&w);
 	while (ret == STEP_MORE);
-	if (ret < 0)
+	if (ret < 0) {
+		ramdev_dma_chain_end(&dc);
 		return ret;
-	return map_chain(vq, &w, out);
+	}
+	ret = ramdev_dma_chain_map(&dc, vq->sg, w.out_nsg, w.nsg - w.out_nsg,
+				   vq->segs, vq->cfg.max_segs, &res);
+	ramdev_dma_chain_end(&dc); /* unmaps what a failed map mapped */
+	if (ret < 0)
+		return map_failed(vq, &w, ret, &res);
+	return make_elem(vq, &w, (unsigned)ret, &res, out);
 }
 
 /* Pop the next head of the resubmit list (inflight.c): 1, or -errno as
