@@ -507,12 +507,19 @@ static ALWAYS_INLINE int short_64(uintptr_t dev, size_t n, unsigned max_width)
 /* Cap 64 from the general dispatch (the first call, or short_64 failed). */
 static ALWAYS_INLINE void read_64(uint8_t *d, const uint8_t *s, size_t n)
 {
-	if (n >= __atomic_load_n(&nt_threshold_cached, __ATOMIC_RELAXED))
-		wide_read_64(d, s, n);
-	else if (n < head_len(MODE_READ, d, s, 64) + 64)
+	/* the shortest span with a whole aligned 64-byte unit */
+	size_t whole = head_len(MODE_READ, d, s, 64) + 64;
+
+	if (n >= __atomic_load_n(&nt_threshold_cached, __ATOMIC_RELAXED)) {
+		if (n >= whole && ram_skewed_64(d, s))
+			long_read_64(d, s, n);
+		else
+			wide_read_64(d, s, n);
+	} else if (n < whole) {
 		wide_read_32(d, s, n); /* same accesses, see short_read_64 */
-	else
+	} else {
 		short_read_64(d, s, n);
+	}
 }
 
 static ALWAYS_INLINE void write_64(uint8_t *d, const uint8_t *s, size_t n)

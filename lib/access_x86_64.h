@@ -237,7 +237,7 @@ static int have_vbmi;
  * is the same: one aligned 64-byte load per unit, ascending.  m >= 2.
  */
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void
-read_units_shifted(uint8_t *d, const uint8_t *s, size_t m)
+read_units_shifted(uint8_t *d, const uint8_t *s, size_t m, int stream)
 {
 	size_t sft = 64 - ((uintptr_t)d & 63); /* d + sft: a line start */
 	uint8_t *line = d + sft;
@@ -256,6 +256,12 @@ read_units_shifted(uint8_t *d, const uint8_t *s, size_t m)
 	__m512i v1, v2, v3, r1, r2, r3, r4;
 	size_t k = 1;
 
+/* An aligned RAM line: streamed past the caches for spans that outgrow
+ * them (the caller asks from the streaming threshold on), else stored. */
+#define LINE_ST(p, x)                                                        \
+	(stream ? _mm512_stream_si512((__m512i *)(p), (x))                   \
+		: _mm512_store_si512((p), (x)))
+
 	_mm512_storeu_si512(d, v);
 	for (; k + 4 <= m; k += 4, line += 256) {
 		v1 = DEV_LD64(s + 64 * k);
@@ -266,23 +272,33 @@ read_units_shifted(uint8_t *d, const uint8_t *s, size_t m)
 		r2 = _mm512_permutexvar_epi8(idx, v2);
 		r3 = _mm512_permutexvar_epi8(idx, v3);
 		r4 = _mm512_permutexvar_epi8(idx, v);
-		_mm512_store_si512(line, _mm512_mask_blend_epi8(next, r, r1));
-		_mm512_store_si512(line + 64, _mm512_mask_blend_epi8(next, r1, r2));
-		_mm512_store_si512(line + 128, _mm512_mask_blend_epi8(next, r2, r3));
-		_mm512_store_si512(line + 192, _mm512_mask_blend_epi8(next, r3, r4));
+		LINE_ST(line, _mm512_mask_blend_epi8(next, r, r1));
+		LINE_ST(line + 64, _mm512_mask_blend_epi8(next, r1, r2));
+		LINE_ST(line + 128, _mm512_mask_blend_epi8(next, r2, r3));
+		LINE_ST(line + 192, _mm512_mask_blend_epi8(next, r3, r4));
 		r = r4;
 	}
 	for (; k < m; k++, line += 64) {
 		v = DEV_LD64(s + 64 * k);
 		r1 = _mm512_permutexvar_epi8(idx, v);
-		_mm512_store_si512(line, _mm512_mask_blend_epi8(next, r, r1));
+		LINE_ST(line, _mm512_mask_blend_epi8(next, r, r1));
 		r = r1;
 	}
 	_mm512_storeu_si512(d + 64 * (m - 1), v); /* the last line's rest */
+	if (stream)
+		_mm_sfence();
+#undef LINE_ST
 }
 
-WIDE_TARGET_64 static void short_read_64(uint8_t *d, const uint8_t *s,
-					 size_t n)
+/* Is a 64-byte read's RAM side off its lines where the device's is on? */
+static inline int ram_skewed_64(const uint8_t *d, const uint8_t *s)
+{
+	return (((uintptr_t)d - (uintptr_t)s) & 63) &&
+	       __atomic_load_n(&have_vbmi, __ATOMIC_RELAXED);
+}
+
+WIDE_TARGET_64 static ALWAYS_INLINE void
+read_64_units(uint8_t *d, const uint8_t *s, size_t n, int stream)
 {
 	size_t h = head_len(MODE_READ, d, s, 64);
 
@@ -290,9 +306,8 @@ WIDE_TARGET_64 static void short_read_64(uint8_t *d, const uint8_t *s,
 		HEAD_STEPS(wide_step, MODE_READ, d, s, h, 64);
 		n -= h;
 	}
-	if (n >= 1536 && ((uintptr_t)d & 63) &&
-	    __atomic_load_n(&have_vbmi, __ATOMIC_RELAXED)) {
-		read_units_shifted(d, s, n >> 6);
+	if (n >= 1536 && ram_skewed_64(d, s)) {
+		read_units_shifted(d, s, n >> 6, stream);
 		d += n & ~(size_t)63, s += n & ~(size_t)63;
 	} else {
 		BLOCKS_64(MODE_READ, d, s, n >> 6);
@@ -300,6 +315,20 @@ WIDE_TARGET_64 static void short_read_64(uint8_t *d, const uint8_t *s,
 	n &= 63;
 	if (n)
 		TAIL_STEPS(wide_step, MODE_READ, d, s, n, 64);
+}
+
+WIDE_TARGET_64 static void short_read_64(uint8_t *d, const uint8_t *s,
+					 size_t n)
+{
+	read_64_units(d, s, n, 0);
+}
+
+/* From the streaming threshold, when the RAM side is off its lines (the
+ * aligned case streams through wide_read_64). */
+WIDE_TARGET_64 static void long_read_64(uint8_t *d, const uint8_t *s,
+					size_t n)
+{
+	read_64_units(d, s, n, 1);
 }
 
 /* The widest vector access this CPU supports (ramdev_wide_limit()). */
