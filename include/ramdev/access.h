@@ -14,8 +14,9 @@
  *    the largest the current address and the bytes left allow (greedy).
  *  - the RAM side is accessed any way the compiler likes.
  *
- * This header and lib/access.c stand alone: they need a C11 compiler (GCC or
- * Clang builtins) and nothing else, so they can be dropped into other trees,
+ * This header and lib/access.c (with lib/access_x86_64.h, which it includes
+ * on x86_64) stand alone: they need a C11 compiler (GCC or Clang builtins)
+ * and nothing else, so they can be dropped into other trees,
  * including freestanding ones (-ffreestanding -nostdlib: firmware, kernels).
  * Freestanding, the environment overrides (RAMDEV_WIDE_LIMIT,
  * RAMDEV_NT_THRESHOLD) are not compiled, a failed debug check executes
