@@ -601,6 +601,7 @@ int main(void)
 		T(test_dma_map_chain_unassigned_out_part),
 		T(test_dma_unmap_chain_written_in_part_only),
 		T(test_as_translate_hint_stays_in_range),
+		T(test_dma_map_sg_hint_sees_bar_moved_by_callback),
 	};
 
 	return cmocka_run_group_tests_name("dma", tests, NULL, NULL);

@@ -83,6 +83,7 @@ void test_dma_map_chain_e2big_in_part(void **state);
 void test_dma_map_chain_unassigned_out_part(void **state);
 void test_dma_unmap_chain_written_in_part_only(void **state);
 void test_as_translate_hint_stays_in_range(void **state);
+void test_dma_map_sg_hint_sees_bar_moved_by_callback(void **state);
 
 /* test_dma_qemu.c */
 void test_dma_qemu_fill_per_access(void **state);

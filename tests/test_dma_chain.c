@@ -202,3 +202,75 @@ void test_as_translate_hint_stays_in_range(void **state)
 						  UINT64_MAX, &x, &hint));
 	ramdev_as_read_unlock();
 }
+
+/*
+ * An MMIO read that moves its own region (a BAR moved by a read with a side
+ * effect: as.h allows region changes from callbacks) while a list is being
+ * mapped: the bounce fill of the second piece runs it, and the third piece,
+ * inside the range the hint holds, must be translated in the new view, where
+ * nothing is there any more.  The hint used to answer from the old view.
+ */
+struct moving_bar {
+	struct ramdev_region *root, *bar;
+	int moved;
+};
+
+static int moving_bar_read(void *opaque, uint64_t off, unsigned size,
+			   uint64_t *val)
+{
+	struct moving_bar *m = opaque;
+
+	(void)size;
+	*val = off;
+	if (!m->moved++) {
+		assert_int_equal(0, ramdev_region_del(m->root, m->bar));
+		assert_int_equal(0, ramdev_region_add(m->root, 0x200000, m->bar,
+						      0));
+	}
+	return 0;
+}
+
+static int moving_bar_write(void *opaque, uint64_t off, unsigned size,
+			    uint64_t val)
+{
+	(void)opaque, (void)off, (void)size, (void)val;
+	return 0;
+}
+
+void test_dma_map_sg_hint_sees_bar_moved_by_callback(void **state)
+{
+	static uint8_t mem[4096];
+	struct moving_bar m = { 0 };
+	struct ramdev_mmio_ops ops = {
+		.read = moving_bar_read, .write = moving_bar_write,
+		.valid = { 1, 8, false }, .impl = { 1, 8, false },
+	};
+	const struct ramdev_sg sg[] = {
+		{ 0x10000, 16 }, { 0x100000, 8 }, { 0x100100, 8 },
+	};
+	struct ramdev_dma_seg segs[4];
+	struct ramdev_region *ram;
+	struct ramdev_as *as;
+	struct ramdev_dma *dma;
+
+	(void)state;
+	assert_int_equal(0, ramdev_as_new(&as, "moving-bar"));
+	m.root = ramdev_as_root(as);
+	assert_int_equal(0, ramdev_region_new_ram(&ram, "ram", mem,
+						  sizeof(mem)));
+	assert_int_equal(0, ramdev_region_new_mmio(&m.bar, "bar", 4096, &ops,
+						   &m));
+	assert_int_equal(0, ramdev_region_add(m.root, 0x10000, ram, 0));
+	assert_int_equal(0, ramdev_region_add(m.root, 0x100000, m.bar, 0));
+	assert_int_equal(0, ramdev_dma_new(&dma, as, NULL));
+
+	assert_int_equal(-EFAULT, ramdev_dma_map_sg(dma, sg, 3,
+						    RAMDEV_DMA_TO_DEVICE,
+						    segs, 4));
+	assert_int_equal(1, m.moved);
+
+	ramdev_dma_free(dma);
+	ramdev_region_unref(ram);
+	ramdev_region_unref(m.bar);
+	ramdev_as_free(as);
+}

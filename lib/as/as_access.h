@@ -26,12 +26,18 @@ void ramdev_region_unref_n(struct ramdev_region *r, unsigned n);
  * A translation hint: a copy of the flat range the last translation fell
  * in, so the next address inside it translates inline, without a search.
  * Zeroed: no hint.  Valid only inside the read-side section that filled it
- * (the region is one a view that section protects holds; the answer is
- * that view's).  For the DMA layer's chains, whose table and buffers
- * mostly lie in one range.
+ * (the region is one a view that section protects holds), and only while
+ * that view is still the published one: an MMIO callback run inside the
+ * section (a bounce fill, an indirect table in MMIO) may move a BAR, and
+ * the next translation must see the move as a search would.  For the DMA
+ * layer's chains, whose table and buffers mostly lie in one range.
  */
+struct as_view;
+
 struct ramdev_as_hint {
 	bool valid;
+	struct as_view *const *view_slot; /* the address space's view pointer */
+	const struct as_view *view;       /* the view the range is from */
 	enum ramdev_region_kind kind;
 	uint64_t start, last;          /* the range, inclusive */
 	struct ramdev_region *region;
@@ -47,9 +53,9 @@ int ramdev_as_translate_search(struct ramdev_as *as, uint64_t gpa,
 
 /*
  * ramdev_as_translate_hint - ramdev_as_translate() that answers from *@h
- * when @gpa lies in its range (the same answer as the search in that
- * view: the range's bytes from @gpa, up to the end of the requested
- * range), and otherwise searches and sets *@h.
+ * when @gpa lies in its range and its view is still the published one (the
+ * same answer as the search: the range's bytes from @gpa, up to the end of
+ * the requested range), and otherwise searches and sets *@h.
  * Returns: as ramdev_as_translate().
  * Context: inside ramdev_as_read_lock(), the section *@h was filled in.
  */
@@ -61,7 +67,8 @@ static inline int ramdev_as_translate_hint(struct ramdev_as *as, uint64_t gpa,
 	uint64_t last;
 
 	if (h->valid && gpa >= h->start && gpa <= h->last && len != 0 &&
-	    !__builtin_add_overflow(gpa, len - 1, &last)) {
+	    !__builtin_add_overflow(gpa, len - 1, &last) &&
+	    __atomic_load_n(h->view_slot, __ATOMIC_ACQUIRE) == h->view) {
 		out->region = h->region;
 		out->kind = h->kind;
 		out->offset = h->offset + (gpa - h->start);

@@ -320,15 +320,18 @@ int ramdev_as_translate_search(struct ramdev_as *as, uint64_t gpa,
 			       struct ramdev_as_hint *h)
 {
 	const struct as_range *r;
+	const struct as_view *v;
 	int ret;
 
 	h->valid = false;
 	if (!as)
 		return -EINVAL;
-	ret = view_xlate(AS_RCU_DEREF(as->view), gpa, len, out, &r);
+	v = AS_RCU_DEREF(as->view);
+	ret = view_xlate(v, gpa, len, out, &r);
 	if (ret == 0)
 		*h = (struct ramdev_as_hint){
-			.valid = true, .kind = r->kind, .start = r->start,
+			.valid = true, .view_slot = &as->view, .view = v,
+			.kind = r->kind, .start = r->start,
 			.last = r->last, .region = r->mr, .offset = r->offset,
 			.host = r->host,
 		};
