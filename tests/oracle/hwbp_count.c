@@ -207,16 +207,22 @@ static void sweep(const struct bp *bp, enum op op, size_t target)
 }
 
 /*
- * Long 64-byte spans (up to 4 KiB) with the RAM side off its lines: the
- * paths that start above the short sweep's sizes (x86_64: from 1.5 KiB a
- * read rotates its units into aligned RAM lines).
+ * Long 64-byte spans (up to 4 KiB), the RAM side on and off its lines: the
+ * paths that start above the short sweep's sizes (x86_64: reads in groups
+ * of 8 units from 512 bytes; from 1.5 KiB a read whose RAM side is off its
+ * lines rotates its units into aligned RAM lines).
  */
 static void long_sweep(const struct bp *bp, enum op op, size_t target)
 {
-	static const size_t ram_offs[] = { 1, 3, 17, 61 };
-	static const size_t belows[] = { 0, 1, 3, 61, 64, 65, 700, 1601, 3000 };
+	static const size_t ram_offs[] = { 0, 1, 3, 17, 61 };
+	/* The last two put the byte in the last unit of a group of 8 from
+	 * a line start (filled in below: they depend on @target). */
+	size_t belows[] = { 0, 1, 3, 61, 64, 65, 700, 1601, 3000, 0, 0 };
 	static const size_t extras[] = { 0, 1, 63, 1600, 2500 };
 	uint8_t *byte = dev + LONG_BASE + target;
+
+	belows[9] = 7 * 64 + target;
+	belows[10] = 15 * 64 + target;
 
 	watch_base = LONG_BASE;
 	for (size_t r = 0; r < sizeof(ram_offs) / sizeof(ram_offs[0]); r++) {
