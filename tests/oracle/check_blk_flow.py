@@ -41,50 +41,25 @@ LAYER_FILE = re.compile(r'(^|/)lib/((blk|virtq)/[^/]+\.c)$')
 
 
 def parse(path):
-    """callgrind.out -> {(caller_file, callee_file, callee): calls}."""
-    names = {'fl': {}, 'fn': {}, 'cfi': {}, 'cfn': {}}
+    """callgrind.out (run with --compress-strings=no) ->
+    {(caller_file, callee_file, callee): calls}.  A call's caller is the
+    function of the last fl=/fn= block; cfi=/cfl= and cfn= name the callee,
+    and a calls= line counts it (the cost line after it has no '=')."""
     edges = collections.Counter()
     caller_file = callee_file = callee = None
-    file_of = {}
-    pending = None  # (caller_file, callee_file) of a calls= line
-
-    def name(kind, value):
-        # "(id) name" defines an id, "(id)" reuses it (compressed strings).
-        m = re.match(r'\((\d+)\)(?: (.*))?$', value)
-        if not m:
-            return value
-        table = names['fl' if kind in ('fl', 'fi', 'fe', 'cfi', 'cfl')
-                      else 'fn']
-        if m.group(2) is not None:
-            table[m.group(1)] = m.group(2)
-        return table.get(m.group(1), value)
-
     with open(path) as f:
         for line in f:
-            line = line.rstrip('\n')
-            key, _, value = line.partition('=')
-            if pending is not None:
-                # the line after calls=: the call's cost line; the count
-                # was on the calls= line itself
-                pending = None
-                continue
+            key, _, value = line.rstrip('\n').partition('=')
             if key == 'fl':
-                caller_file = name('fl', value)
-            elif key in ('fi', 'fe'):
-                name('fl', value)  # inlined code: not a new function
-            elif key == 'fn':
-                fn = name('fn', value)
-                file_of.setdefault(fn, caller_file)
+                caller_file = value
             elif key in ('cfi', 'cfl'):
-                callee_file = name('cfi', value)
+                callee_file = value
             elif key == 'cfn':
-                callee = name('fn', value)
+                callee = value
             elif key == 'calls':
-                count = int(value.split()[0])
                 edges[(caller_file, callee_file or caller_file,
-                       callee)] += count
+                       callee)] += int(value.split()[0])
                 callee_file = None
-                pending = True
     return edges
 
 
