@@ -699,6 +699,13 @@ static void check_idle(struct mach *m, const uint64_t r0[3])
 	ramdev_dma_unmap(m->g->dma, &s, 0);
 }
 
+/* What an action byte of the input stands for (the corpus encodes these). */
+static const struct { enum fe_action action; int err; } input_actions[] = {
+	{ FE_ERR, EIO }, { FE_ERR, ENOSPC }, { FE_ERR, EINTR },
+	{ FE_ERR, EOPNOTSUPP }, { FE_ZERO, 0 }, { FE_SHORT, 0 },
+};
+#define INPUT_ACTIONS (sizeof(input_actions) / sizeof(input_actions[0]))
+
 /* u8 n (% 5), then n rules: u8 kind, u8 nth, u8 times, u8 action, u16. */
 static void get_rules(struct input *in, struct fault_engine_state *fe)
 {
@@ -706,13 +713,16 @@ static void get_rules(struct input *in, struct fault_engine_state *fe)
 
 	for (unsigned i = 0; i < n; i++) {
 		struct fe_rule r;
+		unsigned a;
 
 		r.kind = (enum blk_step_kind)(BLK_STEP_READV + get8(in) % 4);
 		r.nth = 1 + get8(in) % 16;
 		r.times = 1 + get8(in) % 2;
-		r.action = (enum fe_action)(get8(in) % FE_ACTIONS);
+		a = get8(in) % INPUT_ACTIONS;
+		r.action = input_actions[a].action;
+		r.err = input_actions[a].err;
 		r.bytes = 1 + get16(in) % 4096;
-		fe_add_rule(fe, &r);
+		(void)fe_add_rule(fe, &r);
 	}
 }
 

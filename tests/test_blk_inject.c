@@ -10,9 +10,10 @@
  * blk.h (a write EIO or any fdatasync error fails every later FLUSH until
  * reset; other errors do not).
  *
- * The injecting engine runs each step with ramdev_blk_step_sync() unless a
- * rule picks it: the n-th step of a kind then fails with an errno, returns
- * 0, or runs with its iovec cut to a few bytes (a real short transfer).
+ * The injecting engine (tests/blk_fault_engine.c, fuzz_blk's too) runs each
+ * step with ramdev_blk_step_sync() unless a rule picks it: the n-th step of
+ * a kind then fails with an errno, returns 0, or runs with its iovec cut to
+ * a few bytes (a real short transfer).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,168 +32,38 @@
 #include <cmocka.h>
 
 #include "blk_fake.h"
+#include "blk_fault_engine.h"
 
-/* ---- the injecting engine ---- */
+/* ---- the injecting engine (blk_fault_engine.h) ---- */
 
-enum inj_action {
-	INJ_ERR,   /* the call fails with -err, nothing done */
-	INJ_ZERO,  /* the call returns 0, nothing done */
-	INJ_SHORT, /* the call runs on its first @bytes bytes only */
-};
-
-struct inj_rule {
-	enum blk_step_kind kind;
-	unsigned nth;          /* 1: the first step of @kind, ... */
-	unsigned times;        /* consecutive steps of @kind from @nth */
-	enum inj_action action;
-	int err;
-	size_t bytes;
-};
-
-#define INJ_MAX_RULES 4
-
-struct inj {
-	struct fix *f;
-	struct inj_rule rules[INJ_MAX_RULES];
-	unsigned nrules;
-	unsigned seen[BLK_STEP_FALLOCATE + 1];  /* steps, by kind */
-	unsigned calls[BLK_STEP_FALLOCATE + 1]; /* system calls made */
-};
-
-static const struct inj_rule *inj_match(const struct inj *j,
-					const struct blk_step *st, unsigned n)
+/* Put the fault engine in, over the fixture's checking engine. */
+static struct fault_engine_state *use_inj(struct fix *f)
 {
-	for (unsigned i = 0; i < j->nrules; i++) {
-		const struct inj_rule *r = &j->rules[i];
-
-		if (r->kind == st->kind && n >= r->nth && n < r->nth + r->times)
-			return r;
-	}
-	return NULL;
-}
-
-/* The step with its iovec cut to @bytes. */
-static long inj_short(struct inj *j, struct ramdev_blk *blk,
-		      const struct blk_step *st, size_t bytes)
-{
-	struct iovec iov[64];
-	struct blk_step cut = *st;
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < st->iovcnt && bytes && n < 64; i++, n++) {
-		iov[n] = st->iov[i];
-		if (iov[n].iov_len > bytes)
-			iov[n].iov_len = bytes;
-		bytes -= iov[n].iov_len;
-	}
-	cut.iov = iov;
-	cut.iovcnt = n;
-	j->calls[st->kind]++;
-	return ramdev_blk_step_sync(blk, &cut);
-}
-
-static long inj_step(struct inj *j, struct ramdev_blk *blk,
-		     const struct blk_step *st)
-{
-	unsigned n = ++j->seen[st->kind];
-	const struct inj_rule *r = inj_match(j, st, n);
-
-	if (r && r->action == INJ_ERR)
-		return -r->err;
-	if (r && r->action == INJ_ZERO)
-		return 0;
-	if (r && r->action == INJ_SHORT)
-		return inj_short(j, blk, st, r->bytes);
-	j->calls[st->kind]++;
-	return ramdev_blk_step_sync(blk, st);
-}
-
-static void inj_submit(void *opaque, struct ramdev_blk *blk,
-		       struct blk_req *req)
-{
-	struct inj *j = opaque;
-	struct blk_step st;
-
-	for (unsigned guard = 0; guard < 1000; guard++) {
-		ramdev_blk_req_next(req, &st);
-		if (st.kind == BLK_STEP_DONE)
-			break;
-		ramdev_blk_req_result(req, &st, inj_step(j, blk, &st));
-	}
-	ramdev_blk_req_done(req);
-}
-
-static int inj_init(struct ramdev_blk *b, void **opaque)
-{
-	(void)b;
-	(void)opaque;
-	return 0;
-}
-
-static void inj_fini(void *opaque, struct ramdev_blk *b)
-{
-	struct inj *j = opaque;
-
-	j->f->real->fini(j->f->real_opaque, b);
-}
-
-static int inj_kick(void *opaque, struct ramdev_blk *b)
-{
-	(void)opaque;
-	(void)b;
-	return 0;
-}
-
-static int inj_reap(void *opaque, struct ramdev_blk *b, int t)
-{
-	(void)opaque;
-	(void)b;
-	(void)t;
-	return 0;
-}
-
-static bool inj_cancel(void *opaque, struct ramdev_blk *b)
-{
-	inj_fini(opaque, b);
-	return true;
-}
-
-static const struct ramdev_blk_engine_ops inj_engine = {
-	.name = "inject", .init = inj_init, .fini = inj_fini,
-	.submit = inj_submit, .kick = inj_kick, .reap = inj_reap,
-	.cancel = inj_cancel,
-};
-
-/* Put the injecting engine in (the sync engine's state stays under it). */
-static struct inj *use_inj(struct fix *f)
-{
-	struct inj *j = calloc(1, sizeof(*j));
+	struct fault_engine_state *j = calloc(1, sizeof(*j));
 
 	assert_non_null(j);
-	j->f = f;
-	f->blk->engine = &inj_engine;
-	f->blk->engine_opaque = j;
+	fe_install(j, f->blk);
 	return j;
 }
 
-static void rule(struct inj *j, enum blk_step_kind kind, unsigned nth,
-		 unsigned times, enum inj_action action, int err, size_t bytes)
+static void rule(struct fault_engine_state *j, enum blk_step_kind kind,
+		 unsigned nth, unsigned times, enum fe_action action, int err,
+		 size_t bytes)
 {
-	assert_true(j->nrules < INJ_MAX_RULES);
-	j->rules[j->nrules++] = (struct inj_rule){ kind, nth, times, action,
-						   err, bytes };
+	struct fe_rule r = { kind, nth, times, action, err, bytes };
+
+	assert_true(fe_add_rule(j, &r));
 }
 
-/* The fixture's teardown closes the device (inj_fini); then free @j. */
+/* The fixture's teardown closes the device (the engine's fini); then
+ * free the engine's state. */
 static int teardown_inj(void **state)
 {
 	struct fix *f = *state;
-	struct inj *j = f->blk ? f->blk->engine_opaque : NULL;
-	bool ours = f->blk && f->blk->engine == &inj_engine;
+	struct fault_engine_state *j = fe_of(f->blk);
 
 	teardown(state);
-	if (ours)
-		free(j);
+	free(j);
 	return 0;
 }
 
@@ -229,12 +100,12 @@ static void image_is(struct fix *f, off_t off, const uint8_t *want, size_t n)
 static void test_ramdev_blk_process_read_eio_only_that_request(void **state)
 {
 	struct fix *f = get(state);
-	struct inj *j = use_inj(f);
+	struct fault_engine_state *j = use_inj(f);
 
 	fill(f->ram, 3 * 4096, 1);
 	assert_int_equal(3 * 4096, pwrite(f->img, f->ram, 3 * 4096, 0));
 	memset(f->ram, 0, 3 * 4096);
-	rule(j, BLK_STEP_READV, 2, 1, INJ_ERR, EIO, 0);
+	rule(j, BLK_STEP_READV, 2, 1, FE_ERR, EIO, 0);
 	rw(f, RAMDEV_BLK_T_IN, 0, ram(f->ram, 4096));         /* 0 */
 	rw(f, RAMDEV_BLK_T_IN, 8, ram(f->ram + 4096, 4096));  /* 1: EIO */
 	rw(f, RAMDEV_BLK_T_IN, 16, ram(f->ram + 8192, 4096)); /* 2 */
@@ -258,10 +129,10 @@ static void test_ramdev_blk_process_read_eio_only_that_request(void **state)
 static void test_ramdev_blk_process_write_enospc_then_ok(void **state)
 {
 	struct fix *f = get(state);
-	struct inj *j = use_inj(f);
+	struct fault_engine_state *j = use_inj(f);
 	uint8_t zero[4096] = { 0 };
 
-	rule(j, BLK_STEP_WRITEV, 1, 1, INJ_ERR, ENOSPC, 0);
+	rule(j, BLK_STEP_WRITEV, 1, 1, FE_ERR, ENOSPC, 0);
 	fill(f->ram, 8192, 2);
 	rw(f, RAMDEV_BLK_T_OUT, 0, ram(f->ram, 4096));        /* 0: ENOSPC */
 	rw(f, RAMDEV_BLK_T_OUT, 8, ram(f->ram + 4096, 4096)); /* 1 */
@@ -282,10 +153,10 @@ static void test_ramdev_blk_process_write_enospc_then_ok(void **state)
 static void test_ramdev_blk_process_short_transfer_resumed(void **state)
 {
 	struct fix *f = get(state);
-	struct inj *j = use_inj(f);
+	struct fault_engine_state *j = use_inj(f);
 
-	rule(j, BLK_STEP_WRITEV, 1, 1, INJ_SHORT, 0, 1000);
-	rule(j, BLK_STEP_READV, 1, 2, INJ_SHORT, 0, 1000);
+	rule(j, BLK_STEP_WRITEV, 1, 1, FE_SHORT, 0, 1000);
+	rule(j, BLK_STEP_READV, 1, 2, FE_SHORT, 0, 1000);
 	fill(f->ram, 4 * 4096, 3);
 	/* Two buffers, so the cut falls inside an iovec list. */
 	{
@@ -316,10 +187,10 @@ static void test_ramdev_blk_process_short_transfer_resumed(void **state)
 static void test_ramdev_blk_process_short_then_eio_sticks(void **state)
 {
 	struct fix *f = get(state);
-	struct inj *j = use_inj(f);
+	struct fault_engine_state *j = use_inj(f);
 
-	rule(j, BLK_STEP_WRITEV, 1, 1, INJ_SHORT, 0, 512);
-	rule(j, BLK_STEP_WRITEV, 2, 1, INJ_ERR, EIO, 0);
+	rule(j, BLK_STEP_WRITEV, 1, 1, FE_SHORT, 0, 512);
+	rule(j, BLK_STEP_WRITEV, 2, 1, FE_ERR, EIO, 0);
 	fill(f->ram, 8192, 4);
 	rw(f, RAMDEV_BLK_T_OUT, 0, ram(f->ram, 4096));        /* 0 */
 	flush_req(f);                                         /* 1 */
@@ -346,10 +217,10 @@ static void test_ramdev_blk_process_short_then_eio_sticks(void **state)
 static void test_ramdev_blk_process_zero_progress(void **state)
 {
 	struct fix *f = get(state);
-	struct inj *j = use_inj(f);
+	struct fault_engine_state *j = use_inj(f);
 
-	rule(j, BLK_STEP_READV, 1, 1, INJ_ZERO, 0, 0);
-	rule(j, BLK_STEP_WRITEV, 1, 1, INJ_ZERO, 0, 0);
+	rule(j, BLK_STEP_READV, 1, 1, FE_ZERO, 0, 0);
+	rule(j, BLK_STEP_WRITEV, 1, 1, FE_ZERO, 0, 0);
 	rw(f, RAMDEV_BLK_T_IN, 0, ram(f->ram, 4096));         /* 0 */
 	rw(f, RAMDEV_BLK_T_OUT, 0, ram(f->ram + 4096, 4096)); /* 1 */
 	rw(f, RAMDEV_BLK_T_IN, 0, ram(f->ram, 4096));         /* 2 */
@@ -367,11 +238,11 @@ static void test_ramdev_blk_process_zero_progress(void **state)
 static void test_ramdev_blk_process_interrupted_retried(void **state)
 {
 	struct fix *f = get(state);
-	struct inj *j = use_inj(f);
+	struct fault_engine_state *j = use_inj(f);
 
-	rule(j, BLK_STEP_WRITEV, 1, 2, INJ_ERR, EINTR, 0);
-	rule(j, BLK_STEP_READV, 1, 1, INJ_ERR, EAGAIN, 0);
-	rule(j, BLK_STEP_FDATASYNC, 1, 1, INJ_ERR, EINTR, 0);
+	rule(j, BLK_STEP_WRITEV, 1, 2, FE_ERR, EINTR, 0);
+	rule(j, BLK_STEP_READV, 1, 1, FE_ERR, EAGAIN, 0);
+	rule(j, BLK_STEP_FDATASYNC, 1, 1, FE_ERR, EINTR, 0);
 	fill(f->ram, 4096, 5);
 	rw(f, RAMDEV_BLK_T_OUT, 24, ram(f->ram, 4096));       /* 0 */
 	rw(f, RAMDEV_BLK_T_IN, 24, ram(f->ram + 4096, 4096)); /* 1 */
@@ -391,9 +262,9 @@ static void test_ramdev_blk_process_interrupted_retried(void **state)
 static void test_ramdev_blk_process_fdatasync_enospc_sticks(void **state)
 {
 	struct fix *f = get(state);
-	struct inj *j = use_inj(f);
+	struct fault_engine_state *j = use_inj(f);
 
-	rule(j, BLK_STEP_FDATASYNC, 1, 1, INJ_ERR, ENOSPC, 0);
+	rule(j, BLK_STEP_FDATASYNC, 1, 1, FE_ERR, ENOSPC, 0);
 	rw(f, RAMDEV_BLK_T_OUT, 0, ram(f->ram, 4096)); /* 0 */
 	flush_req(f);                                  /* 1: ENOSPC */
 	flush_req(f);                                  /* 2 */
@@ -425,12 +296,12 @@ static void test_ramdev_blk_process_fdatasync_enospc_sticks(void **state)
 static void test_ramdev_blk_process_wz_fallocate_unsupported(void **state)
 {
 	struct fix *f = get(state);
-	struct inj *j = use_inj(f);
+	struct fault_engine_state *j = use_inj(f);
 	uint8_t zero[8 * 512] = { 0 };
 
 	fill(f->ram, 16 * 512, 6);
 	assert_int_equal(16 * 512, pwrite(f->img, f->ram, 16 * 512, 0));
-	rule(j, BLK_STEP_FALLOCATE, 1, 2, INJ_ERR, EOPNOTSUPP, 0);
+	rule(j, BLK_STEP_FALLOCATE, 1, 2, FE_ERR, EOPNOTSUPP, 0);
 	dwz(f, RAMDEV_BLK_T_WRITE_ZEROES, 4, 8, RAMDEV_BLK_WZ_FLAG_UNMAP); /* 0 */
 	flush_req(f);                                                    /* 1 */
 	run(f);
@@ -449,10 +320,10 @@ static void test_ramdev_blk_process_wz_fallocate_unsupported(void **state)
 static void test_ramdev_blk_process_fallocate_errors(void **state)
 {
 	struct fix *f = get(state);
-	struct inj *j = use_inj(f);
+	struct fault_engine_state *j = use_inj(f);
 
-	rule(j, BLK_STEP_FALLOCATE, 1, 1, INJ_ERR, ENOSPC, 0);
-	rule(j, BLK_STEP_FALLOCATE, 2, 1, INJ_ERR, EIO, 0);
+	rule(j, BLK_STEP_FALLOCATE, 1, 1, FE_ERR, ENOSPC, 0);
+	rule(j, BLK_STEP_FALLOCATE, 2, 1, FE_ERR, EIO, 0);
 	dwz(f, RAMDEV_BLK_T_WRITE_ZEROES, 0, 8, 0); /* 0: ENOSPC */
 	flush_req(f);                               /* 1 */
 	run(f);

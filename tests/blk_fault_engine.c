@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* The fault-injecting engine of fuzz_blk (blk_fault_engine.h). */
+/* The fault-injecting engine of test_blk_inject and fuzz_blk
+ * (blk_fault_engine.h). */
 #include <errno.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -19,8 +20,8 @@ static const struct fe_rule *fe_match(const struct fault_engine_state *fe,
 }
 
 /* The step with its iovec cut to @bytes: the kernel moves that much. */
-static long fe_short(struct ramdev_blk *blk, const struct blk_step *st,
-		     size_t bytes)
+static long fe_short(struct fault_engine_state *fe, struct ramdev_blk *blk,
+		     const struct blk_step *st, size_t bytes)
 {
 	struct iovec iov[64];
 	struct blk_step cut = *st;
@@ -34,29 +35,13 @@ static long fe_short(struct ramdev_blk *blk, const struct blk_step *st,
 	}
 	cut.iov = iov;
 	cut.iovcnt = n;
+	fe->calls[st->kind]++;
 	return ramdev_blk_step_sync(blk, &cut);
-}
-
-/* The errno an action stands for (0: not an error). */
-static int fe_errno(enum fe_action a)
-{
-	switch (a) {
-	case FE_EIO:
-		return EIO;
-	case FE_ENOSPC:
-		return ENOSPC;
-	case FE_EINTR:
-		return EINTR;
-	case FE_EOPNOTSUPP:
-		return EOPNOTSUPP;
-	default:
-		return 0;
-	}
 }
 
 /*
  * Run one step, maybe altered; *hit gets what that means by blk.h's and
- * blk_exec.c's rules: EINTR is retried; a read or write error, or no
+ * lib/blk/step.c's rules: EINTR is retried; a read or write error, or no
  * progress, fails the request; EIO on a write or fallocate and any
  * fdatasync error are write-back errors; fallocate EOPNOTSUPP falls back.
  */
@@ -67,16 +52,18 @@ static long fe_step(struct fault_engine_state *fe, struct ramdev_blk *blk,
 	bool io = st->kind == BLK_STEP_READV || st->kind == BLK_STEP_WRITEV;
 	int err;
 
-	if (!r || (!io && (r->action == FE_ZERO || r->action == FE_SHORT)))
+	if (!r || (!io && (r->action == FE_ZERO || r->action == FE_SHORT))) {
+		fe->calls[st->kind]++;
 		return ramdev_blk_step_sync(blk, st);
+	}
 	*hit |= FE_HIT_ANY;
 	if (r->action == FE_SHORT)
-		return fe_short(blk, st, r->bytes);
+		return fe_short(fe, blk, st, r->bytes);
 	if (r->action == FE_ZERO) {
 		*hit |= FE_HIT_ERR;
 		return 0;
 	}
-	err = fe_errno(r->action);
+	err = r->err;
 	if (err == EINTR)
 		return -EINTR;
 	if (st->kind == BLK_STEP_FALLOCATE && err == EOPNOTSUPP)
@@ -141,7 +128,7 @@ static bool fe_cancel(void *opaque, struct ramdev_blk *b)
 }
 
 static const struct ramdev_blk_engine_ops fe_ops = {
-	.name = "fuzz-faults", .init = fe_init, .fini = fe_fini,
+	.name = "faults", .init = fe_init, .fini = fe_fini,
 	.submit = fe_submit, .kick = fe_kick, .reap = fe_reap,
 	.cancel = fe_cancel,
 };
@@ -158,11 +145,19 @@ void fe_reset(struct fault_engine_state *fe)
 {
 	fe->nrules = 0;
 	memset(fe->seen, 0, sizeof(fe->seen));
+	memset(fe->calls, 0, sizeof(fe->calls));
 	memset(fe->hit, 0, sizeof(fe->hit));
 }
 
-void fe_add_rule(struct fault_engine_state *fe, const struct fe_rule *r)
+bool fe_add_rule(struct fault_engine_state *fe, const struct fe_rule *r)
 {
-	if (fe->nrules < FE_MAX_RULES)
-		fe->rules[fe->nrules++] = *r;
+	if (fe->nrules >= FE_MAX_RULES)
+		return false;
+	fe->rules[fe->nrules++] = *r;
+	return true;
+}
+
+struct fault_engine_state *fe_of(const struct ramdev_blk *blk)
+{
+	return blk && blk->engine == &fe_ops ? blk->engine_opaque : NULL;
 }
