@@ -31,6 +31,7 @@
 #include <linux/virtio_config.h>
 
 #include "ramdev/as.h"
+#include "scm_fds.h"
 #include "vhost_front.h"
 #include "vring_driver.h"
 
@@ -142,18 +143,7 @@ static int send_msg(struct vhost_front *f, uint32_t req, uint32_t flags,
 		memcpy(buf + HDR_SIZE, payload, len);
 	iov.iov_base = buf;
 	iov.iov_len = HDR_SIZE + len;
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.b;
-		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
+	scm_put_fds(&mh, ctl.b, fds, nfds);
 	do
 		n = sendmsg(f->sock, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);

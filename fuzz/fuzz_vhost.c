@@ -39,6 +39,7 @@
 
 #include "ramdev/blk.h"
 #include "ramdev/vhost.h"
+#include "scm_fds.h"
 #include "vhost/vhost_priv.h"
 
 #define MEM_SIZE (1u << 20)
@@ -156,18 +157,7 @@ static void send_msg(int sock, const uint8_t *hdr, const uint8_t *p,
 		else
 			iov[0].iov_len = 6;
 	}
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
+	scm_put_fds(&mh, ctl.buf, fds, nfds);
 	(void)sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (efd >= 0)
 		close(efd);

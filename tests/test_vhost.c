@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "scm_fds.h"
 #include "test_vhost.h"
 
 /* ---- fixture ---- */
@@ -124,18 +125,7 @@ void t_send(struct vfix *f, uint32_t req, uint32_t flags, const void *p,
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = size ? 2 : 1 };
 
 	assert_true(nfds <= 16);
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
+	scm_put_fds(&mh, ctl.buf, fds, nfds);
 	assert_int_equal((ssize_t)(sizeof(hdr) + size),
 			 sendmsg(f->sock, &mh, MSG_NOSIGNAL));
 }
