@@ -3,7 +3,8 @@
  * Hardware breakpoints on device bytes (perf_event_open), counting the
  * instructions that touch them while one call runs: the oracle of
  * tests/oracle/hwbp_count.c, narrowed to one access.  Used by
- * `ramdev vcpu-demo` (tools/vcpu_run.c) and tests/test_as_vcpu.c.
+ * `ramdev vcpu-demo` (tools/vcpu_run.c) and tests/test_as_vcpu.c; the
+ * event set-up and the stray-SIGTRAP count also by hwbp_count.c.
  *
  * A watch covers an access [p, p + len) of at most 8 bytes with the (one or
  * two) naturally aligned 8-byte blocks it touches, plus the byte just below
@@ -47,14 +48,20 @@ struct watch {
 	unsigned n, nblocks;
 };
 
-static inline int hwbp_open(const void *addr, unsigned len, int group)
+/*
+ * One breakpoint event on [addr, addr + len) of @type (HW_BREAKPOINT_RW or
+ * _W), user space only, read as a group; @group < 0 starts a new group
+ * (disabled until enabled), else joins it.  The fd, or -1 with errno set.
+ */
+static inline int hwbp_event(const void *addr, unsigned type, unsigned len,
+			     int group)
 {
 	struct perf_event_attr attr;
 
 	memset(&attr, 0, sizeof(attr));
 	attr.type = PERF_TYPE_BREAKPOINT;
 	attr.size = sizeof(attr);
-	attr.bp_type = HW_BREAKPOINT_RW;
+	attr.bp_type = type;
 	attr.bp_addr = (uintptr_t)addr;
 	attr.bp_len = len;
 	attr.disabled = group < 0;
@@ -72,7 +79,7 @@ static inline void watch_close(struct watch *w)
 
 static inline int watch_add(struct watch *w, const void *addr, unsigned len)
 {
-	int fd = hwbp_open(addr, len, w->n ? w->fd[0] : -1);
+	int fd = hwbp_event(addr, HW_BREAKPOINT_RW, len, w->n ? w->fd[0] : -1);
 
 	if (fd < 0)
 		return -errno;

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "ramdev/access.h"
+#include "../../tools/hwbp_watch.h" /* hwbp_event, stray SIGTRAPs */
 
 enum op { OP_READ, OP_WRITE, OP_READ64, OP_WRITE64, OP_COPY_DST, OP_COPY_SRC };
 
@@ -60,40 +61,17 @@ static unsigned long checks, failures, retries;
  * Under a hypervisor a breakpoint hit is now and then (about once in a few
  * million calls here) delivered as a SIGTRAP instead of being counted by its
  * perf event, and that call then reads one access short.  Such a call is
- * measured again; a real extra or missing access repeats, a lost hit does not.
+ * measured again (hwbp_stray_traps counts the SIGTRAPs); a real extra or
+ * missing access repeats, a lost hit does not.
  */
-static volatile sig_atomic_t stray_traps;
-
-static void on_sigtrap(int sig)
-{
-	(void)sig;
-	stray_traps++;
-}
-
-static int bp_event(const void *addr, unsigned type, int group)
-{
-	struct perf_event_attr attr;
-
-	memset(&attr, 0, sizeof(attr));
-	attr.type = PERF_TYPE_BREAKPOINT;
-	attr.size = sizeof(attr);
-	attr.bp_type = type;
-	attr.bp_addr = (uintptr_t)addr;
-	attr.bp_len = HW_BREAKPOINT_LEN_1;
-	attr.disabled = group < 0;
-	attr.exclude_kernel = 1;
-	attr.exclude_hv = 1;
-	attr.read_format = PERF_FORMAT_GROUP;
-	return (int)syscall(SYS_perf_event_open, &attr, 0, -1, group, 0);
-}
 
 /* 0, or -errno from perf_event_open. */
 static int bp_open(struct bp *bp, const void *addr)
 {
-	bp->rw = bp_event(addr, HW_BREAKPOINT_RW, -1);
+	bp->rw = hwbp_event(addr, HW_BREAKPOINT_RW, HW_BREAKPOINT_LEN_1, -1);
 	if (bp->rw < 0)
 		return -errno;
-	bp->w = bp_event(addr, HW_BREAKPOINT_W, bp->rw);
+	bp->w = hwbp_event(addr, HW_BREAKPOINT_W, HW_BREAKPOINT_LEN_1, bp->rw);
 	if (bp->w < 0) {
 		int err = -errno;
 
@@ -169,11 +147,11 @@ static void check(const struct bp *bp, enum op op, uint8_t *start, size_t n,
 	do {
 		if (attempt++)
 			retries++;
-		traps = stray_traps;
+		traps = hwbp_stray_traps;
 		bp_start(bp);
 		do_op(op, start, n);
 		bp_stop(bp, &rw, &w);
-	} while (traps != stray_traps && attempt < 3);
+	} while (traps != hwbp_stray_traps && attempt < 3);
 	checks++;
 	if (rw == want_rw && w == want_w)
 		return;
@@ -256,7 +234,7 @@ static int canary(const struct bp *bp, const char *what, uint8_t *byte,
 	do {
 		if (attempt++)
 			retries++;
-		traps = stray_traps;
+		traps = hwbp_stray_traps;
 		bp_start(bp);
 		if (nth) {
 			glibc_memmove(byte - (nth - 1), dev2, 2);
@@ -265,7 +243,7 @@ static int canary(const struct bp *bp, const char *what, uint8_t *byte,
 			*(volatile uint8_t *)byte = 2;
 		}
 		bp_stop(bp, &rw, &w);
-	} while (traps != stray_traps && attempt < 3);
+	} while (traps != hwbp_stray_traps && attempt < 3);
 	printf("canary %s: %llu stores\n", what, (unsigned long long)w);
 	return w >= 2;
 }
@@ -275,7 +253,7 @@ int main(void)
 	struct bp bp;
 	int err, stores_twice = 0, memmove_twice = 0;
 
-	signal(SIGTRAP, on_sigtrap);
+	signal(SIGTRAP, hwbp_on_sigtrap);
 	err = bp_open(&bp, dev + BASE);
 	if (err == -EACCES || err == -EPERM || err == -ENOENT ||
 	    err == -EOPNOTSUPP || err == -ENOSPC || err == -ENODEV) {
