@@ -384,6 +384,20 @@ static void reattach(struct vfix *f, struct ramdev_vhost_options *vo)
 	assert_int_equal(0, ramdev_vhost_attach(f->v, sv[0]));
 }
 
+/* A back end with @vo, and one region (ADD_MEM_REG payload @m) added to
+ * it: its address space. */
+static struct ramdev_as *add_region_with(struct vfix *f,
+					 struct ramdev_vhost_options *vo,
+					 const void *m, uint32_t msize)
+{
+	reattach(f, vo);
+	t_negotiate(f, T_PF_REPLY_ACK);
+	t_send(f, T_ADD_MEM_REG, 0, m, msize, &f->mem, 1);
+	assert_int_equal(0, ramdev_vhost_handle(f->v));
+	assert_int_equal(RAMDEV_VHOST_OK, ramdev_vhost_last_error(f->v));
+	return ramdev_vhost_as(f->v);
+}
+
 /* --device-memory: a region partly inside a range is split. */
 static void test_mem_devmem_split(void **state)
 {
@@ -395,12 +409,7 @@ static void test_mem_devmem_split(void **state)
 	struct ramdev_as *as;
 
 	/* A back end with the range, instead of the fixture's. */
-	reattach(f, &vo);
-	t_negotiate(f, T_PF_REPLY_ACK);
-	t_send(f, T_ADD_MEM_REG, 0, &m, sizeof(m), &f->mem, 1);
-	assert_int_equal(0, ramdev_vhost_handle(f->v));
-	assert_int_equal(RAMDEV_VHOST_OK, ramdev_vhost_last_error(f->v));
-	as = ramdev_vhost_as(f->v);
+	as = add_region_with(f, &vo, &m, sizeof(m));
 	assert_int_equal(RAMDEV_REGION_RAM, kind_at(as, 0x3ffff));
 	assert_int_equal(RAMDEV_REGION_RAMD, kind_at(as, 0x40000));
 	assert_int_equal(RAMDEV_REGION_RAMD, kind_at(as, 0x5ffff));
@@ -427,12 +436,7 @@ static void test_mem_region_at_top(void **state)
 		{ 0, { 0 - (uint64_t)T_MEM_SIZE, T_MEM_SIZE, T_UVA, 0 } };
 	struct ramdev_as *as;
 
-	reattach(f, &vo);
-	t_negotiate(f, T_PF_REPLY_ACK);
-	t_send(f, T_ADD_MEM_REG, 0, &m, sizeof(m), &f->mem, 1);
-	assert_int_equal(0, ramdev_vhost_handle(f->v));
-	assert_int_equal(RAMDEV_VHOST_OK, ramdev_vhost_last_error(f->v));
-	as = ramdev_vhost_as(f->v);
+	as = add_region_with(f, &vo, &m, sizeof(m));
 	assert_int_equal(RAMDEV_REGION_RAM, kind_at(as, 0 - (uint64_t)T_MEM_SIZE));
 	assert_int_equal(RAMDEV_REGION_RAM, kind_at(as, UINT64_MAX - 1));
 	assert_int_equal(RAMDEV_REGION_RAM, kind_at(as, UINT64_MAX));
@@ -455,12 +459,7 @@ static void test_mem_devmem_many(void **state)
 	for (unsigned i = 0; i < 8; i++)
 		dm[i] = (struct ramdev_vhost_devmem){ (2 * i + 1) * 0x10000ull,
 						      0x10000 };
-	reattach(f, &vo);
-	t_negotiate(f, T_PF_REPLY_ACK);
-	t_send(f, T_ADD_MEM_REG, 0, &m, sizeof(m), &f->mem, 1);
-	assert_int_equal(0, ramdev_vhost_handle(f->v));
-	assert_int_equal(RAMDEV_VHOST_OK, ramdev_vhost_last_error(f->v));
-	as = ramdev_vhost_as(f->v);
+	as = add_region_with(f, &vo, &m, sizeof(m));
 	assert_int_equal(RAMDEV_REGION_RAM, kind_at(as, 0x0));
 	assert_int_equal(RAMDEV_REGION_RAMD, kind_at(as, 0x10000));
 	assert_int_equal(RAMDEV_REGION_RAM, kind_at(as, 0x60000));
