@@ -104,5 +104,7 @@ int test_blk_faults_run(void);
 int test_blk_stage_run(void);
 /* Issue 12's tests (test_blk_more.c). */
 int test_blk_more_run(void);
+/* Request merging (test_blk_merge.c). */
+int test_blk_merge_run(void);
 
 #endif

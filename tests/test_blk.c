@@ -742,5 +742,6 @@ int main(void)
 	fails += test_blk_faults_run();
 	fails += test_blk_stage_run();
 	fails += test_blk_more_run();
+	fails += test_blk_merge_run();
 	return fails ? 1 : 0;
 }

@@ -208,6 +208,15 @@ enum ramdev_blk_engine {
  *              thread never blocks on a write).  File systems with
  *              non-blocking buffered writes (XFS, btrfs) and O_DIRECT images
  *              always use io_uring.
+ * @no_merge:   issue every request's transfer as a system call of its own.
+ *              By default, reads (or writes) of at most 32 KiB of requests
+ *              started together that lie back to back in the image go to
+ *              the kernel as one preadv/pwritev or io_uring SQE (at most
+ *              32 requests and 256 buffers per call), as QEMU's virtio-blk
+ *              merges the requests of a batch; each request keeps its own
+ *              status (a merged call that fails or falls short is retried
+ *              per request), and requests still run in the order they
+ *              were popped.  Counted in ramdev_blk_stats.merged.
  */
 struct ramdev_blk_options {
 	const char *path;
@@ -226,6 +235,7 @@ struct ramdev_blk_options {
 	unsigned depth;
 	bool uring_offload_writes;
 	size_t stage_budget;
+	bool no_merge;
 };
 
 #define RAMDEV_BLK_STAGE_BUDGET ((size_t)64 << 20)
@@ -276,6 +286,7 @@ struct ramdev_blk_stats {
 	uint64_t retries;                       /* short or interrupted I/O resumed */
 	uint64_t stage_waits;                   /* requests that waited for staging */
 	uint64_t stage_peak;                    /* most staging bytes reserved at once */
+	uint64_t merged;                        /* requests that shared a call */
 };
 
 /**

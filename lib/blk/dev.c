@@ -198,6 +198,7 @@ static int blk_apply_options(struct ramdev_blk *blk,
 	    blk->stage_budget < RAMDEV_BLK_STAGE_MIN)
 		return -EINVAL;
 	blk->uring_offload_writes = opt->uring_offload_writes;
+	blk->merge = !opt->no_merge;
 	if (opt->serial)
 		memcpy(blk->serial, opt->serial,
 		       strnlen(opt->serial, sizeof(blk->serial)));

@@ -92,6 +92,7 @@ struct ramdev_blk {
 	enum ramdev_blk_engine engine_kind;
 	uint8_t *zeroes;            /* RAMDEV_BLK_ZERO_BUF bytes, lazily */
 	bool uring_offload_writes;  /* options: see blk.h */
+	bool merge;                 /* !options.no_merge: merge.h */
 	bool no_punch, no_zero_range;
 	int wb_err;                 /* sticky write-back error (errno), see blk.h */
 

@@ -29,8 +29,9 @@ struct blk_step {
 	const struct iovec *iov;
 	unsigned iovcnt;
 	uint64_t off;
-	uint64_t len;  /* FALLOCATE */
+	uint64_t len;  /* bytes: READV/WRITEV (of the window), FALLOCATE */
 	int mode;      /* FALLOCATE */
+	bool alone;    /* not to be merged (merge.h): a merged try fell short */
 };
 
 /*

@@ -24,7 +24,9 @@
  * now (-EAGAIN, -ENOMEM: stop_and_retry()), after a batch, or when a
  * request waits for staging space (stage.c: then every queue stops
  * popping, so at most one request waits and it is the next to start);
- * ramdev_blk_complete() (drain.c) resumes it.
+ * ramdev_blk_complete() (drain.c) resumes it.  At the depth or a staging
+ * wait the engine is kicked first (kick_for_room()): the sync engine
+ * finishes its batch there, and popping goes on.
  *
  * The queues are reached through struct ramdev_blk_queue_ops (dev.h), so
  * the tests can feed hand-built chains; the default ops below plug in
@@ -327,6 +329,27 @@ static int pop_one(struct ramdev_blk *blk, struct ramdev_blk_queue *q)
 	return 1;
 }
 
+static void engine_kick(struct ramdev_blk *blk)
+{
+	if (blk->engine->kick(blk->engine_opaque, blk) < 0 && !blk->broken) {
+		blk->broken = RAMDEV_BLK_IO;
+		ramdev_blk_log(blk, LOG_ERR, "virtio-blk: engine %s failed",
+			       blk->engine->name);
+	}
+}
+
+/*
+ * The depth is reached, or a request waits for staging space: kick the
+ * engine now.  One that finishes requests inline (the sync engine runs its
+ * batch then) frees room, and popping goes on; true if it did.
+ */
+static bool kick_for_room(struct ramdev_blk *blk)
+{
+	engine_kick(blk);
+	ramdev_blk_stage_resume(blk);
+	return !blk->broken && blk->inflight < blk->depth && !blk->stage_head;
+}
+
 RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
 				     uint64_t *notify)
 {
@@ -344,7 +367,8 @@ RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
 		q->ops->set_notify(q->q, false);
 	ramdev_blk_stage_resume(blk);
 	while (!blk->broken) {
-		if (blk->inflight >= blk->depth || blk->stage_head) {
+		if ((blk->inflight >= blk->depth || blk->stage_head) &&
+		    !kick_for_room(blk)) {
 			blk->stopped |= 1ull << idx; /* resumed by complete() */
 			break;
 		}
@@ -378,11 +402,7 @@ RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
 		}
 		n++;
 	}
-	if (blk->engine->kick(blk->engine_opaque, blk) < 0 && !blk->broken) {
-		blk->broken = RAMDEV_BLK_IO;
-		ramdev_blk_log(blk, LOG_ERR, "virtio-blk: engine %s failed",
-			       blk->engine->name);
-	}
+	engine_kick(blk);
 	ramdev_blk_collect_notify(blk, notify);
 	if (ret < 0)
 		return ret;

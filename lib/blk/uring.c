@@ -7,7 +7,10 @@
  * issues it, and reports the request done (queue.c) after its last.
  * Two kinds of step may run on the calling thread instead: buffered
  * writes the file system would hand to a worker (uring_write_inline), and
- * large staged reads of cached data (uring_read_inline).
+ * large staged reads of cached data (uring_read_inline).  Transfer steps
+ * wait in a batch until the next kick, which issues back-to-back ones of
+ * several requests as one SQE (merge.h); its user_data is the merge, with
+ * bit 0 set.
  */
 #define _GNU_SOURCE /* pwritev2 */
 #include <errno.h>
@@ -21,6 +24,7 @@
 
 #include "dev.h"
 #include "engine.h"
+#include "merge.h"
 #include "req.h"
 
 /*
@@ -54,7 +58,12 @@ struct blk_uring {
 	bool has_rw;       /* IORING_OP_READ/WRITE (5.6) */
 	bool read_inline;  /* page-cache image: try staged reads inline */
 	enum uring_wmode wmode;
+	struct blk_batch batch;       /* transfer steps to issue at kick */
+	struct blk_merge *merge_free; /* merges not in flight */
+	struct blk_merge *merge_all;  /* every merge allocated */
 };
+
+#define URING_MERGE_TAG 1u /* user_data of a merged SQE: the merge | 1 */
 
 static int uring_probe(struct blk_uring *u)
 {
@@ -204,6 +213,12 @@ static void uring_fini(void *opaque, struct ramdev_blk *blk)
 	if (!u)
 		return;
 	io_uring_queue_exit(&u->ring);
+	while (u->merge_all) {
+		struct blk_merge *m = u->merge_all;
+
+		u->merge_all = m->next_all;
+		free(m);
+	}
 	free(u);
 }
 
@@ -249,9 +264,62 @@ static struct io_uring_sqe *uring_sqe(struct blk_uring *u)
 	return sqe;
 }
 
-/* Issue @req's next step (@step), or finish it. */
+/* The SQE for the transfer or call in @st; the caller sets its user_data. */
+static void uring_prep(struct blk_uring *u, struct ramdev_blk *blk,
+		       struct io_uring_sqe *sqe, const struct blk_step *st)
+{
+	/* One buffer: READ/WRITE, no iovec for the kernel to import. */
+	switch (st->kind) {
+	case BLK_STEP_READV:
+		if (st->iovcnt == 1 && u->has_rw &&
+		    st->iov[0].iov_len <= UINT_MAX)
+			io_uring_prep_read(sqe, blk->fd, st->iov[0].iov_base,
+					   (unsigned)st->iov[0].iov_len,
+					   st->off);
+		else
+			io_uring_prep_readv(sqe, blk->fd, st->iov, st->iovcnt,
+					    st->off);
+		break;
+	case BLK_STEP_WRITEV:
+		if (st->iovcnt == 1 && u->has_rw &&
+		    st->iov[0].iov_len <= UINT_MAX)
+			io_uring_prep_write(sqe, blk->fd, st->iov[0].iov_base,
+					    (unsigned)st->iov[0].iov_len,
+					    st->off);
+		else
+			io_uring_prep_writev(sqe, blk->fd, st->iov, st->iovcnt,
+					     st->off);
+		break;
+	case BLK_STEP_FDATASYNC:
+		io_uring_prep_fsync(sqe, blk->fd, IORING_FSYNC_DATASYNC);
+		break;
+	case BLK_STEP_FALLOCATE:
+		io_uring_prep_fallocate(sqe, blk->fd, st->mode, st->off,
+					st->len);
+		break;
+	case BLK_STEP_DONE:
+		break;
+	}
+}
+
+/* May the step @st wait in the batch for a merge? */
+static bool uring_batches(const struct blk_uring *u,
+			  const struct ramdev_blk *blk,
+			  const struct blk_step *st)
+{
+	/* A write while the write mode is not known yet goes alone: it asks
+	 * the file system (uring_write_inline). */
+	return blk->merge && ramdev_blk_step_mergeable(st) &&
+	       (st->kind == BLK_STEP_READV || u->wmode != WR_PROBE);
+}
+
+/*
+ * Issue @req's next step (@step), or finish it.  @batch: a transfer may
+ * wait in the batch (merge.h) rather than go now.
+ */
 static void uring_issue(struct blk_uring *u, struct ramdev_blk *blk,
-			struct blk_req *req, const struct blk_step *step)
+			struct blk_req *req, const struct blk_step *step,
+			bool batch)
 {
 	struct io_uring_sqe *sqe;
 	struct blk_step st = *step;
@@ -261,11 +329,18 @@ static void uring_issue(struct blk_uring *u, struct ramdev_blk *blk,
 			ramdev_blk_req_done(req);
 			return;
 		}
-		if (st.kind == BLK_STEP_WRITEV && u->wmode != WR_URING &&
-		    uring_write_inline(u, blk, req, &st))
-			continue;
 		if (st.kind == BLK_STEP_READV &&
 		    uring_read_inline(u, blk, req, &st))
+			continue;
+		/* Behind a batch, any step waits too: issue order is kept. */
+		if (batch && (uring_batches(u, blk, &st) ||
+			      (u->batch.head && blk->merge))) {
+			req->step = st;
+			ramdev_blk_batch_add(&u->batch, req);
+			return;
+		}
+		if (st.kind == BLK_STEP_WRITEV && u->wmode != WR_URING &&
+		    uring_write_inline(u, blk, req, &st))
 			continue;
 		sqe = NULL;
 		if (st.kind != BLK_STEP_FALLOCATE || u->has_falloc)
@@ -275,38 +350,87 @@ static void uring_issue(struct blk_uring *u, struct ramdev_blk *blk,
 		/* No SQE (or no async fallocate): do this step inline. */
 		ramdev_blk_req_step_inline(req, &st);
 	}
-	/* One buffer: READ/WRITE, no iovec for the kernel to import. */
-	switch (st.kind) {
-	case BLK_STEP_READV:
-		if (st.iovcnt == 1 && u->has_rw &&
-		    st.iov[0].iov_len <= UINT_MAX)
-			io_uring_prep_read(sqe, blk->fd, st.iov[0].iov_base,
-					   (unsigned)st.iov[0].iov_len, st.off);
-		else
-			io_uring_prep_readv(sqe, blk->fd, st.iov, st.iovcnt,
-					    st.off);
-		break;
-	case BLK_STEP_WRITEV:
-		if (st.iovcnt == 1 && u->has_rw &&
-		    st.iov[0].iov_len <= UINT_MAX)
-			io_uring_prep_write(sqe, blk->fd, st.iov[0].iov_base,
-					    (unsigned)st.iov[0].iov_len, st.off);
-		else
-			io_uring_prep_writev(sqe, blk->fd, st.iov, st.iovcnt,
-					     st.off);
-		break;
-	case BLK_STEP_FDATASYNC:
-		io_uring_prep_fsync(sqe, blk->fd, IORING_FSYNC_DATASYNC);
-		break;
-	case BLK_STEP_FALLOCATE:
-		io_uring_prep_fallocate(sqe, blk->fd, st.mode, st.off, st.len);
-		break;
-	case BLK_STEP_DONE:
-		break;
-	}
+	uring_prep(u, blk, sqe, &st);
 	io_uring_sqe_set_data(sqe, req);
 	u->pending++;
 	u->queued++;
+}
+
+/* After a merged call: the request's next step may merge again. */
+static void uring_next(void *ctx, struct blk_req *req, struct blk_step *st)
+{
+	struct blk_uring *u = ctx;
+
+	uring_issue(u, req->blk, req, st, true);
+}
+
+static struct blk_merge *merge_get(struct blk_uring *u)
+{
+	struct blk_merge *m = u->merge_free;
+
+	if (m) {
+		u->merge_free = m->next_free;
+		return m;
+	}
+	m = malloc(sizeof(*m));
+	if (m) {
+		m->next_all = u->merge_all;
+		u->merge_all = m;
+	}
+	return m;
+}
+
+static void merge_put(struct blk_uring *u, struct blk_merge *m)
+{
+	m->next_free = u->merge_free;
+	u->merge_free = m;
+}
+
+/*
+ * Issue the batch: runs of back-to-back transfers as one SQE each (or one
+ * pwritev where writes run inline), the others alone.  Requests whose next
+ * step joins the batch meanwhile are issued in the same loop.
+ */
+static void uring_issue_batch(struct blk_uring *u, struct ramdev_blk *blk)
+{
+	while (u->batch.head) {
+		struct blk_merge *m = merge_get(u);
+		struct io_uring_sqe *sqe;
+
+		if (!m) { /* no memory for a merge: this one goes alone */
+			struct blk_req *req = u->batch.head;
+
+			u->batch.head = req->next;
+			if (!u->batch.head)
+				u->batch.tail = NULL;
+			uring_issue(u, blk, req, &req->step, false);
+			continue;
+		}
+		ramdev_blk_batch_take(&u->batch, m);
+		if (m->nreq == 1) {
+			merge_put(u, m);
+			uring_issue(u, blk, m->reqs[0], &m->reqs[0]->step,
+				    false);
+			continue;
+		}
+		sqe = NULL;
+		if (m->st.kind == BLK_STEP_READV || u->wmode == WR_URING)
+			sqe = uring_sqe(u);
+		if (!sqe) {
+			/* Writes the file system would hand to a worker (or
+			 * no SQE): one pwritev/preadv here. */
+			ramdev_blk_merge_result(m, ramdev_blk_step_sync(blk,
+								       &m->st),
+						uring_next, u);
+			merge_put(u, m);
+			continue;
+		}
+		uring_prep(u, blk, sqe, &m->st);
+		io_uring_sqe_set_data(sqe, (void *)((uintptr_t)m |
+						    URING_MERGE_TAG));
+		u->pending++;
+		u->queued++;
+	}
 }
 
 static void uring_submit(void *opaque, struct ramdev_blk *blk,
@@ -315,7 +439,7 @@ static void uring_submit(void *opaque, struct ramdev_blk *blk,
 	struct blk_step st;
 
 	ramdev_blk_req_next(req, &st);
-	uring_issue(opaque, blk, req, &st);
+	uring_issue(opaque, blk, req, &st, true);
 }
 
 static int uring_kick(void *opaque, struct ramdev_blk *blk)
@@ -323,7 +447,7 @@ static int uring_kick(void *opaque, struct ramdev_blk *blk)
 	struct blk_uring *u = opaque;
 	int ret;
 
-	(void)blk;
+	uring_issue_batch(u, blk);
 	if (!u->queued)
 		return 0;
 	/* EINTR: a few more tries; then the SQEs stay queued for the next
@@ -346,11 +470,11 @@ static int uring_reap(void *opaque, struct ramdev_blk *blk, int timeout_ms)
 	struct io_uring_cqe *cqe;
 	int ret = 0, n = 0;
 
-	if (!u->pending)
-		return 0;
-	ret = uring_kick(u, blk);
+	ret = uring_kick(u, blk); /* the batch first: it may be all there is */
 	if (ret < 0)
 		return ret;
+	if (!u->pending)
+		return 0;
 	if (timeout_ms < 0) {
 		ret = io_uring_wait_cqe(&u->ring, &cqe);
 	} else if (timeout_ms > 0) {
@@ -363,18 +487,27 @@ static int uring_reap(void *opaque, struct ramdev_blk *blk, int timeout_ms)
 	if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN)
 		return ret;
 	while (io_uring_peek_cqe(&u->ring, &cqe) == 0) {
-		struct blk_req *req = io_uring_cqe_get_data(cqe);
+		uintptr_t data = (uintptr_t)io_uring_cqe_get_data(cqe);
+		struct blk_req *req = (struct blk_req *)data;
 		int64_t res = cqe->res;
 		struct blk_step st;
 
 		io_uring_cqe_seen(&u->ring, cqe);
-		if (!req)
+		if (!data)
 			continue;
 		u->pending--;
+		n++;
+		if (data & URING_MERGE_TAG) {
+			struct blk_merge *m = (struct blk_merge *)(data &
+							~(uintptr_t)URING_MERGE_TAG);
+
+			ramdev_blk_merge_result(m, res, uring_next, u);
+			merge_put(u, m);
+			continue;
+		}
 		st = req->step;
 		ramdev_blk_req_advance(req, &st, res);
-		uring_issue(u, blk, req, &st);
-		n++;
+		uring_issue(u, blk, req, &st, true);
 	}
 	ret = uring_kick(u, blk);
 	return ret < 0 ? ret : n;
