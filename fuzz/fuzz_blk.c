@@ -6,9 +6,10 @@
  * ring through virtq + blk, on a 64 KiB memfd image; headers, data, ranges
  * and status bytes spread over RAM, RAM-device and MMIO.  Machines: sync
  * engine under DIRECT or QEMU_BOUNCE (1 KiB bounce pool), io_uring, sync
- * under the fault engine (blk_fault_engine.h).
+ * under the fault engine (blk_fault_engine.h), sync with request merging.
  *
- * With the sync engine each request is pushed before the next is popped,
+ * With the sync engine and merging off (options.no_merge) each request is
+ * pushed before the next is popped,
  * so at each push a model replays it on copies of the image and of guest
  * memory (DIRECT, no raw chain): the status it owes (a whole number of
  * sectors inside the capacity: OK; else not; an injected failure: IOERR;
@@ -20,7 +21,8 @@
  *
  * Input:
  *   u8 flags              bit0 QEMU_BOUNCE policy, bit1 direct descriptors,
- *                         bit2 (DIRECT only) the io_uring engine, bit3
+ *                         bit2 (DIRECT only) the io_uring engine, bit4
+ *                         (DIRECT, sync) request merging on, bit3
  *                         (DIRECT, sync) the fault engine, whose rules
  *                         follow: u8 n (% 5), each u8 step kind, u8 nth,
  *                         u8 times, u8 action, u16 bytes (see
@@ -103,6 +105,7 @@ struct mach {
 	unsigned nreq;
 	bool raw;   /* a raw chain was added: no model check */
 	bool exact; /* replay on the model (DIRECT, sync, no raw chain) */
+	bool merging; /* machine 4: no model (see machine()) */
 	bool uring; /* the io_uring engine: requests overlap, no model */
 	struct fault_engine_state *fe; /* machine 3: injected faults */
 	bool wb;    /* the model's write-back error (FLUSH must fail) */
@@ -600,11 +603,16 @@ static void check_run(struct mach *m, bool direct)
 
 /*
  * Machine 0: DIRECT, sync; 1: QEMU_BOUNCE, sync; 2: DIRECT, io_uring;
- * 3: DIRECT, sync under the fault engine.
+ * 3: DIRECT, sync under the fault engine; 4: DIRECT, sync, merging.
+ * The model replays requests one by one, so the machines it checks run
+ * them one by one (no_merge): with merging the sync engine pops a whole
+ * batch before it runs it, and a request's header or staged data may be
+ * read before an earlier request of the batch wrote over it.
  */
+#define NMACHINES 5
 static struct mach *machine(int kind)
 {
-	static struct mach *ms[4];
+	static struct mach *ms[NMACHINES];
 	struct test_guest_config c = {
 		.ram_size = RAM_SIZE, .ramd_size = RAMD_SIZE,
 		.mmio_size = MMIO_SIZE, .bounce_size = POOL,
@@ -613,7 +621,8 @@ static struct mach *machine(int kind)
 	struct ramdev_blk_options o = { .engine = RAMDEV_BLK_ENGINE_SYNC,
 					.serial = SERIAL,
 					.max_discard_seg = 2,
-					.max_write_zeroes_seg = 2 };
+					.max_write_zeroes_seg = 2,
+					.no_merge = kind != 2 && kind != 4 };
 	struct mach *m = ms[kind];
 
 	if (m)
@@ -646,6 +655,7 @@ static struct mach *machine(int kind)
 			abort();
 		fe_install(m->fe, m->blk);
 	}
+	m->merging = kind == 4;
 	ms[kind] = m;
 	return m;
 }
@@ -661,7 +671,7 @@ static struct mach *machines(int kind)
 	static bool made;
 
 	if (!made) {
-		for (int k = 0; k < 4; k++)
+		for (int k = 0; k < NMACHINES; k++)
 			machine(k);
 		urcu_memb_barrier();
 		made = true;
@@ -747,7 +757,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = { data, size };
 	uint8_t flags = get8(&in);
-	struct mach *m = machines(flags & 1 ? 1 : flags & 4 ? 2 : flags & 8 ? 3 : 0);
+	struct mach *m = machines(flags & 1 ? 1 : flags & 4 ? 2 : flags & 8 ? 3 :
+				  flags & 16 ? 4 : 0);
 	struct vring_drv_config dc = { .size = QSIZE, .desc = 0x0,
 				       .avail = 0x1000, .used = 0x2000,
 				       .indirect_gpa = 0x3000,
@@ -782,7 +793,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m->reqs[m->nreq].pushed = false;
 		add_chain(m, d, &m->reqs[m->nreq], indirect);
 	}
-	m->exact = !m->raw && !(flags & 1) && !m->uring;
+	m->exact = !m->raw && !(flags & 1) && !m->uring && !m->merging;
 	vring_drv_publish(d);
 	(void)ramdev_blk_process(m->blk, 0, NULL);
 	(void)ramdev_blk_drain(m->blk, NULL);
