@@ -24,10 +24,12 @@
 #define NOPS 2u
 #define NSIZES 2u
 #define NRIGS 4u
-#define NMEMS 2u
+#define NMEMS 3u
 extern const char *const bench_blk_ops[NOPS];   /* "write", "read" */
 extern const size_t bench_blk_sizes[NSIZES];    /* request bytes */
-extern const char *const bench_blk_mems[NMEMS]; /* "RAM", "RAMD" */
+extern const char *const bench_blk_mems[NMEMS]; /* "RAM", "RAMD", "RAMD64" */
+#define MEM_RAMD 1u   /* the RAM-device region, DMA width 8 (default) */
+#define MEM_RAMD64 2u /* the same memory as a region of DMA width 64 */
 
 /* A device with its queue, driver rings and guest: one per policy x engine. */
 struct rig {
@@ -78,7 +80,7 @@ static inline size_t blk_idx(size_t o, size_t i, size_t rg, size_t m)
 /* "1.23 0.98 0.70": the 1, 5 and 15 minute load averages, or "unknown". */
 void bench_blk_loadavg(char *buf, size_t len);
 
-/* Fills @k (room for 3) from the best runs; returns how many it filled. */
+/* Fills @k (room for 4) from the best runs; returns how many it filled. */
 size_t bench_blk_check_targets(struct bench_check *k, const struct rig *rigs,
 			       const struct cell *cells);
 

@@ -90,7 +90,7 @@ static const struct ramdev_mmio_ops mmio_ops = {
 };
 
 static int add_memory(struct test_guest *g, bool device, uint64_t gpa,
-		      uint64_t size, void *given)
+		      uint64_t size, void *given, unsigned dma_width)
 {
 	struct ramdev_region **rp = device ? &g->ramd : &g->ram;
 	struct mapping *m = NULL;
@@ -110,6 +110,12 @@ static int add_memory(struct test_guest *g, bool device, uint64_t gpa,
 	}
 	if (m)
 		ramdev_region_set_release(*rp, unmap_release, m);
+	/* Before the region is placed: the width is part of its creation. */
+	if (device && dma_width) {
+		ret = ramdev_region_set_dma_width(*rp, dma_width);
+		if (ret < 0)
+			return ret; /* the caller drops the region */
+	}
 	if (device)
 		g->ramd_host = host;
 	else
@@ -140,10 +146,10 @@ int test_guest_new(struct test_guest **out, const struct test_guest_config *cfg)
 	if (ret < 0)
 		goto fail;
 	ramdev_as_begin(g->as);
-	ret = add_memory(g, false, TEST_GUEST_RAM_GPA, g->ram_size, NULL);
+	ret = add_memory(g, false, TEST_GUEST_RAM_GPA, g->ram_size, NULL, 0);
 	if (ret == 0)
 		ret = add_memory(g, true, TEST_GUEST_RAMD_GPA, g->ramd_size,
-				 c.ramd_host);
+				 c.ramd_host, c.ramd_dma_width);
 	if (ret == 0)
 		ret = ramdev_region_new_mmio(&g->mmio, "mmio", g->mmio_size,
 					     &mmio_ops, g);

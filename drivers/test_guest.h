@@ -31,6 +31,9 @@ struct test_guest_config {
 	void *ramd_host;    /* NULL: a guarded memfd; else the caller's device
 			     * memory of ramd_size bytes (e.g. an mmap of a
 			     * PCI BAR's resourceN), which stays the caller's */
+	unsigned ramd_dma_width; /* 0: the default (8, the strict access
+				  * core); else the RAMD region's DMA width,
+				  * ramdev_region_set_dma_width() */
 	uint64_t mmio_size; /* 0: 64 KiB */
 	enum ramdev_dma_policy policy;
 	size_t bounce_size; /* 0: the DMA default (4096) */

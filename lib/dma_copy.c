@@ -3,7 +3,9 @@
  * DMA: copies into and out of guest memory without bounce space
  * (ramdev_dma_read/_write, one view for the whole span) and through a
  * mapped segment (ramdev_dma_seg_read/_write), with the access each kind of
- * memory requires: exact for RAM as well (DESIGN.md section 3).
+ * memory requires: exact for RAM as well (DESIGN.md section 3); device
+ * memory at its region's DMA width (ramdev_region_set_dma_width()), read
+ * from the region the segment holds a reference on.
  */
 #include "dma_ctx.h" /* first: it defines _LGPL_SOURCE for liburcu */
 
@@ -100,8 +102,9 @@ int ramdev_dma_seg_read(const struct ramdev_dma_seg *seg, size_t off,
 	}
 	/* RAM too through the access core: each guest byte read once (a
 	 * guest may change it meanwhile), at memcpy speed. */
-	if (seg->kind == RAMDEV_SEG_DEV)
-		ramdev_read(buf, (const uint8_t *)seg->base + off, n);
+	if (seg->kind == RAMDEV_SEG_DEV) /* at its region's DMA width */
+		ramdev_as_ramd_read(seg->region, buf,
+				    (const uint8_t *)seg->base + off, n);
 	else
 		ramdev_read_wide(buf, (const uint8_t *)seg->base + off, n,
 				 SEG_RAM_WIDTH);
@@ -127,8 +130,9 @@ int ramdev_dma_seg_write(const struct ramdev_dma_seg *seg, size_t off,
 	/* RAM too: each guest byte stored exactly once, an aligned 1/2/4/8
 	 * bytes in one store (memcpy may store a byte twice, undoing a
 	 * guest's racing write of it). */
-	if (seg->kind == RAMDEV_SEG_DEV)
-		ramdev_write((uint8_t *)seg->base + off, buf, n);
+	if (seg->kind == RAMDEV_SEG_DEV) /* at its region's DMA width */
+		ramdev_as_ramd_write(seg->region,
+				     (uint8_t *)seg->base + off, buf, n);
 	else
 		ramdev_write_wide((uint8_t *)seg->base + off, buf, n,
 				  SEG_RAM_WIDTH);

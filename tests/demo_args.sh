@@ -70,6 +70,8 @@ inflight_suffix) set -- --inflight 12x; want=4; word="not a number" ;;
 inflight_zero) set -- --inflight 0; want=4; word="1..128" ;;
 inflight_big) set -- --inflight 129; want=4; word="1..128" ;;
 inflight_negative) set -- --inflight -1; want=4; word="not a number" ;;
+bar_width_not_pow2) set -- --bar-width 24; want=4; word="not a power of two" ;;
+bar_width_big) set -- --bar-width 128; want=4; word="1..64" ;;
 policy_bad) set -- --policy fast; want=4; word="qemu-bounce, direct" ;;
 engine_bad) set -- --engine aio; want=4; word="auto, uring, sync" ;;
 unknown_option) set -- --bogus; want=2; word="unknown option" ;;

@@ -5,7 +5,8 @@
  * misaligned policy, MMIO) x direction, against the documented outcome,
  * with the bytes around each access checked untouched; then the cases
  * that reach no device: spanning two regions or a hole, unassigned, bad
- * sizes, wrap-around, MMIO refusals; the policy setter; the counters.
+ * sizes, wrap-around, MMIO refusals; the policy setter; the counters; the
+ * DMA width setter, whose width the vCPU path ignores.
  * On x86, where perf_event_open allows it, hardware breakpoints also count
  * the device accesses of every RAM-device cell (one for an aligned access,
  * the aligned pieces for a split one, none for a rejected one, none to the
@@ -465,6 +466,98 @@ static void test_ramdev_region_set_misaligned_rules(void **state)
 	ramdev_region_unref(ramd);
 }
 
+static void test_ramdev_region_set_dma_width_rules(void **state)
+{
+	struct fix *f = *state;
+	struct ramdev_region *ram, *ramd, *mmio, *alias;
+	static const unsigned bad[] = { 0, 3, 6, 12, 65, 128, 256 };
+	static const unsigned good[] = { 1, 2, 4, 8, 16, 32, 64 };
+
+	assert_int_equal(0, ramdev_region_new_ram(&ram, "ram", f->buf, 16));
+	assert_int_equal(-EINVAL, ramdev_region_set_dma_width(ram, 4));
+	assert_int_equal(0, ramdev_region_dma_width(ram));
+	ramdev_region_unref(ram);
+	assert_int_equal(0, ramdev_region_new_mmio(&mmio, "mmio", RSIZE,
+						   &rec_ops, &f->rec));
+	assert_int_equal(-EINVAL, ramdev_region_set_dma_width(mmio, 4));
+	assert_int_equal(0, ramdev_region_dma_width(mmio));
+	ramdev_region_unref(mmio);
+	assert_int_equal(-EINVAL, ramdev_region_set_dma_width(NULL, 8));
+	assert_int_equal(0, ramdev_region_dma_width(NULL));
+
+	assert_int_equal(0, ramdev_region_new_ramd(&ramd, "ramd", f->buf, 16));
+	assert_int_equal(8, ramdev_region_dma_width(ramd)); /* the default */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(-EINVAL,
+				 ramdev_region_set_dma_width(ramd, bad[i]));
+		assert_int_equal(8, ramdev_region_dma_width(ramd));
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(0, ramdev_region_set_dma_width(ramd, good[i]));
+		assert_int_equal(good[i], ramdev_region_dma_width(ramd));
+	}
+	assert_int_equal(0, ramdev_region_set_dma_width(ramd, 4));
+	/* Aliased: other holders may already copy through it. */
+	assert_int_equal(0, ramdev_region_new_alias(&alias, "alias", ramd, 0, 16));
+	assert_int_equal(-EBUSY, ramdev_region_set_dma_width(ramd, 16));
+	assert_int_equal(4, ramdev_region_dma_width(ramd));
+	assert_int_equal(0, ramdev_region_dma_width(alias)); /* not RAMD */
+	ramdev_region_unref(alias);
+	/* Placed: readers may see it. */
+	assert_int_equal(0, ramdev_region_add(ramdev_as_root(f->as), BASE,
+					      ramd, 0));
+	assert_int_equal(-EBUSY, ramdev_region_set_dma_width(ramd, 16));
+	assert_int_equal(4, ramdev_region_dma_width(ramd));
+	ramdev_region_unref(ramd);
+}
+
+/*
+ * A width-4 region: the library's copies (ramdev_as_write/_read) of an
+ * aligned 8-byte span make two 4-byte accesses, a vCPU's aligned 8-byte
+ * access stays one (hardware breakpoints count them where they can); the
+ * bytes are right either way.
+ */
+static void test_ramdev_region_set_dma_width_copies_not_vcpu(void **state)
+{
+	struct fix *f = *state;
+	struct ramdev_region *r;
+	uint8_t in[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, out[8];
+	uint8_t *p = f->buf + PAD + 8;
+
+	assert_int_equal(0, ramdev_region_new_ramd(&r, "bar32", f->buf + PAD,
+						   RSIZE));
+	assert_int_equal(0, ramdev_region_set_dma_width(r, 4));
+	place(f, r, BASE);
+	assert_int_equal(0, ramdev_as_write(f->as, BASE + 8, in, 8));
+	assert_memory_equal(p, in, 8);
+	memset(out, 0, sizeof(out));
+	assert_int_equal(0, ramdev_as_vcpu_access(f->as, BASE + 8, out, 8,
+						  false));
+	assert_memory_equal(out, in, 8);
+#if HAVE_HWBP
+	if (f->hwbp) {
+		sig_atomic_t traps = hwbp_stray_traps;
+		uint64_t copy_in, copy_out, vcpu_in, vcpu_out;
+		struct watch w;
+
+		assert_int_equal(0, watch_open(&w, f->buf, sizeof(f->buf), p, 8));
+		watch_start(&w);
+		assert_int_equal(0, ramdev_as_read(f->as, BASE + 8, out, 8));
+		watch_stop(&w, &copy_in, &copy_out); /* closes the watch */
+		assert_int_equal(0, watch_open(&w, f->buf, sizeof(f->buf), p, 8));
+		watch_start(&w);
+		assert_int_equal(0, ramdev_as_vcpu_access(f->as, BASE + 8, out,
+							  8, true));
+		watch_stop(&w, &vcpu_in, &vcpu_out);
+		if (traps == hwbp_stray_traps) { /* else a hit may be lost */
+			assert_int_equal(2, copy_in);
+			assert_int_equal(1, vcpu_in);
+			assert_int_equal(0, copy_out + vcpu_out);
+		}
+	}
+#endif
+}
+
 /* A rejected access through an alias follows the target's policy. */
 static void test_ramdev_as_vcpu_access_alias_policy(void **state)
 {
@@ -520,6 +613,8 @@ int main(void)
 		T(test_ramdev_as_vcpu_access_wraps),
 		T(test_ramdev_as_vcpu_access_mmio_refused),
 		T(test_ramdev_region_set_misaligned_rules),
+		T(test_ramdev_region_set_dma_width_rules),
+		T(test_ramdev_region_set_dma_width_copies_not_vcpu),
 		T(test_ramdev_as_vcpu_access_alias_policy),
 		T(test_ramdev_as_vcpu_access_dirty),
 	};

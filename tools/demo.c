@@ -74,6 +74,7 @@ struct demo_opts {
 	int policy; /* -1: both */
 	enum ramdev_blk_engine engine;
 	unsigned inflight;
+	unsigned bar_width; /* 0: the default (8) */
 };
 
 struct result {
@@ -368,7 +369,7 @@ static int run_setup(struct run *x, const struct demo_opts *o,
 	uint64_t ram_pages, bar_pages;
 	int ret;
 
-	ret = demo_machine_new(&x->m, o->bar);
+	ret = demo_machine_new(&x->m, o->bar, o->bar_width);
 	if (ret == 0)
 		ret = ramdev_dma_new(&x->dma, x->m->as, &dc);
 	if (ret == 0)
@@ -497,7 +498,7 @@ static int usage(FILE *f)
 	fprintf(f,
 		"usage: ramdev demo [--policy qemu-bounce|direct] [--bar PATH]\n"
 		"                   [--image FILE] [--engine auto|uring|sync]\n"
-		"                   [--inflight N]\n"
+		"                   [--inflight N] [--bar-width N]\n"
 		"  --policy P   run only policy P (default: qemu-bounce, then direct)\n"
 		"  --bar PATH   map a real BAR (/sys/bus/pci/devices/.../resourceN)\n"
 		"               instead of a memfd: a regular file, readable,\n"
@@ -509,6 +510,10 @@ static int usage(FILE *f)
 		"  --engine E   virtio-blk engine: auto (default: io_uring if\n"
 		"               usable), uring or sync\n"
 		"  --inflight N requests the guest keeps in flight, 1..%u (default 32)\n"
+		"  --bar-width N  widest access the library's copies make in the\n"
+		"               BAR: 1, 2, 4, 8 (default), 16, 32 or 64 bytes (4 for\n"
+		"               a BAR that takes only 32-bit accesses, 16..64 for one\n"
+		"               mapped write-combining)\n"
 		"%s", PAGE, DEMO_BAR_MAX >> 30, PAGE, DEFAULT_IMAGE_SIZE >> 20,
 		QSIZE, DEMO_EXIT_HELP);
 	return f == stderr ? 2 : 0;
@@ -523,6 +528,19 @@ static const struct arg_file_rule image_rule = {
 	.what = "image",
 };
 
+/* --bar-width: a power of two in 1..64 (ramdev_region_set_dma_width). */
+static int arg_bar_width(const char *cmd, const char *val, unsigned *out)
+{
+	int ret = arg_uint(cmd, "--bar-width", val, 1, 64, out);
+
+	if (ret == 0 && (*out & (*out - 1))) {
+		fprintf(stderr, "%s: --bar-width %s: not a power of two (1, 2, "
+			"4, 8, 16, 32 or 64)\n", cmd, val);
+		ret = RAMDEV_EXIT_BAD_VALUE;
+	}
+	return ret;
+}
+
 /* 0, -1 after --help, or the exit status of a bad argument. */
 static int parse_opts(int argc, char **argv, struct demo_opts *o)
 {
@@ -532,6 +550,7 @@ static int parse_opts(int argc, char **argv, struct demo_opts *o)
 		{ "image", required_argument, NULL, 'i' },
 		{ "engine", required_argument, NULL, 'e' },
 		{ "inflight", required_argument, NULL, 'n' },
+		{ "bar-width", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -571,6 +590,9 @@ static int parse_opts(int argc, char **argv, struct demo_opts *o)
 		case 'n':
 			ret = arg_uint(cmd, "--inflight", optarg, 1, QSIZE,
 				       &o->inflight);
+			break;
+		case 'w':
+			ret = arg_bar_width(cmd, optarg, &o->bar_width);
 			break;
 		case 'h':
 			return usage(stdout) - 1;
@@ -680,9 +702,11 @@ int cmd_demo(int argc, char **argv)
 	       "about half of the pages live in \"%s mmaps[0]\", a BAR hot-added\n"
 	       "as guest memory (%s) at 0x%llx.\n", DEMO_BAR_NAME,
 	       o.bar ? o.bar : "memfd", (unsigned long long)DEMO_BAR_GPA);
-	printf("image %s (%llu MiB), 4 KiB-512 KiB requests, up to %u in flight\n\n",
+	printf("image %s (%llu MiB), 4 KiB-512 KiB requests, up to %u in flight; "
+	       "the BAR's DMA width: %u bytes\n\n",
 	       o.image ? o.image : tmp,
-	       (unsigned long long)(pages * PAGE >> 20), o.inflight);
+	       (unsigned long long)(pages * PAGE >> 20), o.inflight,
+	       o.bar_width ? o.bar_width : 8);
 	for (unsigned i = 0; i < 2; i++) {
 		if (o.policy >= 0 && (int)order[i] != o.policy)
 			continue;

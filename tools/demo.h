@@ -44,8 +44,11 @@ struct demo_machine {
 	const char *bar_path; /* NULL: memfd */
 };
 
-/* Build the machine; @bar_path NULL for a memfd BAR.  0 or -errno. */
-int demo_machine_new(struct demo_machine **out, const char *bar_path);
+/* Build the machine; @bar_path NULL for a memfd BAR; @bar_width the BAR's
+ * DMA width (ramdev_region_set_dma_width), 0 for the default.  0 or
+ * -errno. */
+int demo_machine_new(struct demo_machine **out, const char *bar_path,
+		     unsigned bar_width);
 void demo_machine_free(struct demo_machine *m);
 
 #endif

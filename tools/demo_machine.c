@@ -54,9 +54,11 @@ static void *map_memory(const char *name, const char *path, uint64_t *size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-/* Place @host as a RAM or RAMD region named @name at @gpa in @parent. */
+/* Place @host as a RAM or RAMD region named @name at @gpa in @parent; a
+ * RAMD region with DMA width @width unless it is 0 (the default). */
 static int place(struct ramdev_region *parent, uint64_t gpa, const char *name,
-		 void *host, uint64_t size, bool ramd, int prio)
+		 void *host, uint64_t size, bool ramd, int prio,
+		 unsigned width)
 {
 	struct ramdev_region *r;
 	struct mapping *m = malloc(sizeof(*m));
@@ -72,12 +74,16 @@ static int place(struct ramdev_region *parent, uint64_t gpa, const char *name,
 		return ret;
 	}
 	ramdev_region_set_release(r, unmap_release, m);
-	ret = ramdev_region_add(parent, gpa, r, prio);
+	if (ramd && width)
+		ret = ramdev_region_set_dma_width(r, width);
+	if (ret == 0)
+		ret = ramdev_region_add(parent, gpa, r, prio);
 	ramdev_region_unref(r);
 	return ret;
 }
 
-int demo_machine_new(struct demo_machine **out, const char *bar_path)
+int demo_machine_new(struct demo_machine **out, const char *bar_path,
+		     unsigned bar_width)
 {
 	struct demo_machine *m = calloc(1, sizeof(*m));
 	struct ramdev_region *bar = NULL;
@@ -104,14 +110,14 @@ int demo_machine_new(struct demo_machine **out, const char *bar_path)
 	}
 	ramdev_as_begin(m->as);
 	ret = place(ramdev_as_root(m->as), 0, "pc.ram", m->ram, m->ram_size,
-		    false, 0);
+		    false, 0, 0);
 	/* Like QEMU's vfio: a container for the BAR, its mmap'ed part a
 	 * RAM-device subregion at a higher priority. */
 	if (ret == 0)
 		ret = ramdev_region_new_container(&bar, DEMO_BAR_NAME, m->bar_size);
 	if (ret == 0)
 		ret = place(bar, 0, DEMO_BAR_NAME " mmaps[0]", m->bar, m->bar_size,
-			    true, 0);
+			    true, 0, bar_width);
 	if (ret == 0)
 		ret = ramdev_region_add(ramdev_as_root(m->as), m->bar_gpa, bar, 1);
 	if (bar)

@@ -51,7 +51,7 @@ int cmd_mtree(int argc, char **argv)
 		if (ret)
 			return ret;
 	}
-	ret = demo_machine_new(&m, bar);
+	ret = demo_machine_new(&m, bar, 0);
 	if (ret < 0) {
 		fprintf(stderr, "ramdev mtree: cannot build the machine: %s\n",
 			strerror(-ret));

@@ -647,6 +647,44 @@ RAMDEV_EXPORT int ramdev_region_set_misaligned(struct ramdev_region *r,
 					       enum ramdev_misaligned policy);
 
 /**
+ * ramdev_region_set_dma_width - the widest access the library's own copies
+ * may make in a RAM-device region's memory.
+ * @r:         a RAMD region the caller holds the only reference on: not yet
+ *             added to a container nor the target of an alias.
+ * @max_width: a power of two, 1 to 64 bytes.  The default, 8, is the strict
+ *             access core (ramdev_read/ramdev_write, non-temporal 8-byte
+ *             stores for large spans); any other width is
+ *             ramdev_read_wide/ramdev_write_wide(..., @max_width), which the
+ *             access core caps at ramdev_wide_limit().
+ * The copies are ramdev_as_read/_write, ramdev_dma_read/_write,
+ * ramdev_dma_seg_read/_write of a RAMDEV_SEG_DEV segment (and so virtio-blk
+ * staging), and an indirect table read from the region: every access
+ * naturally aligned, each byte once, the greedy width up to @max_width
+ * (DESIGN.md S2-S4).  Wider than 8 suits a BAR mapped write-combining (a
+ * GPU's prefetchable BAR takes 16/32/64-byte stores); 4 suits a BAR that
+ * takes only 32-bit accesses.  A vCPU's access (ramdev_as_vcpu_access(),
+ * ramdev_as_ld/st) keeps its own width whatever this says.  The
+ * QEMU_BOUNCE DMA policy reaches RAMD through its 8-byte ops table, as QEMU
+ * does, and ignores it.
+ * Returns: 0; -EINVAL (NULL, not RAMD, @max_width not a power of two in
+ * 1..64); -EBUSY (the region is placed or referenced elsewhere: the width
+ * is part of its creation).
+ * Context: any thread; takes the writer lock.
+ */
+RAMDEV_EXPORT int ramdev_region_set_dma_width(struct ramdev_region *r,
+					      unsigned max_width);
+
+/**
+ * ramdev_region_dma_width - a RAM-device region's DMA width (see
+ * ramdev_region_set_dma_width()).
+ * @r: any region, or NULL.
+ * Returns: the width in bytes, 1..64 (8 unless set); 0 for NULL or a region
+ * that is not RAMD (its copies are not governed by a width).
+ * Context: any thread; no lock.
+ */
+RAMDEV_EXPORT unsigned ramdev_region_dma_width(const struct ramdev_region *r);
+
+/**
  * struct ramdev_vcpu_stats - vCPU accesses that did not reach a device as
  * issued, per address space, since its creation.
  * @unassigned:  hit no region (read all-ones, write dropped).

@@ -111,6 +111,20 @@ int ramdev_as_region_copy(struct ramdev_as *as, struct ramdev_region *r,
 int ramdev_as_region_mmio(struct ramdev_as *as, const struct ramdev_region *r,
 			  uint64_t off, void *buf, uint64_t n, bool write);
 
+/*
+ * ramdev_as_ramd_read / _write - @n bytes between RAM (@ram) and @dev, in
+ * the memory of RAM-device region @r, at @r's DMA width
+ * (ramdev_region_set_dma_width()): the strict access core at the default
+ * width 8, ramdev_read_wide/_write_wide otherwise.  Every copy the library
+ * makes of RAMD memory (not a vCPU's access) goes through these.
+ * A NULL @r (a segment not made by ramdev_dma_map) means the default.
+ * Context: the caller keeps @r alive (a view, or a segment's reference).
+ */
+void ramdev_as_ramd_read(const struct ramdev_region *r, void *ram,
+			 const void *dev, size_t n);
+void ramdev_as_ramd_write(const struct ramdev_region *r, void *dev,
+			  const void *ram, size_t n);
+
 /* Per-thread count of RAM-device accesses made through that ops table
  * (QEMU's trace_memory_region_ram_device_read/write points): for tests
  * and benchmarks. */

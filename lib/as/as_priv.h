@@ -97,6 +97,10 @@ struct ramdev_region {
 	void *release_opaque;
 	struct as_dirty *dirty; /* RCU-published */
 	uint8_t misaligned; /* vcpu.c: enum ramdev_misaligned, __atomic */
+	/* RAMD: the widest access of the library's own copies (dispatch.c,
+	 * ramdev_region_set_dma_width), 1..64; 8 is the strict access core.
+	 * Set only before the region is placed: __atomic for TSan only. */
+	uint8_t dma_width;
 };
 
 /* ---- flat views ---- */
@@ -167,6 +171,10 @@ const struct as_range *ramdev_as_view_find(const struct as_view *v,
 					   uint64_t gpa, uint64_t *hole_last);
 int ramdev_as_view_xlate(const struct as_view *v, uint64_t gpa, uint64_t len,
 			 struct ramdev_xlate *out);
+
+/* dispatch.c: a new RAMD region's DMA width, the strict access core's
+ * (ramdev_region_set_dma_width). */
+#define RAMDEV_AS_DMA_WIDTH_DEFAULT 8u
 
 /* dispatch.c: the ops table of every RAMD region (opaque: the region), used
  * only by the indirect accesses of as_access.h. */

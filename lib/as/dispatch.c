@@ -4,7 +4,8 @@
  * ramdev_as_ld/st (one access as a vCPU issues it).
  *  - RAM and RAMD: only through the access core, so each byte is accessed
  *    exactly once and a naturally aligned 1/2/4/8-byte access is one access
- *    of that width.  For RAMD the device needs it; for RAM a guest racing
+ *    of that width (RAMD spans: at most the region's DMA width, 8 unless
+ *    ramdev_region_set_dma_width() said otherwise).  For RAMD the device needs it; for RAM a guest racing
  *    with a device write (a descriptor's status byte) must never see its
  *    own write undone by a second store of a byte, which memcpy/memmove do
  *    (a 2-byte memmove stores 2 bytes, then 1 byte over the second).  RAM
@@ -19,6 +20,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "ramdev/access.h"
 #include "as_priv.h"
@@ -59,6 +61,76 @@ static int mmio_span(struct ramdev_as *as, const struct ramdev_region *r,
 	return 0;
 }
 
+/* ---- the DMA width of a RAM-device region ---- */
+
+static bool dma_width_ok(unsigned w)
+{
+	return w >= 1 && w <= 64 && (w & (w - 1)) == 0;
+}
+
+int ramdev_region_set_dma_width(struct ramdev_region *r, unsigned max_width)
+{
+	int rc = 0;
+
+	if (!r || r->kind != RAMDEV_REGION_RAMD || !dma_width_ok(max_width)) {
+		ramdev_as_logf(NULL, LOG_ERR, "set dma width 0x%x on region "
+			       "%s: needs a RAM-device region and a power of "
+			       "two 0x1..0x40", max_width,
+			       r ? r->name : "(NULL)");
+		return -EINVAL;
+	}
+	/* Placed or aliased: a copy may already be under way, and its
+	 * accesses must not change width halfway. */
+	pthread_mutex_lock(&as_tree_lock);
+	if (r->parent || __atomic_load_n(&r->refs, __ATOMIC_RELAXED) > 1)
+		rc = -EBUSY;
+	else
+		__atomic_store_n(&r->dma_width, (uint8_t)max_width,
+				 __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&as_tree_lock);
+	if (rc)
+		ramdev_as_logf(NULL, LOG_ERR, "set dma width on region %s: "
+			       "already placed or referenced (refs 0x%" PRIx64
+			       ")", r->name,
+			       __atomic_load_n(&r->refs, __ATOMIC_RELAXED));
+	return rc;
+}
+
+unsigned ramdev_region_dma_width(const struct ramdev_region *r)
+{
+	if (!r || r->kind != RAMDEV_REGION_RAMD)
+		return 0;
+	return __atomic_load_n(&r->dma_width, __ATOMIC_RELAXED);
+}
+
+/* One load and one branch in front of the copy: the default keeps the
+ * strict core (8-byte accesses, non-temporal stores for large spans).  No
+ * region (a segment built by hand, as virtio-blk's unit tests do, rather
+ * than mapped): the default. */
+void ramdev_as_ramd_read(const struct ramdev_region *r, void *ram,
+			 const void *dev, size_t n)
+{
+	unsigned w = r ? __atomic_load_n(&r->dma_width, __ATOMIC_RELAXED)
+		       : RAMDEV_AS_DMA_WIDTH_DEFAULT;
+
+	if (__builtin_expect(w == RAMDEV_AS_DMA_WIDTH_DEFAULT, 1))
+		ramdev_read(ram, dev, n);
+	else
+		ramdev_read_wide(ram, dev, n, w);
+}
+
+void ramdev_as_ramd_write(const struct ramdev_region *r, void *dev,
+			  const void *ram, size_t n)
+{
+	unsigned w = r ? __atomic_load_n(&r->dma_width, __ATOMIC_RELAXED)
+		       : RAMDEV_AS_DMA_WIDTH_DEFAULT;
+
+	if (__builtin_expect(w == RAMDEV_AS_DMA_WIDTH_DEFAULT, 1))
+		ramdev_write(dev, ram, n);
+	else
+		ramdev_write_wide(dev, ram, n, w);
+}
+
 static int span_piece(struct ramdev_as *as, const struct ramdev_xlate *x,
 		      uint8_t *buf, bool write, bool indirect)
 {
@@ -82,9 +154,9 @@ static int span_piece(struct ramdev_as *as, const struct ramdev_xlate *x,
 			if (rc)
 				return rc;
 		} else if (write) {
-			ramdev_write(x->host, buf, x->len);
+			ramdev_as_ramd_write(x->region, x->host, buf, x->len);
 		} else {
-			ramdev_read(buf, x->host, x->len);
+			ramdev_as_ramd_read(x->region, buf, x->host, x->len);
 		}
 		break;
 	default:

@@ -71,6 +71,7 @@ static int region_new_host(struct ramdev_region **out, const char *name,
 		if (kind == RAMDEV_REGION_RAMD) {
 			(*out)->ops = ramdev_as_ramd_ops;
 			(*out)->opaque = *out;
+			(*out)->dma_width = RAMDEV_AS_DMA_WIDTH_DEFAULT;
 		}
 	}
 	return rc;

@@ -19,12 +19,14 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ramdev/access.h"
+#include "as/as_access.h" /* ramdev_as_ramd_read/_write */
 #include "ramdev/blk.h"
 
 /* ---- copies with the access a segment's kind requires ---- */
 
-/* (An MMIO segment's base is NULL: no pointer arithmetic on it.) */
+/* (An MMIO segment's base is NULL: no pointer arithmetic on it.)  Device
+ * memory (DEV) at the DMA width of the segment's region
+ * (ramdev_region_set_dma_width()), which the segment holds a reference on. */
 static inline int ramdev_blk_seg_copy_in(void *ram,
 					 const struct ramdev_dma_seg *seg,
 					 size_t off, size_t n)
@@ -34,7 +36,8 @@ static inline int ramdev_blk_seg_copy_in(void *ram,
 		memcpy(ram, (const uint8_t *)seg->base + off, n);
 		return 0;
 	case RAMDEV_SEG_DEV:
-		ramdev_read(ram, (const uint8_t *)seg->base + off, n);
+		ramdev_as_ramd_read(seg->region, ram,
+				    (const uint8_t *)seg->base + off, n);
 		return 0;
 	default:
 		return ramdev_dma_seg_read(seg, off, ram, n);
@@ -49,7 +52,8 @@ static inline int ramdev_blk_seg_copy_out(const struct ramdev_dma_seg *seg,
 		memcpy((uint8_t *)seg->base + off, ram, n);
 		return 0;
 	case RAMDEV_SEG_DEV:
-		ramdev_write((uint8_t *)seg->base + off, ram, n);
+		ramdev_as_ramd_write(seg->region, (uint8_t *)seg->base + off,
+				     ram, n);
 		return 0;
 	default:
 		return ramdev_dma_seg_write(seg, off, ram, n);

@@ -138,7 +138,7 @@ static bool table_copy(struct walk *w, uint64_t gpa, uint32_t len)
 	if (ramdev_dma_chain_translate(w->dc, gpa, len, &x) == 0 &&
 	    x.len >= len && x.host) {
 		if (x.kind == RAMDEV_REGION_RAMD) {
-			ramdev_read(vq->itab, x.host, len);
+			ramdev_as_ramd_read(x.region, vq->itab, x.host, len);
 			ok = true;
 		} else if (x.kind == RAMDEV_REGION_RAM) {
 			/* Entry by entry (len is a multiple of 16): a

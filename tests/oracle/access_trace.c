@@ -21,7 +21,7 @@
  * Everything else is guard: any access there is a violation.
  *
  * Usage: access_trace GROUP TABLE_FILE
- *   GROUP: rw, copy, move, wide, wide_env, nt, ram (see run_group()).
+ *   GROUP: rw, copy, move, wide, wide_env, nt, ram, ramd (see run_group()).
  *   Every group ends with the canaries: glibc memmove/memcpy on the device
  *   mapping, which the checker must flag, so a run in which attribution
  *   silently broke cannot pass.
@@ -65,6 +65,15 @@ enum kind {
 	K_AS_ST,      /* ramdev_as_st */
 	K_AS_LD,      /* ramdev_as_ld */
 	K_CANARY_RAM, /* glibc memcpy into the RAM, judged as ramdev_as_write */
+	/* Group "ramd": the mapping is RAM-device memory of regions whose DMA
+	 * width (ramdev_region_set_dma_width) is the case's width. */
+	K_RAMD_AS_WRITE,
+	K_RAMD_AS_READ,
+	K_RAMD_DMA_WRITE,
+	K_RAMD_DMA_READ,
+	K_RAMD_SEG_WRITE, /* on the region's mapped RAMDEV_SEG_DEV segment */
+	K_RAMD_SEG_READ,
+	K_CANARY_RAMD, /* ramdev_write (8 bytes), judged at width 4 */
 };
 
 /* Little-endian u64 fields, read back with struct.unpack('<6Q'). */
@@ -94,6 +103,22 @@ static uint64_t gpa_of(const uint8_t *host)
 {
 	return RAM_GPA + (uint64_t)(host - (region + SPAN_A));
 }
+/* Group "ramd": the same span as RAM_LEN bytes of RAM-device memory,
+ * once per DMA width, each region at its own guest address and mapped
+ * whole as one DMA segment. */
+static const unsigned ramd_widths[] = { 4, 8, 16, 64 };
+#define RAMD_GPA(i) (0x1000000u + (uint64_t)(i) * 0x100000u)
+static struct ramdev_dma_seg ramd_seg[4];
+
+static unsigned ramd_index(unsigned width)
+{
+	unsigned i = 0;
+
+	while (i < 3 && ramd_widths[i] != width)
+		i++;
+	return i;
+}
+
 static _Alignas(64) uint8_t ram[8192];
 static int table_fd;
 static size_t ncases;
@@ -162,6 +187,46 @@ static void run_ram(enum kind kind, uint8_t *dst, const uint8_t *src,
 	}
 }
 
+/* The calls of group "ramd" (a failed call is a setup error). */
+static void run_ramd(enum kind kind, uint8_t *dst, const uint8_t *src,
+		     size_t n, unsigned width)
+{
+	unsigned i = ramd_index(width);
+	uint64_t base = RAMD_GPA(i) - RAM_GPA;
+	int rc;
+
+	switch (kind) {
+	case K_RAMD_AS_WRITE:
+		rc = ramdev_as_write(ram_as, base + gpa_of(dst), src, n);
+		break;
+	case K_RAMD_AS_READ:
+		rc = ramdev_as_read(ram_as, base + gpa_of(src), dst, n);
+		break;
+	case K_RAMD_DMA_WRITE:
+		rc = ramdev_dma_write(ram_dma, base + gpa_of(dst), src, n);
+		break;
+	case K_RAMD_DMA_READ:
+		rc = ramdev_dma_read(ram_dma, base + gpa_of(src), dst, n);
+		break;
+	case K_RAMD_SEG_WRITE:
+		rc = ramdev_dma_seg_write(&ramd_seg[i], gpa_of(dst) - RAM_GPA,
+					  src, n);
+		break;
+	case K_RAMD_SEG_READ:
+		rc = ramdev_dma_seg_read(&ramd_seg[i], gpa_of(src) - RAM_GPA,
+					 dst, n);
+		break;
+	default:
+		ramdev_write(dst, src, n);
+		rc = 0;
+	}
+	if (rc) {
+		fprintf(stderr, "access_trace: ramd case kind %d n %zu: %d\n",
+			(int)kind, n, rc);
+		exit(1);
+	}
+}
+
 static void run(enum kind kind, uint8_t *dst, const uint8_t *src, size_t n,
 		unsigned width)
 {
@@ -206,7 +271,10 @@ static void run(enum kind kind, uint8_t *dst, const uint8_t *src, size_t n,
 		glibc_memcpy(dst, src, n);
 		break;
 	default:
-		run_ram(kind, dst, src, n, width);
+		if (kind >= K_RAMD_AS_WRITE)
+			run_ramd(kind, dst, src, n, width);
+		else
+			run_ram(kind, dst, src, n, width);
 		break;
 	}
 	*marker_end() = 0;
@@ -389,6 +457,66 @@ static void grid_ram(void)
 }
 
 /*
+ * Group "ramd": the library's copies of RAM-device memory, through the
+ * address space, the DMA layer and a DEV segment, for each DMA width
+ * (8, the default, is the strict core), at the offsets and sizes of group
+ * "ram".  The checker holds each to S2-S4 with the greedy width capped at
+ * the region's width (and at the wide limit).
+ */
+static int ramd_setup(void)
+{
+	for (unsigned i = 0; i < COUNT(ramd_widths); i++) {
+		struct ramdev_region *r;
+
+		if (ramdev_region_new_ramd(&r, "ramd", region + SPAN_A,
+					   RAM_LEN) ||
+		    (ramd_widths[i] != 8 &&
+		     ramdev_region_set_dma_width(r, ramd_widths[i])) ||
+		    ramdev_region_dma_width(r) != ramd_widths[i] ||
+		    ramdev_region_add(ramdev_as_root(ram_as), RAMD_GPA(i), r,
+				      0) ||
+		    ramdev_dma_map(ram_dma, RAMD_GPA(i), RAM_LEN,
+				   RAMDEV_DMA_BIDIR, &ramd_seg[i]) ||
+		    ramd_seg[i].len != RAM_LEN ||
+		    ramd_seg[i].kind != RAMDEV_SEG_DEV)
+			return -1;
+		ramdev_region_unref(r);
+	}
+	return 0;
+}
+
+static void grid_ramd(void)
+{
+	static const size_t offs[] = { 0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 31, 33 };
+	static const size_t big[] = { 63, 64, 65, 127, 128, 129, 255, 257,
+				      1000, 4096, 4097 };
+	static const enum kind wr[] = { K_RAMD_AS_WRITE, K_RAMD_DMA_WRITE,
+					K_RAMD_SEG_WRITE };
+	static const enum kind rd[] = { K_RAMD_AS_READ, K_RAMD_DMA_READ,
+					K_RAMD_SEG_READ };
+
+	for (size_t w = 0; w < COUNT(ramd_widths); w++) {
+		for (size_t o = 0; o < COUNT(offs); o++) {
+			uint8_t *dev = region + SPAN_A + offs[o];
+
+			for (size_t k = 0; k < COUNT(wr); k++) {
+				for (size_t n = 0; n <= 40 + COUNT(big); n++) {
+					size_t len = n <= 40 ? n : big[n - 41];
+
+					run(wr[k], dev, ram + 1, len,
+					    ramd_widths[w]);
+					run(rd[k], ram + 1, dev, len,
+					    ramd_widths[w]);
+				}
+			}
+		}
+	}
+	/* The strict core where the region says 4: must be flagged. */
+	run(K_CANARY_RAMD, region + SPAN_A, ram, 8, 4);
+	run(K_CANARY_RAMD, region + SPAN_A + 8, ram, 64, 4);
+}
+
+/*
  * glibc's memmove for 2 bytes stores 2 bytes and then 1 byte over the second
  * one; memcpy of 7 bytes uses two overlapping 4-byte accesses per side.
  */
@@ -419,6 +547,8 @@ static int run_group(const char *group)
 		grid_nt();
 	} else if (!strcmp(group, "ram")) {
 		grid_ram();
+	} else if (!strcmp(group, "ramd")) {
+		grid_ramd();
 	} else {
 		return -1;
 	}
@@ -450,7 +580,8 @@ int main(int argc, char **argv)
 	/* Probe (and cache) the wide limit and the NT threshold before tracing. */
 	printf("wide_limit %u\n", ramdev_wide_limit());
 	ramdev_write(region + SPAN_A, ram, 0);
-	if (!strcmp(argv[1], "ram") && ram_setup()) {
+	if ((!strcmp(argv[1], "ram") || !strcmp(argv[1], "ramd")) &&
+	    (ram_setup() || (!strcmp(argv[1], "ramd") && ramd_setup()))) {
 		fprintf(stderr, "access_trace: address space set-up failed\n");
 		return 1;
 	}

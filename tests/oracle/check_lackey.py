@@ -16,6 +16,10 @@ if they pass, the checker is blind and the run fails.
 Group "ram" holds guest RAM to the same rule: ramdev_as_read/_write,
 ramdev_dma_read/_write, ramdev_dma_seg_read/_write and ramdev_as_ld/_st on
 a RAM region over the mapping, with glibc memcpy into it as the canary.
+Group "ramd" holds RAM-device regions of DMA width 4, 8 (the default), 16
+and 64 to the greedy width capped at the region's width: the same copies
+minus ld/st, with the strict core's 8-byte stores on a width-4 region as
+the canary.
 
 Usage: check_lackey.py [--env VAR=VALUE]... [--expect-wide-limit N]
                        VALGRIND ACCESS_TRACE GROUP
@@ -35,8 +39,10 @@ import tempfile
 KINDS = ['read', 'write', 'copy', 'move', 'read_wide', 'write_wide',
          'ld', 'st', 'canary_move', 'canary_copy',
          'as_write', 'as_read', 'dma_write', 'dma_read', 'seg_write',
-         'seg_read', 'as_st', 'as_ld', 'canary_ram']
-CANARIES = {'canary_move', 'canary_copy', 'canary_ram'}
+         'seg_read', 'as_st', 'as_ld', 'canary_ram',
+         'ramd_as_write', 'ramd_as_read', 'ramd_dma_write', 'ramd_dma_read',
+         'ramd_seg_write', 'ramd_seg_read', 'canary_ramd']
+CANARIES = {'canary_move', 'canary_copy', 'canary_ram', 'canary_ramd'}
 # Guest RAM through the address space and DMA layers (group "ram"): the
 # same rule as a device span, each byte once at the greedy width, with the
 # widest exact access the host has (the library asks for 64, the access
@@ -44,6 +50,12 @@ CANARIES = {'canary_move', 'canary_copy', 'canary_ram'}
 RAM_WRITES = {'as_write', 'dma_write', 'seg_write', 'canary_ram'}
 RAM_READS = {'as_read', 'dma_read', 'seg_read'}
 RAM_WIDTH = 64
+# RAM-device memory through the same layers (group "ramd"): each byte once
+# at the greedy width, capped at the region's DMA width (the case's width,
+# ramdev_region_set_dma_width; 8 by default) and at the wide limit.
+RAMD_WRITES = {'ramd_as_write', 'ramd_dma_write', 'ramd_seg_write',
+               'canary_ramd'}
+RAMD_READS = {'ramd_as_read', 'ramd_dma_read', 'ramd_seg_read'}
 WIDTHS = (64, 32, 16, 8, 4, 2, 1)
 
 
@@ -107,6 +119,10 @@ def expected(kind, dst, src, n, width, wide_limit):
         return walk_up_dev('S', dst, n, min(RAM_WIDTH, wide_limit))
     if kind in RAM_READS:
         return walk_up_dev('L', src, n, min(RAM_WIDTH, wide_limit))
+    if kind in RAMD_WRITES:
+        return walk_up_dev('S', dst, n, min(width, wide_limit))
+    if kind in RAMD_READS:
+        return walk_up_dev('L', src, n, min(width, wide_limit))
     if kind == 'as_st':
         # One store of the width when aligned, else aligned pieces.
         return walk_up_dev('S', dst, width, 8)
