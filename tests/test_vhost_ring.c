@@ -424,6 +424,48 @@ static void test_mem_devmem_split(void **state)
 	f->sock = -1;
 }
 
+/* The DMA width of the device-memory pieces, from the options. */
+static unsigned width_at(struct ramdev_as *as, uint64_t gpa)
+{
+	struct ramdev_xlate x;
+	unsigned w;
+
+	ramdev_as_read_lock();
+	w = ramdev_as_translate(as, gpa, 1, &x) ? 99 :
+	    ramdev_region_dma_width(x.region);
+	ramdev_as_read_unlock();
+	return w;
+}
+
+/* --dma-width: every RAM-device piece gets it, RAM pieces have none; a
+ * width that is not a power of two up to 64 is refused. */
+static void test_mem_devmem_dma_width(void **state)
+{
+	struct vfix *f = *state;
+	struct ramdev_vhost_devmem dm = { 0x40000, 0x20000 };
+	struct ramdev_vhost_options vo = { .devmem = &dm, .ndevmem = 1,
+					   .devmem_dma_width = 4 };
+	struct ramdev_vhost_options bad = { .blk = f->blk };
+	struct { uint64_t pad; struct t_region r; } m =
+		{ 0, { 0, T_MEM_SIZE, T_UVA, 0 } };
+	struct ramdev_vhost *v = NULL;
+	struct ramdev_as *as;
+
+	for (unsigned i = 0; i < 3; i++) {
+		bad.devmem_dma_width = (unsigned[]){ 3, 128, 96 }[i];
+		assert_int_equal(-EINVAL, ramdev_vhost_new(&v, &bad));
+		assert_null(v);
+	}
+	as = add_region_with(f, &vo, &m, sizeof(m));
+	assert_int_equal(0, width_at(as, 0x3ffff));
+	assert_int_equal(4, width_at(as, 0x40000));
+	assert_int_equal(4, width_at(as, 0x5ffff));
+	assert_int_equal(0, width_at(as, 0x60000));
+	ramdev_vhost_detach(f->v);
+	close(f->sock);
+	f->sock = -1;
+}
+
 /* A region that ends at the top of the guest-physical space (last byte
  * 2^64-1) is one piece: "no device memory above" must not read as a range
  * starting at 2^64-1 (it split off a last piece of size 0, refused). */
@@ -664,6 +706,7 @@ int vhost_ring_tests(void)
 		T(test_ring_inflight_resubmit),
 		T(test_ring_inflight_layout),
 		T(test_mem_devmem_split),
+		T(test_mem_devmem_dma_width),
 		T(test_mem_region_at_top),
 		T(test_mem_chardev_ramd),
 		T(test_mem_devmem_many),

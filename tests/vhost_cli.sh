@@ -17,6 +17,9 @@ fail() { echo "FAIL: $*"; [ -f "$T/log" ] && sed 's/^/  log: /' "$T/log"; exit 1
 "$D" --socket "$T/s" --image x --device-memory 0x1000 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--device-memory without size: exit 2"
 "$D" --socket "$T/s" --image x --device-memory 0x1000:0 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--device-memory size 0: exit 2"
 "$D" --socket "$T/s" --image x --engine foo >/dev/null 2>&1; [ $? -eq 2 ] || fail "--engine foo: exit 2"
+for w in 0 3 128 x; do
+	"$D" --socket "$T/s" --image x --dma-width $w >/dev/null 2>&1; [ $? -eq 2 ] || fail "--dma-width $w: exit 2"
+done
 "$D" --socket "$T/s" --image "$T/missing" >/dev/null 2>&1; [ $? -eq 1 ] || fail "missing image: exit 1"
 
 truncate -s 1M "$T/img"
@@ -27,12 +30,14 @@ rm -f "$T/s"
 "$D" --socket "$T/s" --image "$T/img" --num-queues 3 --sync-missing-option >/dev/null 2>&1
 [ $? -eq 2 ] || fail "unknown option: exit 2"
 "$D" --socket "$T/s" --image "$T/img" --num-queues 3 --engine sync \
-	--device-memory 0x100000000:4G --print-stats 2>"$T/log" &
+	--device-memory 0x100000000:4G --dma-width 4 --no-merge --print-stats 2>"$T/log" &
 pid=$!
 i=0
 while [ ! -S "$T/s" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 [ -S "$T/s" ] || fail "no socket"
 grep -q 'device memory: gpa 0x100000000 size 0x100000000' "$T/log" || fail "device memory line"
+grep -q 'device memory: DMA width 4$' "$T/log" || fail "DMA width line"
+grep -q 'request merging off$' "$T/log" || fail "merging off line"
 # A second daemon on a live socket refuses (exit 1) and leaves it alone.
 "$D" --socket "$T/s" --image "$T/img" >/dev/null 2>&1; [ $? -eq 1 ] || fail "second daemon on a live socket: exit 1"
 [ -S "$T/s" ] || fail "second daemon removed the live socket"

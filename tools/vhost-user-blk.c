@@ -55,8 +55,8 @@ enum tag { TAG_LISTEN = 1, TAG_CONN, TAG_BLK, TAG_SIGNAL, TAG_KICK, TAG_TIMER };
 struct daemon {
 	const char *socket_path;
 	const char *image;
-	bool read_only, direct, print_stats, verbose;
-	unsigned num_queues, queue_size;
+	bool read_only, direct, print_stats, verbose, no_merge;
+	unsigned num_queues, queue_size, dma_width;
 	enum ramdev_blk_engine engine;
 	const char *serial;
 	struct ramdev_vhost_devmem devmem[MAX_DEVMEM];
@@ -124,6 +124,13 @@ static void usage(FILE *f)
 "                         kernel (I/O is staged).  A region partly inside is\n"
 "                         split.  Regions whose fd is a char device or a sysfs\n"
 "                         file (a PCI resourceN) are device memory anyway.\n"
+"  --dma-width N          widest access (bytes, a power of two 1..64) the\n"
+"                         daemon's own copies make in device memory: 8 by\n"
+"                         default; 4 for a BAR that takes only 32-bit\n"
+"                         accesses, 64 for one mapped write-combining\n"
+"  --no-merge             one system call per request (default: reads or\n"
+"                         writes of up to 32 KiB that lie back to back in\n"
+"                         the image go as one, like QEMU's request-merging)\n"
 "  --print-stats          print the statistics at exit\n"
 "  --verbose              also print debug messages\n"
 "  --help, --version\n"
@@ -208,6 +215,8 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		{ "direct", no_argument, NULL, 'd' },
 		{ "serial", required_argument, NULL, 'S' },
 		{ "device-memory", required_argument, NULL, 'm' },
+		{ "dma-width", required_argument, NULL, 'w' },
+		{ "no-merge", no_argument, NULL, 'M' },
 		{ "print-stats", no_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -225,6 +234,13 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		case 'd': d->direct = true; break;
 		case 'S': d->serial = optarg; break;
 		case 'p': d->print_stats = true; break;
+		case 'M': d->no_merge = true; break;
+		case 'w':
+			if (!parse_u64(optarg, &n, false) || n < 1 || n > 64 ||
+			    (n & (n - 1)))
+				goto bad;
+			d->dma_width = (unsigned)n;
+			break;
 		case 'v': d->verbose = true; break;
 		case 'q':
 			if (!parse_u64(optarg, &n, false) || n < 1 ||
@@ -315,6 +331,7 @@ static int open_image(struct daemon *d)
 		.serial = d->serial,
 		.num_queues = d->num_queues,
 		.engine = d->engine,
+		.no_merge = d->no_merge,
 	};
 	int fd = -1, ret;
 
@@ -487,6 +504,7 @@ static int setup(struct daemon *d)
 		.queue_size = d->queue_size,
 		.devmem = d->devmem,
 		.ndevmem = d->ndevmem,
+		.devmem_dma_width = d->dma_width,
 		.log_fn = log_cb,
 		.watch = watch_cb,
 	};
@@ -527,6 +545,10 @@ static int setup(struct daemon *d)
 	for (unsigned i = 0; i < d->ndevmem; i++)
 		say("device memory: gpa 0x%" PRIx64 " size 0x%" PRIx64,
 		    d->devmem[i].gpa, d->devmem[i].size);
+	if (d->dma_width)
+		say("device memory: DMA width %u", d->dma_width);
+	if (d->no_merge)
+		say("request merging off");
 	return 0;
 }
 

@@ -96,6 +96,10 @@ struct ramdev_vhost_devmem {
  * @blk:        the device (not owned; it outlives the vhost object).
  * @queue_size: largest vring size accepted (SET_VRING_NUM); 0: 1024.
  * @devmem:     @ndevmem device-memory ranges (copied).
+ * @devmem_dma_width: the DMA width (ramdev_region_set_dma_width()) of every
+ *              RAM-device region the back end makes, from @devmem or from
+ *              the kind of a region's fd: a power of two 1..64; 0: the
+ *              default, 8.
  * @log_fn:     messages (one line each); NULL: warnings to stderr.
  * @watch:      called with @add true when @fd becomes queue @queue's kick
  *              descriptor (poll it for reading and call ramdev_vhost_kick()),
@@ -110,11 +114,13 @@ struct ramdev_vhost_options {
 	void *log_opaque;
 	void (*watch)(void *opaque, int fd, unsigned queue, bool add);
 	void *watch_opaque;
+	unsigned devmem_dma_width;
 };
 
 /**
  * ramdev_vhost_new - a back end for @opt->blk.
- * Returns: 0, -EINVAL (NULL, no blk), -ENOMEM.  Free with
+ * Returns: 0, -EINVAL (NULL, no blk, a devmem_dma_width that is not 0 or a
+ * power of two up to 64), -ENOMEM.  Free with
  * ramdev_vhost_free().
  * Context: the thread that will drive the object.
  */

@@ -153,7 +153,8 @@ RAMDEV_EXPORT int ramdev_vhost_new(struct ramdev_vhost **out,
 	struct ramdev_blk_config cfg;
 	struct ramdev_vhost *v;
 
-	if (!out || !opt || !opt->blk)
+	if (!out || !opt || !opt->blk || opt->devmem_dma_width > 64 ||
+	    (opt->devmem_dma_width & (opt->devmem_dma_width - 1)))
 		return -EINVAL;
 	v = calloc(1, sizeof(*v));
 	if (!v)
@@ -168,6 +169,7 @@ RAMDEV_EXPORT int ramdev_vhost_new(struct ramdev_vhost **out,
 	v->log_opaque = opt->log_opaque;
 	v->watch = opt->watch;
 	v->watch_opaque = opt->watch_opaque;
+	v->devmem_dma_width = opt->devmem_dma_width;
 	v->sock = -1;
 	if (opt->ndevmem) {
 		v->devmem = calloc(opt->ndevmem, sizeof(*v->devmem));

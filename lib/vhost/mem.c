@@ -169,6 +169,14 @@ static int add_pieces(struct ramdev_vhost *v, struct vhost_mem *e,
 						  end - cur + 1);
 		if (ret)
 			return ret;
+		if (why && v->devmem_dma_width) {
+			ret = ramdev_region_set_dma_width(reg,
+							  v->devmem_dma_width);
+			if (ret) {
+				ramdev_region_unref(reg);
+				return ret;
+			}
+		}
 		__atomic_add_fetch(&e->map->refs, 1, __ATOMIC_ACQ_REL);
 		ramdev_region_set_release(reg, map_put, e->map);
 		ret = ramdev_region_add(ramdev_as_root(v->as), cur, reg, 0);

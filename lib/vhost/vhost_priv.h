@@ -58,6 +58,7 @@ struct ramdev_vhost {
 	unsigned queue_size;
 	struct ramdev_vhost_devmem *devmem;
 	unsigned ndevmem;
+	unsigned devmem_dma_width;  /* options: 0 for the default */
 	ramdev_log_fn *log_fn;
 	void *log_opaque;
 	void (*watch)(void *opaque, int fd, unsigned queue, bool add);
