@@ -101,6 +101,7 @@ struct ctx {
 	unsigned slot;  /* the raw buffer to use next */
 	uint64_t min_ns;
 	bool per_page;  /* one descriptor per 4 KiB page */
+	bool no_merge;  /* ramdev_blk_options.no_merge */
 	const char *only; /* run only blk cells whose name contains this */
 };
 
@@ -179,7 +180,8 @@ static int rig_new(struct rig *r, int img)
 		.policy = r->policy,
 	};
 	struct ramdev_blk_options bo = { .fd = img, .engine = r->engine,
-					 .serial = "ramdev-bench" };
+					 .serial = "ramdev-bench",
+					 .no_merge = r->no_merge };
 	int ret;
 
 	ret = test_guest_new(&r->g, &gc);
@@ -518,9 +520,12 @@ static int make_image(char *path, size_t len, uint8_t *buf)
 static int usage(FILE *f)
 {
 	fprintf(f, "usage: ramdev bench blk [--quick] [--json FILE] [--per-page] "
-		   "[--only TEXT]\n"
+		   "[--no-merge] [--only TEXT]\n"
 		   "  --per-page  one descriptor per 4 KiB data page (scattered "
 		   "page cache)\n             instead of one per request\n"
+		   "  --no-merge  one system call per request (the library merges "
+		   "back-to-back\n             requests of up to 32 KiB by "
+		   "default)\n"
 		   "  --only TEXT run only the blk cells whose name (\"write 4 KiB "
 		   "sync direct RAM\")\n             contains TEXT (for "
 		   "profiling; a trailing $ anchors TEXT at the end, so\n             \"RAMD$\" is not RAMD64; \"64 KiB\" selects a size, \"64\" also\n             RAMD64; the raw cells always run)\n");
@@ -528,11 +533,12 @@ static int usage(FILE *f)
 }
 
 static int parse_args(int argc, char **argv, struct bench_meta *meta,
-		      const char **json, bool *per_page, const char **only)
+		      const char **json, struct ctx *c)
 {
 	static const struct option longopts[] = {
 		{ "quick", no_argument, NULL, 'q' },
 		{ "per-page", no_argument, NULL, 'P' },
+		{ "no-merge", no_argument, NULL, 'M' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
@@ -550,10 +556,13 @@ static int parse_args(int argc, char **argv, struct bench_meta *meta,
 			*json = optarg;
 			break;
 		case 'P':
-			*per_page = true;
+			c->per_page = true;
+			break;
+		case 'M':
+			c->no_merge = true;
 			break;
 		case 'o':
-			*only = optarg;
+			c->only = optarg;
 			break;
 		case 'h':
 			return usage(stdout) - 1;
@@ -582,7 +591,7 @@ int bench_blk(int argc, char **argv)
 	uint64_t t0;
 	size_t nk;
 
-	ret = parse_args(argc, argv, &meta, &json, &c.per_page, &c.only);
+	ret = parse_args(argc, argv, &meta, &json, &c);
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	bench_blk_loadavg(load0, sizeof(load0));
@@ -603,6 +612,7 @@ int bench_blk(int argc, char **argv)
 		rigs[rg].engine = rig_kinds[rg].engine;
 		rigs[rg].policy_name = rig_kinds[rg].policy_name;
 		rigs[rg].engine_name = rig_kinds[rg].engine_name;
+		rigs[rg].no_merge = c.no_merge;
 		ret = rig_new(&rigs[rg], c.img);
 		if (ret < 0) {
 			fprintf(stderr, "ramdev bench blk: %s/%s: setup: %s\n",

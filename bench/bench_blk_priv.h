@@ -37,6 +37,7 @@ struct rig {
 	enum ramdev_blk_engine engine;
 	const char *policy_name, *engine_name;
 	int open_err;             /* ramdev_blk_open's error: rows skipped */
+	bool no_merge;            /* --no-merge: ramdev_blk_options.no_merge */
 	struct test_guest *g;
 	struct ramdev_virtq *vq;
 	struct vring_drv *drv;

@@ -248,7 +248,7 @@ int bench_blk_write_json(const char *path, const struct bench_meta *meta,
 	fprintf(f, "{\n  \"bench\": \"%s\",\n  \"quick\": %s,\n"
 		   "  \"min_ms_per_run\": %.3f,\n  \"runs\": %u,\n"
 		   "  \"seconds\": %.3f,\n  \"depth\": %u,\n"
-		   "  \"per_page\": %s,\n"
+		   "  \"per_page\": %s,\n  \"merge\": %s,\n"
 		   "  \"image_bytes\": %llu,\n  \"io\": \"page cache, no "
 		   "O_DIRECT; blk and raw on the same file and flags\",\n"
 		   "  \"loadavg_start\": \"%s\",\n  \"loadavg_end\": \"%s\",\n"
@@ -256,6 +256,7 @@ int bench_blk_write_json(const char *path, const struct bench_meta *meta,
 		meta->bench, meta->quick ? "true" : "false",
 		(double)meta->timing.min_ns / 1e6, meta->timing.runs,
 		meta->seconds, DEPTH, per_page ? "true" : "false",
+		rigs[0].no_merge ? "false" : "true",
 		(unsigned long long)IMG_SIZE, load0,
 		load1);
 	for (size_t o = 0; o < NOPS; o++)
@@ -302,7 +303,8 @@ void bench_blk_print_report(const struct bench_meta *meta, bool per_page,
 	       (double)meta->timing.min_ns / 1e6, meta->seconds, load0, load1);
 	printf("image %s (deleted), %llu MiB, page cache (no O_DIRECT) for blk "
 	       "and raw alike: same file, flags, offsets and sizes;\n%u requests "
-	       "in flight, indirect, %s;\n"
+	       "in flight, indirect, %s;\nback-to-back requests of up to 32 KiB "
+	       "%s;\n"
 	       "raw: pwrite/pread, one request at a time, rotating over %u "
 	       "buffers in guest RAM like blk's in-flight requests;\n"
 	       "what differs: blk keeps %u requests in flight and issues "
@@ -317,7 +319,9 @@ void bench_blk_print_report(const struct bench_meta *meta, bool per_page,
 	       "policy only\n\n",
 	       path, (unsigned long long)(IMG_SIZE >> 20), DEPTH,
 	       per_page ? "one descriptor per 4 KiB data page (--per-page)"
-			: "one data descriptor per request (contiguous)", DEPTH,
+			: "one data descriptor per request (contiguous)",
+	       rigs[0].no_merge ? "each in its own call (--no-merge)"
+				: "merged into one call (the default)", DEPTH,
 	       DEPTH);
 	print_table(rigs, cells);
 	print_notes(rigs);
