@@ -210,7 +210,7 @@ static void test_ramdev_blk_close_after_unsafe_cancel(void **state)
 	rw(f, RAMDEV_BLK_T_IN, 8, dev(f->dev + 4096, 4096)); /* 1: waits */
 	assert_int_equal(2, ramdev_blk_process(f->blk, 0, NULL));
 	assert_int_equal(1, f->fe.nheld);
-	assert_non_null(f->blk->stage_head);
+	assert_non_null(f->blk->stage_wait.head);
 	lost = f->fe.held[0];
 	ramdev_blk_close(f->blk);
 	f->blk = NULL;

@@ -163,6 +163,8 @@ struct ramdev_as *ramdev_as_of_region(struct ramdev_region *r);
 /* region.c */
 bool ramdev_as_rules_ok(struct ramdev_access_rules *r, const char *what,
 			struct ramdev_as *as);
+int ramdev_region_set_unshared(struct ramdev_region *r, uint8_t *setting,
+			       uint8_t val, const char *what);
 
 /* flatview.c */
 int ramdev_as_view_build(struct ramdev_as *as, struct as_view **out);

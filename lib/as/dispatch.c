@@ -70,8 +70,6 @@ static bool dma_width_ok(unsigned w)
 
 int ramdev_region_set_dma_width(struct ramdev_region *r, unsigned max_width)
 {
-	int rc = 0;
-
 	if (!r || r->kind != RAMDEV_REGION_RAMD || !dma_width_ok(max_width)) {
 		ramdev_as_logf(NULL, LOG_ERR, "set dma width 0x%x on region "
 			       "%s: needs a RAM-device region and a power of "
@@ -79,21 +77,9 @@ int ramdev_region_set_dma_width(struct ramdev_region *r, unsigned max_width)
 			       r ? r->name : "(NULL)");
 		return -EINVAL;
 	}
-	/* Placed or aliased: a copy may already be under way, and its
-	 * accesses must not change width halfway. */
-	pthread_mutex_lock(&as_tree_lock);
-	if (r->parent || __atomic_load_n(&r->refs, __ATOMIC_RELAXED) > 1)
-		rc = -EBUSY;
-	else
-		__atomic_store_n(&r->dma_width, (uint8_t)max_width,
-				 __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&as_tree_lock);
-	if (rc)
-		ramdev_as_logf(NULL, LOG_ERR, "set dma width on region %s: "
-			       "already placed or referenced (refs 0x%" PRIx64
-			       ")", r->name,
-			       __atomic_load_n(&r->refs, __ATOMIC_RELAXED));
-	return rc;
+	/* A copy under way must not change width halfway. */
+	return ramdev_region_set_unshared(r, &r->dma_width, (uint8_t)max_width,
+					  "dma width");
 }
 
 unsigned ramdev_region_dma_width(const struct ramdev_region *r)

@@ -447,3 +447,29 @@ int ramdev_region_del(struct ramdev_region *parent,
 	pthread_mutex_unlock(&as_tree_lock);
 	return rc;
 }
+
+/*
+ * Store @val in *@setting, a creation-time setting of @r (its RAM-device
+ * misaligned policy, its DMA width), while only the caller can see @r.
+ * Placed or aliased, readers may already use the region, and an access
+ * must not meet a setting that changes under it: -EBUSY, logged with
+ * @what ("misaligned policy", "dma width").
+ */
+int ramdev_region_set_unshared(struct ramdev_region *r, uint8_t *setting,
+			       uint8_t val, const char *what)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&as_tree_lock);
+	if (r->parent || __atomic_load_n(&r->refs, __ATOMIC_RELAXED) > 1)
+		rc = -EBUSY;
+	else
+		__atomic_store_n(setting, val, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&as_tree_lock);
+	if (rc)
+		ramdev_as_logf(NULL, LOG_ERR, "set %s on region %s: already "
+			       "placed or referenced (refs 0x%" PRIx64 ")",
+			       what, r->name,
+			       __atomic_load_n(&r->refs, __ATOMIC_RELAXED));
+	return rc;
+}

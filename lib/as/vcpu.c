@@ -55,8 +55,6 @@ static void vc_count(struct ramdev_as *as, enum vcpu_counter c)
 int ramdev_region_set_misaligned(struct ramdev_region *r,
 				 enum ramdev_misaligned policy)
 {
-	int rc = 0;
-
 	if (!r || r->kind != RAMDEV_REGION_RAMD ||
 	    (policy != RAMDEV_MISALIGNED_SPLIT &&
 	     policy != RAMDEV_MISALIGNED_REJECT)) {
@@ -66,21 +64,8 @@ int ramdev_region_set_misaligned(struct ramdev_region *r,
 			       r ? r->name : "(NULL)");
 		return -EINVAL;
 	}
-	/* Placed or aliased: readers may already see the region, and an
-	 * access must not meet a policy that changes under it. */
-	pthread_mutex_lock(&as_tree_lock);
-	if (r->parent || __atomic_load_n(&r->refs, __ATOMIC_RELAXED) > 1)
-		rc = -EBUSY;
-	else
-		__atomic_store_n(&r->misaligned, (uint8_t)policy,
-				 __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&as_tree_lock);
-	if (rc)
-		ramdev_as_logf(NULL, LOG_ERR, "set misaligned policy on region "
-			       "%s: already placed or referenced (refs 0x%"
-			       PRIx64 ")", r->name,
-			       __atomic_load_n(&r->refs, __ATOMIC_RELAXED));
-	return rc;
+	return ramdev_region_set_unshared(r, &r->misaligned, (uint8_t)policy,
+					  "misaligned policy");
 }
 
 int ramdev_as_vcpu_stats(struct ramdev_as *as, struct ramdev_vcpu_stats *out)

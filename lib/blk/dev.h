@@ -31,6 +31,12 @@
 #include "ratelimit.h"
 
 struct blk_req;
+
+/* Requests in order, linked by req->next (req.h: push, pop): the waits
+ * below, an engine's batch (merge.h). */
+struct blk_fifo {
+	struct blk_req *head, *tail;
+};
 struct ramdev_blk_engine_ops;
 
 /* ---- queues, swappable for tests (STYLE.md rule 12) ---- */
@@ -103,9 +109,9 @@ struct ramdev_blk {
 	uint64_t write_gen;         /* the generation new writes join */
 	unsigned writes_of_gen[2];  /* writes in flight of generation g, at
 				     * [g & 1]: write_gen and write_gen - 1 */
-	struct blk_req *flush_head, *flush_tail; /* FLUSHes waiting for writes */
+	struct blk_fifo flush_wait; /* FLUSHes waiting for writes */
 	struct blk_req *sub_head;   /* the requests in the engine (submitted) */
-	struct blk_req *stage_head, *stage_tail; /* waiting for staging space */
+	struct blk_fifo stage_wait; /* waiting for staging space */
 	uint64_t stage_budget;      /* options.stage_budget */
 	uint64_t stage_used;        /* reserved by requests (stage_res) */
 	uint64_t stage_kept;        /* staging buffers of cached requests */

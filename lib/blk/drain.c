@@ -57,7 +57,7 @@ static int complete(struct ramdev_blk *blk, int timeout_ms, uint64_t *notify,
 	}
 	/* Requests popped and waiting for staging space are in flight: they
 	 * start even while quiescing. */
-	if (blk->stage_head) {
+	if (blk->stage_wait.head) {
 		ramdev_blk_stage_resume(blk);
 		if (blk->engine->kick(blk->engine_opaque, blk) < 0 &&
 		    !blk->broken)
@@ -113,7 +113,7 @@ RAMDEV_EXPORT int ramdev_blk_drain(struct ramdev_blk *blk, uint64_t *notify)
 	blk->quiescing++;
 	/* An engine that failed (the device is broken) may still finish
 	 * what it holds: keep reaping while it does. */
-	while (blk->submitted || blk->flush_head || blk->stage_head) {
+	while (blk->submitted || blk->flush_wait.head || blk->stage_wait.head) {
 		int reaped, n = complete(blk, -1, notify, &reaped);
 
 		total += n;
@@ -281,5 +281,5 @@ void ramdev_blk_cancel(struct ramdev_blk *blk)
 	 * the writes finished; requests waiting for staging start (and
 	 * fail) now that no space is reserved. */
 	ramdev_blk_stage_resume(blk);
-	assert(!blk->flush_head && !blk->stage_head);
+	assert(!blk->flush_wait.head && !blk->stage_wait.head);
 }

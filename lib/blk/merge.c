@@ -12,16 +12,6 @@
 #include "merge.h"
 #include "req.h"
 
-void ramdev_blk_batch_add(struct blk_batch *b, struct blk_req *req)
-{
-	req->next = NULL;
-	if (b->tail)
-		b->tail->next = req;
-	else
-		b->head = req;
-	b->tail = req;
-}
-
 /* Bytes of @st's pieces: a step whose list stops short of its length
  * (more pieces than IOV_MAX) cannot be followed by the next request's. */
 static uint64_t iov_bytes(const struct blk_step *st)
@@ -44,7 +34,7 @@ static bool extends(const struct blk_merge *m, const struct blk_step *st)
 	       iov_bytes(st) == st->len;
 }
 
-void ramdev_blk_batch_take(struct blk_batch *b, struct blk_merge *m)
+void ramdev_blk_batch_take(struct blk_fifo *b, struct blk_merge *m)
 {
 	struct blk_req *req = b->head;
 	const struct blk_step *first = &req->step;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "dev.h"
 #include "engine.h"
 
 struct blk_req;
@@ -38,11 +39,6 @@ struct blk_merge {
 	struct iovec iov[BLK_MERGE_MAX_IOV];
 };
 
-/* A FIFO of requests whose current step waits to be issued (req->next). */
-struct blk_batch {
-	struct blk_req *head, *tail;
-};
-
 /* Can the step @st join a merged call?  (A small READV/WRITEV not marked
  * alone.) */
 static inline bool ramdev_blk_step_mergeable(const struct blk_step *st)
@@ -51,15 +47,15 @@ static inline bool ramdev_blk_step_mergeable(const struct blk_step *st)
 	       !st->alone && st->len <= BLK_MERGE_STEP_MAX;
 }
 
-void ramdev_blk_batch_add(struct blk_batch *b, struct blk_req *req);
-
 /*
+ * @b: an engine's batch, the requests whose current step waits to be
+ * issued (ramdev_blk_fifo_push(), req.h).
  * Take the requests at the head of @b whose steps follow each other in the
  * image (same kind, each starting where the one before ends) into @m, at
  * least one.  m->nreq == 1: m->st is that request's own step; above 1,
  * m->st is the merged transfer over m->iov.
  */
-void ramdev_blk_batch_take(struct blk_batch *b, struct blk_merge *m);
+void ramdev_blk_batch_take(struct blk_fifo *b, struct blk_merge *m);
 
 /* What an engine does with a request after a merged call: issue its next
  * step *@st (BLK_STEP_DONE: report it done). */

@@ -197,17 +197,12 @@ static bool flush_ready(const struct ramdev_blk *blk, uint64_t gen)
  */
 static void flush_progress(struct ramdev_blk *blk)
 {
-	if (blk->flush_tail && blk->flush_tail->gen == blk->write_gen &&
+	if (blk->flush_wait.tail && blk->flush_wait.tail->gen == blk->write_gen &&
 	    blk->writes_of_gen[(blk->write_gen - 1) & 1] == 0)
 		blk->write_gen++;
-	while (blk->flush_head && flush_ready(blk, blk->flush_head->gen)) {
-		struct blk_req *f = blk->flush_head;
-
-		blk->flush_head = f->next;
-		if (!blk->flush_head)
-			blk->flush_tail = NULL;
-		req_start(blk, f);
-	}
+	while (blk->flush_wait.head &&
+	       flush_ready(blk, blk->flush_wait.head->gen))
+		req_start(blk, ramdev_blk_fifo_pop(&blk->flush_wait));
 }
 
 /* Called by the engine when a started request finished. */
@@ -229,7 +224,7 @@ void ramdev_blk_req_done(struct blk_req *req)
 		return;
 	blk->writes_inflight--;
 	blk->writes_of_gen[gen & 1]--;
-	if (blk->flush_head)
+	if (blk->flush_wait.head)
 		flush_progress(blk);
 }
 
@@ -265,14 +260,9 @@ static void stop_and_retry(struct ramdev_blk *blk, unsigned idx)
 /* Start the requests waiting for staging space, in order, while it lasts. */
 void ramdev_blk_stage_resume(struct ramdev_blk *blk)
 {
-	while (blk->stage_head && ramdev_blk_stage_begin(blk->stage_head)) {
-		struct blk_req *req = blk->stage_head;
-
-		blk->stage_head = req->next;
-		if (!blk->stage_head)
-			blk->stage_tail = NULL;
-		req_start(blk, req);
-	}
+	while (blk->stage_wait.head &&
+	       ramdev_blk_stage_begin(blk->stage_wait.head))
+		req_start(blk, ramdev_blk_fifo_pop(&blk->stage_wait));
 }
 
 /* Take one chain from @q and start it.  1 popped, 0 empty, -errno. */
@@ -305,24 +295,14 @@ static int pop_one(struct ramdev_blk *blk, struct ramdev_blk_queue *q)
 		/* Wait for the writes started so far (see the top). */
 		blk->stats.flush_waits++;
 		req->gen = blk->write_gen;
-		req->next = NULL;
-		if (blk->flush_tail)
-			blk->flush_tail->next = req;
-		else
-			blk->flush_head = req;
-		blk->flush_tail = req;
+		ramdev_blk_fifo_push(&blk->flush_wait, req);
 		flush_progress(blk);
 		return 1;
 	}
-	if (req->stage_need && (blk->stage_head || !ramdev_blk_stage_begin(req))) {
+	if (req->stage_need && (blk->stage_wait.head || !ramdev_blk_stage_begin(req))) {
 		/* Not enough staging space free: wait for completions. */
 		blk->stats.stage_waits++;
-		req->next = NULL;
-		if (blk->stage_tail)
-			blk->stage_tail->next = req;
-		else
-			blk->stage_head = req;
-		blk->stage_tail = req;
+		ramdev_blk_fifo_push(&blk->stage_wait, req);
 		return 1;
 	}
 	req_start(blk, req);
@@ -347,7 +327,7 @@ static bool kick_for_room(struct ramdev_blk *blk)
 {
 	engine_kick(blk);
 	ramdev_blk_stage_resume(blk);
-	return !blk->broken && blk->inflight < blk->depth && !blk->stage_head;
+	return !blk->broken && blk->inflight < blk->depth && !blk->stage_wait.head;
 }
 
 RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
@@ -367,7 +347,7 @@ RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
 		q->ops->set_notify(q->q, false);
 	ramdev_blk_stage_resume(blk);
 	while (!blk->broken) {
-		if ((blk->inflight >= blk->depth || blk->stage_head) &&
+		if ((blk->inflight >= blk->depth || blk->stage_wait.head) &&
 		    !kick_for_room(blk)) {
 			blk->stopped |= 1ull << idx; /* resumed by complete() */
 			break;

@@ -116,6 +116,31 @@ struct blk_req {
 #define BLK_STAGE_KEEP (128u * 1024u) /* staging kept with a cached request */
 #define BLK_STAGE_ALIGN 4096u        /* staging buffers: O_DIRECT-ready */
 
+/* struct blk_fifo (dev.h): @req at the end. */
+static inline void ramdev_blk_fifo_push(struct blk_fifo *q,
+					struct blk_req *req)
+{
+	req->next = NULL;
+	if (q->tail)
+		q->tail->next = req;
+	else
+		q->head = req;
+	q->tail = req;
+}
+
+/* The first request, taken out (NULL: empty). */
+static inline struct blk_req *ramdev_blk_fifo_pop(struct blk_fifo *q)
+{
+	struct blk_req *req = q->head;
+
+	if (req) {
+		q->head = req->next;
+		if (!q->head)
+			q->tail = NULL;
+	}
+	return req;
+}
+
 /* A cursor over the request's data, @from bytes into it. */
 static inline void ramdev_blk_data_cursor(const struct blk_req *req,
 					  struct blk_cursor *c, uint64_t from)

@@ -20,7 +20,7 @@
 #include "req.h"
 
 struct blk_sync {
-	struct blk_batch batch;
+	struct blk_fifo batch;
 	bool running;           /* in sync_run: do not recurse */
 	struct blk_merge merge;
 };
@@ -56,7 +56,7 @@ static void sync_submit(void *opaque, struct ramdev_blk *blk,
 	ramdev_blk_req_next(req, &st);
 	/* Behind a batch, any request waits too: requests run in order. */
 	if (blk->merge && (ramdev_blk_step_mergeable(&st) || s->batch.head))
-		ramdev_blk_batch_add(&s->batch, req);
+		ramdev_blk_fifo_push(&s->batch, req);
 	else
 		run_rest(NULL, req, &st);
 }

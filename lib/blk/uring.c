@@ -58,7 +58,7 @@ struct blk_uring {
 	bool has_rw;       /* IORING_OP_READ/WRITE (5.6) */
 	bool read_inline;  /* page-cache image: try staged reads inline */
 	enum uring_wmode wmode;
-	struct blk_batch batch;       /* transfer steps to issue at kick */
+	struct blk_fifo batch;       /* transfer steps to issue at kick */
 	struct blk_merge *merge_free; /* merges not in flight */
 	struct blk_merge *merge_all;  /* every merge allocated */
 };
@@ -336,7 +336,7 @@ static void uring_issue(struct blk_uring *u, struct ramdev_blk *blk,
 		if (batch && (uring_batches(u, blk, &st) ||
 			      (u->batch.head && blk->merge))) {
 			req->step = st;
-			ramdev_blk_batch_add(&u->batch, req);
+			ramdev_blk_fifo_push(&u->batch, req);
 			return;
 		}
 		if (st.kind == BLK_STEP_WRITEV && u->wmode != WR_URING &&
@@ -398,11 +398,8 @@ static void uring_issue_batch(struct blk_uring *u, struct ramdev_blk *blk)
 		struct io_uring_sqe *sqe;
 
 		if (!m) { /* no memory for a merge: this one goes alone */
-			struct blk_req *req = u->batch.head;
+			struct blk_req *req = ramdev_blk_fifo_pop(&u->batch);
 
-			u->batch.head = req->next;
-			if (!u->batch.head)
-				u->batch.tail = NULL;
 			uring_issue(u, blk, req, &req->step, false);
 			continue;
 		}
