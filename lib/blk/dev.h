@@ -15,10 +15,13 @@
  *   step.c   the state machine the engines run: which system call next,
  *            what its result does to the request
  *   sync.c, uring.c   the engines (engine.h: their interface)
+ *   merge.c  what the engines share to issue the back-to-back transfers
+ *            of a batch as one call, and to share out its result
  *   drain.c  completions, drain/flush/reset/detach, and the last resort of
  *            close (fail what a dead engine holds)
  * Headers: dev.h (this), req.h (the request), seg.h (byte ranges over a
- * chain's segments), stage.h (staging), engine.h (the engine interface).
+ * chain's segments), stage.h (staging), engine.h (the engine interface),
+ * merge.h (merging).
  */
 #ifndef RAMDEV_BLK_DEV_H
 #define RAMDEV_BLK_DEV_H
