@@ -62,8 +62,8 @@ struct ring_fix {
 	unsigned nreq;
 };
 
-static int ring_setup(void **state, enum ramdev_blk_engine engine,
-		      enum ramdev_dma_policy policy)
+static int ring_setup_with(void **state, enum ramdev_blk_engine engine,
+			   enum ramdev_dma_policy policy, bool no_merge)
 {
 	struct ring_fix *f = calloc(1, sizeof(*f));
 	struct test_guest_config gc = { .policy = policy };
@@ -76,7 +76,7 @@ static int ring_setup(void **state, enum ramdev_blk_engine engine,
 		.used = RQ_USED, .event_idx = true, .indirect_gpa = RQ_IND,
 		.indirect_max = RQ_IND_MAX,
 	};
-	struct ramdev_blk_options o = { .engine = engine };
+	struct ramdev_blk_options o = { .engine = engine, .no_merge = no_merge };
 	int ret;
 
 	assert_non_null(f);
@@ -118,6 +118,12 @@ static int ring_teardown(void **state)
 	return 0;
 }
 
+static int ring_setup(void **state, enum ramdev_blk_engine engine,
+		      enum ramdev_dma_policy policy)
+{
+	return ring_setup_with(state, engine, policy, false);
+}
+
 static int setup_direct_sync(void **s)
 {
 	return ring_setup(s, RAMDEV_BLK_ENGINE_SYNC, RAMDEV_DMA_DIRECT);
@@ -136,6 +142,12 @@ static int setup_bounce_sync(void **s)
 static int setup_bounce_uring(void **s)
 {
 	return ring_setup(s, RAMDEV_BLK_ENGINE_URING, RAMDEV_DMA_QEMU_BOUNCE);
+}
+
+static int setup_bounce_sync_nomerge(void **s)
+{
+	return ring_setup_with(s, RAMDEV_BLK_ENGINE_SYNC,
+			       RAMDEV_DMA_QEMU_BOUNCE, true);
 }
 
 static struct ring_fix *ring_get(void **state)
@@ -305,6 +317,36 @@ static void test_ramdev_blk_process_ring_mmio_larger_than_pool(void **state)
 	assert_memory_equal(src, f->g->mmio_mem, 32768);
 	assert_int_equal(32768, pread(f->img, back, 32768, 128 * 512));
 	assert_memory_equal(src, back, 32768);
+}
+
+/*
+ * QEMU before the fix, two requests with RAMD data in one kick: QEMU's
+ * virtio-blk pops every available request before it runs them, so the
+ * first holds the one bounce buffer when the second is mapped, and the
+ * queue breaks.  The sync engine does the same (it runs its batch at the
+ * kick); with merging off it runs each request before it pops the next,
+ * and both go through.  (io_uring's outcome depends on whether the first
+ * write finished inline.)
+ */
+static void test_ramdev_blk_process_ring_qemu_bounce_two(void **state)
+{
+	struct ring_fix *f = ring_get(state);
+	struct vring_drv_buf a = { TEST_GUEST_RAMD_GPA, 4096 };
+	struct vring_drv_buf b = { TEST_GUEST_RAMD_GPA + 0x8000, 4096 };
+	bool one_by_one = !f->blk->merge;
+
+	add_req(f, RAMDEV_BLK_T_OUT, 0, &a, 1, false);
+	add_req(f, RAMDEV_BLK_T_OUT, 8, &b, 1, false);
+	vring_drv_publish(f->drv);
+	if (one_by_one) {
+		assert_int_equal(2, ramdev_blk_process(f->blk, 0, NULL));
+		assert_int_equal(2, drain_used(f, 2));
+		return;
+	}
+	assert_int_equal(-ENOBUFS, ramdev_blk_process(f->blk, 0, NULL));
+	assert_int_equal(RAMDEV_VIRTQ_UNMAPPED, ramdev_virtq_error(f->vq));
+	assert_true(ramdev_blk_drain(f->blk, NULL) >= 0);
+	assert_int_equal(0, ramdev_blk_inflight(f->blk));
 }
 
 /* QEMU before the fix: RAMD data needs the one bounce buffer twice. */
@@ -633,6 +675,10 @@ int test_blk_ring_run(void)
 		R(test_ramdev_blk_process_ring_mmio_larger_than_pool,
 		  setup_direct_uring),
 		R(test_ramdev_blk_process_ring_qemu_bounce, setup_bounce_sync),
+		R(test_ramdev_blk_process_ring_qemu_bounce_two,
+		  setup_bounce_sync),
+		R(test_ramdev_blk_process_ring_qemu_bounce_two,
+		  setup_bounce_sync_nomerge),
 		R(test_ramdev_blk_process_ring_qemu_bounce, setup_bounce_uring),
 		R(test_ramdev_blk_process_ring_ram_only, setup_direct_uring),
 		R(test_ramdev_blk_process_ring_ram_only, setup_bounce_uring),

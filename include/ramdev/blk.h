@@ -215,8 +215,14 @@ enum ramdev_blk_engine {
  *              32 requests and 256 buffers per call), as QEMU's virtio-blk
  *              merges the requests of a batch; each request keeps its own
  *              status (a merged call that fails or falls short is retried
- *              per request), and requests still run in the order they
- *              were popped.  Counted in ramdev_blk_stats.merged.
+ *              per request).  Counted in ramdev_blk_stats.merged.  The
+ *              sync engine then runs a batch's requests in the order they
+ *              were popped, at the end of ramdev_blk_process(): like
+ *              QEMU's virtio-blk, and unlike with merging off, a request
+ *              holds its mappings (under RAMDEV_DMA_QEMU_BOUNCE, the one
+ *              bounce buffer) while the next ones are popped.  io_uring
+ *              issues requests in that order; the kernel may finish them
+ *              in any, as virtio allows.
  */
 struct ramdev_blk_options {
 	const char *path;

@@ -6,6 +6,7 @@
  * steps lie back to back in the image go as one call.  Only the system
  * call is shared: each request keeps its own step, status and result.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "dev.h"
@@ -72,6 +73,10 @@ void ramdev_blk_merge_result(struct blk_merge *m, int64_t res,
 {
 	uint64_t before = 0;
 
+	if (res > 0 && (uint64_t)res > m->st.len)
+		res = -EIO; /* the kernel moved too much: each retries alone */
+	if (res == -EINTR || res == -EAGAIN)
+		m->reqs[0]->blk->stats.retries++;
 	for (unsigned i = 0; i < m->nreq; i++) {
 		struct blk_req *req = m->reqs[i];
 		struct blk_step st = req->step;

@@ -383,6 +383,11 @@ RAMDEV_EXPORT int ramdev_blk_process(struct ramdev_blk *blk, unsigned idx,
 		n++;
 	}
 	engine_kick(blk);
+	/* Stopped on the way (pop's -EAGAIN/-ENOMEM, the depth) and nothing
+	 * left in the engine: the kick finished it all (the sync engine's
+	 * batch), so no completion will bring the event loop back. */
+	if ((blk->stopped & (1ull << idx)) && !blk->submitted && !blk->broken)
+		ramdev_blk_signal(blk);
 	ramdev_blk_collect_notify(blk, notify);
 	if (ret < 0)
 		return ret;

@@ -249,6 +249,8 @@ static bool uring_cancel(void *opaque, struct ramdev_blk *blk)
 		    ret != -EINTR)
 			break; /* not supported, or the ring is gone */
 	}
+	if (!safe)
+		u->merge_all = NULL; /* the kernel may still read their iovecs */
 	uring_fini(u, blk);
 	return safe;
 }
@@ -329,16 +331,17 @@ static void uring_issue(struct blk_uring *u, struct ramdev_blk *blk,
 			ramdev_blk_req_done(req);
 			return;
 		}
-		if (st.kind == BLK_STEP_READV &&
-		    uring_read_inline(u, blk, req, &st))
-			continue;
-		/* Behind a batch, any step waits too: issue order is kept. */
+		/* Behind a batch, any step waits too: issue order is kept
+		 * (an inline read must not pass a write waiting there). */
 		if (batch && (uring_batches(u, blk, &st) ||
 			      (u->batch.head && blk->merge))) {
 			req->step = st;
 			ramdev_blk_fifo_push(&u->batch, req);
 			return;
 		}
+		if (st.kind == BLK_STEP_READV &&
+		    uring_read_inline(u, blk, req, &st))
+			continue;
 		if (st.kind == BLK_STEP_WRITEV && u->wmode != WR_URING &&
 		    uring_write_inline(u, blk, req, &st))
 			continue;
