@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "blk_fake.h"
+#include "blk_rig.h"
 #include "test_guest.h"
 #include "vring_driver.h"
 
@@ -51,14 +52,9 @@
 #endif
 
 struct ring_fix {
+	struct blk_rig r;
 	enum ramdev_blk_engine engine;
 	enum ramdev_dma_policy policy;
-	char path[64];
-	int img;
-	struct test_guest *g;
-	struct ramdev_virtq *vq;
-	struct vring_drv *drv;
-	struct ramdev_blk *blk;
 	unsigned nreq;
 };
 
@@ -77,28 +73,15 @@ static int ring_setup_with(void **state, enum ramdev_blk_engine engine,
 		.indirect_max = RQ_IND_MAX,
 	};
 	struct ramdev_blk_options o = { .engine = engine, .no_merge = no_merge };
-	int ret;
 
 	assert_non_null(f);
 	*state = f;
 	f->engine = engine;
 	f->policy = policy;
-	strcpy(f->path, "/tmp/ramdev-test-blk-ring-XXXXXX");
-	f->img = mkstemp(f->path);
-	assert_true(f->img >= 0);
-	assert_int_equal(0, ftruncate(f->img, RQ_IMG));
-	assert_int_equal(0, test_guest_new(&f->g, &gc));
-	assert_int_equal(0, ramdev_virtq_new(&f->vq, f->g->dma, &qc));
-	assert_int_equal(0, vring_drv_new(&f->drv, f->g->as, &dc));
-	o.fd = f->img;
-	ret = ramdev_blk_open(&f->blk, &o);
-	if (ret == -ENOSYS || ret == -EPERM) {
-		fprintf(stderr, "skip: io_uring unavailable: %s\n", strerror(-ret));
+	if (blk_rig_new(&f->r, "blk-ring", RQ_IMG, &gc, &qc, &dc, &o))
 		return 0;
-	}
-	assert_int_equal(0, ret);
-	assert_int_equal(0, ramdev_blk_attach_queue(f->blk, 0, f->vq, f->g->dma));
-	assert_int_equal(-EBUSY, ramdev_blk_attach_queue(f->blk, 0, f->vq, NULL));
+	assert_int_equal(-EBUSY, ramdev_blk_attach_queue(f->r.blk, 0, f->r.vq,
+							 NULL));
 	return 0;
 }
 
@@ -106,14 +89,7 @@ static int ring_teardown(void **state)
 {
 	struct ring_fix *f = *state;
 
-	if (f->blk)
-		assert_int_equal(0, ramdev_blk_detach_queue(f->blk, 0));
-	ramdev_blk_close(f->blk);
-	vring_drv_free(f->drv);
-	ramdev_virtq_free(f->vq);
-	test_guest_free(f->g);
-	close(f->img);
-	unlink(f->path);
+	blk_rig_free(&f->r);
 	free(f);
 	return 0;
 }
@@ -154,7 +130,7 @@ static struct ring_fix *ring_get(void **state)
 {
 	struct ring_fix *f = *state;
 
-	if (!f->blk)
+	if (!f->r.blk)
 		skip();
 	return f;
 }
@@ -174,8 +150,8 @@ static int add_req(struct ring_fix *f, uint32_t type, uint64_t sector,
 	memset(h, 0, sizeof(h));
 	memcpy(h, &t, 4);
 	memcpy(h + 8, &s, 8);
-	assert_int_equal(0, ramdev_as_write(f->g->as, RQ_HDR + slot * 16, h, 16));
-	assert_int_equal(0, ramdev_as_write(f->g->as, RQ_STATUS + slot, &ff, 1));
+	assert_int_equal(0, ramdev_as_write(f->r.g->as, RQ_HDR + slot * 16, h, 16));
+	assert_int_equal(0, ramdev_as_write(f->r.g->as, RQ_STATUS + slot, &ff, 1));
 	out[nout++] = (struct vring_drv_buf){ RQ_HDR + slot * 16, 16 };
 	for (unsigned i = 0; i < n; i++) {
 		if (type == RAMDEV_BLK_T_OUT)
@@ -184,7 +160,7 @@ static int add_req(struct ring_fix *f, uint32_t type, uint64_t sector,
 			in[nin++] = data[i];
 	}
 	in[nin++] = (struct vring_drv_buf){ RQ_STATUS + slot, 1 };
-	head = vring_drv_add(f->drv, out, nout, in, nin, indirect);
+	head = vring_drv_add(f->r.drv, out, nout, in, nin, indirect);
 	assert_true(head >= 0);
 	return head;
 }
@@ -197,8 +173,8 @@ static unsigned drain_used(struct ring_fix *f, unsigned want)
 	uint16_t id;
 
 	for (int i = 0; i < 100 && used < want; i++) {
-		assert_true(ramdev_blk_drain(f->blk, NULL) >= 0);
-		while (vring_drv_get_used(f->drv, &id, &len) == 1)
+		assert_true(ramdev_blk_drain(f->r.blk, NULL) >= 0);
+		while (vring_drv_get_used(f->r.drv, &id, &len) == 1)
 			used++;
 	}
 	return used;
@@ -208,7 +184,7 @@ static uint8_t status_at(struct ring_fix *f, unsigned slot)
 {
 	uint8_t st = 0xee;
 
-	assert_int_equal(0, ramdev_as_read(f->g->as, RQ_STATUS + slot, &st, 1));
+	assert_int_equal(0, ramdev_as_read(f->r.g->as, RQ_STATUS + slot, &st, 1));
 	return st;
 }
 
@@ -226,28 +202,28 @@ static void test_ramdev_blk_attach_queue_ring_roundtrip(void **state)
 
 	for (unsigned i = 0; i < sizeof(src); i++)
 		src[i] = (uint8_t)(i * 13 + 5);
-	assert_int_equal(0, ramdev_as_write(f->g->as, ramd, src, 8192));
-	assert_int_equal(0, ramdev_as_write(f->g->as, RQ_DATA, src + 8192, 4096));
+	assert_int_equal(0, ramdev_as_write(f->r.g->as, ramd, src, 8192));
+	assert_int_equal(0, ramdev_as_write(f->r.g->as, RQ_DATA, src + 8192, 4096));
 	h0 = add_req(f, RAMDEV_BLK_T_OUT, 40, w, 2, false);
-	vring_drv_publish(f->drv);
-	assert_int_equal(1, ramdev_blk_process(f->blk, 0, &notify));
-	assert_true(ramdev_blk_drain(f->blk, &notify) >= 0);
-	assert_int_equal(1, vring_drv_get_used(f->drv, &id, &len));
+	vring_drv_publish(f->r.drv);
+	assert_int_equal(1, ramdev_blk_process(f->r.blk, 0, &notify));
+	assert_true(ramdev_blk_drain(f->r.blk, &notify) >= 0);
+	assert_int_equal(1, vring_drv_get_used(f->r.drv, &id, &len));
 	assert_int_equal(h0, id);
 	assert_int_equal(1, len);
 	assert_int_equal(RAMDEV_BLK_S_OK, status_at(f, 0));
-	assert_int_equal(12288, pread(f->img, disk, 12288, 40 * 512));
+	assert_int_equal(12288, pread(f->r.img, disk, 12288, 40 * 512));
 	assert_memory_equal(src, disk, 12288);
 
 	h1 = add_req(f, RAMDEV_BLK_T_IN, 40, r, 1, true);
-	vring_drv_publish(f->drv);
-	assert_int_equal(1, ramdev_blk_process(f->blk, 0, &notify));
-	assert_true(ramdev_blk_drain(f->blk, &notify) >= 0);
-	assert_int_equal(1, vring_drv_get_used(f->drv, &id, &len));
+	vring_drv_publish(f->r.drv);
+	assert_int_equal(1, ramdev_blk_process(f->r.blk, 0, &notify));
+	assert_true(ramdev_blk_drain(f->r.blk, &notify) >= 0);
+	assert_int_equal(1, vring_drv_get_used(f->r.drv, &id, &len));
 	assert_int_equal(h1, id);
 	assert_int_equal(12289, len);
 	assert_int_equal(RAMDEV_BLK_S_OK, status_at(f, 1));
-	assert_int_equal(0, ramdev_as_read(f->g->as, ramd + 0x10000, back, 12288));
+	assert_int_equal(0, ramdev_as_read(f->r.g->as, ramd + 0x10000, back, 12288));
 	assert_memory_equal(src, back, 12288);
 	assert_true(notify & 1);
 }
@@ -267,22 +243,22 @@ static void test_ramdev_blk_process_ring_mmio_bounce_wait(void **state)
 
 	for (unsigned i = 0; i < sizeof(src); i++)
 		src[i] = (uint8_t)(i ^ 0x5a);
-	assert_int_equal(4096, pwrite(f->img, src, 4096, 0));
-	assert_int_equal(4096, pwrite(f->img, src, 4096, 8192));
+	assert_int_equal(4096, pwrite(f->r.img, src, 4096, 0));
+	assert_int_equal(4096, pwrite(f->r.img, src, 4096, 8192));
 	add_req(f, RAMDEV_BLK_T_IN, 0, &a, 1, false);
 	add_req(f, RAMDEV_BLK_T_IN, 16, &b, 1, false);
-	vring_drv_publish(f->drv);
-	assert_true(ramdev_blk_process(f->blk, 0, NULL) >= 1);
+	vring_drv_publish(f->r.drv);
+	assert_true(ramdev_blk_process(f->r.blk, 0, NULL) >= 1);
 	assert_int_equal(2, drain_used(f, 2));
 	assert_int_equal(RAMDEV_BLK_S_OK, status_at(f, 0));
 	assert_int_equal(RAMDEV_BLK_S_OK, status_at(f, 1));
-	assert_int_equal(0, ramdev_as_read(f->g->as, a.gpa, back, 4096));
+	assert_int_equal(0, ramdev_as_read(f->r.g->as, a.gpa, back, 4096));
 	assert_memory_equal(src, back, 4096);
-	assert_int_equal(0, ramdev_as_read(f->g->as, b.gpa, back, 4096));
+	assert_int_equal(0, ramdev_as_read(f->r.g->as, b.gpa, back, 4096));
 	assert_memory_equal(src, back, 4096);
-	ramdev_blk_get_stats(f->blk, &s);
+	ramdev_blk_get_stats(f->r.blk, &s);
 	assert_int_equal(2, s.status[RAMDEV_BLK_S_OK]);
-	ramdev_dma_get_stats(f->g->dma, &ds);
+	ramdev_dma_get_stats(f->r.g->dma, &ds);
 	assert_int_equal(2, ds.maps_bounced + ds.maps_indirect);
 	assert_int_equal(0, ds.bounce_retries); /* nobody waited */
 	/* With io_uring the first still holds the pool when the second pops. */
@@ -305,17 +281,17 @@ static void test_ramdev_blk_process_ring_mmio_larger_than_pool(void **state)
 
 	for (unsigned i = 0; i < sizeof(src); i++)
 		src[i] = (uint8_t)(i * 7 + 1);
-	assert_int_equal(32768, pwrite(f->img, src, 32768, 0));
-	memcpy(f->g->mmio_mem + 32768, src, 32768);
+	assert_int_equal(32768, pwrite(f->r.img, src, 32768, 0));
+	memcpy(f->r.g->mmio_mem + 32768, src, 32768);
 	add_req(f, RAMDEV_BLK_T_IN, 0, &in, 1, false);
 	add_req(f, RAMDEV_BLK_T_OUT, 128, &out, 1, false);
-	vring_drv_publish(f->drv);
-	assert_true(ramdev_blk_process(f->blk, 0, NULL) >= 1);
+	vring_drv_publish(f->r.drv);
+	assert_true(ramdev_blk_process(f->r.blk, 0, NULL) >= 1);
 	assert_int_equal(2, drain_used(f, 2));
 	assert_int_equal(RAMDEV_BLK_S_OK, status_at(f, 0));
 	assert_int_equal(RAMDEV_BLK_S_OK, status_at(f, 1));
-	assert_memory_equal(src, f->g->mmio_mem, 32768);
-	assert_int_equal(32768, pread(f->img, back, 32768, 128 * 512));
+	assert_memory_equal(src, f->r.g->mmio_mem, 32768);
+	assert_int_equal(32768, pread(f->r.img, back, 32768, 128 * 512));
 	assert_memory_equal(src, back, 32768);
 }
 
@@ -333,20 +309,20 @@ static void test_ramdev_blk_process_ring_qemu_bounce_two(void **state)
 	struct ring_fix *f = ring_get(state);
 	struct vring_drv_buf a = { TEST_GUEST_RAMD_GPA, 4096 };
 	struct vring_drv_buf b = { TEST_GUEST_RAMD_GPA + 0x8000, 4096 };
-	bool one_by_one = !f->blk->merge;
+	bool one_by_one = !f->r.blk->merge;
 
 	add_req(f, RAMDEV_BLK_T_OUT, 0, &a, 1, false);
 	add_req(f, RAMDEV_BLK_T_OUT, 8, &b, 1, false);
-	vring_drv_publish(f->drv);
+	vring_drv_publish(f->r.drv);
 	if (one_by_one) {
-		assert_int_equal(2, ramdev_blk_process(f->blk, 0, NULL));
+		assert_int_equal(2, ramdev_blk_process(f->r.blk, 0, NULL));
 		assert_int_equal(2, drain_used(f, 2));
 		return;
 	}
-	assert_int_equal(-ENOBUFS, ramdev_blk_process(f->blk, 0, NULL));
-	assert_int_equal(RAMDEV_VIRTQ_UNMAPPED, ramdev_virtq_error(f->vq));
-	assert_true(ramdev_blk_drain(f->blk, NULL) >= 0);
-	assert_int_equal(0, ramdev_blk_inflight(f->blk));
+	assert_int_equal(-ENOBUFS, ramdev_blk_process(f->r.blk, 0, NULL));
+	assert_int_equal(RAMDEV_VIRTQ_UNMAPPED, ramdev_virtq_error(f->r.vq));
+	assert_true(ramdev_blk_drain(f->r.blk, NULL) >= 0);
+	assert_int_equal(0, ramdev_blk_inflight(f->r.blk));
 }
 
 /* QEMU before the fix: RAMD data needs the one bounce buffer twice. */
@@ -357,11 +333,11 @@ static void test_ramdev_blk_process_ring_qemu_bounce(void **state)
 				     { TEST_GUEST_RAMD_GPA + 0x8000, 4096 } };
 
 	add_req(f, RAMDEV_BLK_T_OUT, 0, w, 2, true);
-	vring_drv_publish(f->drv);
-	assert_int_equal(-ENOBUFS, ramdev_blk_process(f->blk, 0, NULL));
-	assert_int_equal(RAMDEV_VIRTQ_UNMAPPED, ramdev_virtq_error(f->vq));
-	assert_int_equal(-EIO, ramdev_blk_process(f->blk, 0, NULL));
-	assert_int_equal(0, ramdev_blk_inflight(f->blk));
+	vring_drv_publish(f->r.drv);
+	assert_int_equal(-ENOBUFS, ramdev_blk_process(f->r.blk, 0, NULL));
+	assert_int_equal(RAMDEV_VIRTQ_UNMAPPED, ramdev_virtq_error(f->r.vq));
+	assert_int_equal(-EIO, ramdev_blk_process(f->r.blk, 0, NULL));
+	assert_int_equal(0, ramdev_blk_inflight(f->r.blk));
 }
 
 /* The same RAM-only request goes through under either policy. */
@@ -374,11 +350,11 @@ static void test_ramdev_blk_process_ring_ram_only(void **state)
 
 	add_req(f, RAMDEV_BLK_T_OUT, 0, &w, 1, true);
 	add_req(f, RAMDEV_BLK_T_FLUSH, 0, NULL, 0, false);
-	vring_drv_publish(f->drv);
-	assert_int_equal(2, ramdev_blk_process(f->blk, 0, NULL));
-	assert_true(ramdev_blk_drain(f->blk, NULL) >= 0);
-	assert_int_equal(1, vring_drv_get_used(f->drv, &id, &len));
-	assert_int_equal(1, vring_drv_get_used(f->drv, &id, &len));
+	vring_drv_publish(f->r.drv);
+	assert_int_equal(2, ramdev_blk_process(f->r.blk, 0, NULL));
+	assert_true(ramdev_blk_drain(f->r.blk, NULL) >= 0);
+	assert_int_equal(1, vring_drv_get_used(f->r.drv, &id, &len));
+	assert_int_equal(1, vring_drv_get_used(f->r.drv, &id, &len));
 	assert_int_equal(RAMDEV_BLK_S_OK, status_at(f, 0));
 	assert_int_equal(RAMDEV_BLK_S_OK, status_at(f, 1));
 }
@@ -455,37 +431,37 @@ static const struct vring_drv_config ll_dc = {
 static void test_ramdev_blk_reset_ring_guest_refills(void **state)
 {
 	struct ring_fix *f = ring_get(state);
-	struct ramdev_blk_options o = { .fd = f->img, .engine = f->engine,
+	struct ramdev_blk_options o = { .fd = f->r.img, .engine = f->engine,
 					.depth = 2 };
-	struct refill r = { .g = f->g };
+	struct refill r = { .g = f->r.g };
 	struct ramdev_blk_stats a, b;
 	struct ramdev_virtq *vq;
 	pthread_t th;
 	double t0, t1;
 
-	assert_int_equal(0, ramdev_blk_detach_queue(f->blk, 0));
-	ramdev_blk_close(f->blk);
-	assert_int_equal(0, ramdev_blk_open(&f->blk, &o));
-	assert_int_equal(0, ramdev_virtq_new(&vq, f->g->dma, &ll_qc));
-	assert_int_equal(0, vring_drv_new(&r.drv, f->g->as, &ll_dc));
-	assert_int_equal(0, ramdev_blk_attach_queue(f->blk, 0, vq, f->g->dma));
+	assert_int_equal(0, ramdev_blk_detach_queue(f->r.blk, 0));
+	ramdev_blk_close(f->r.blk);
+	assert_int_equal(0, ramdev_blk_open(&f->r.blk, &o));
+	assert_int_equal(0, ramdev_virtq_new(&vq, f->r.g->dma, &ll_qc));
+	assert_int_equal(0, vring_drv_new(&r.drv, f->r.g->as, &ll_dc));
+	assert_int_equal(0, ramdev_blk_attach_queue(f->r.blk, 0, vq, f->r.g->dma));
 	assert_int_equal(0, pthread_create(&th, NULL, refill_guest, &r));
 	while (!atomic_load(&r.started))
 		;
-	assert_true(ramdev_blk_process(f->blk, 0, NULL) >= 1);
-	ramdev_blk_get_stats(f->blk, &a);
+	assert_true(ramdev_blk_process(f->r.blk, 0, NULL) >= 1);
+	ramdev_blk_get_stats(f->r.blk, &a);
 	t0 = now_s();
-	assert_int_equal(0, ramdev_blk_reset(f->blk));
+	assert_int_equal(0, ramdev_blk_reset(f->r.blk));
 	t1 = now_s();
-	ramdev_blk_get_stats(f->blk, &b);
+	ramdev_blk_get_stats(f->r.blk, &b);
 	atomic_store(&r.stop, true);
 	assert_int_equal(0, pthread_join(th, NULL));
 	assert_int_equal(0, r.err);
-	assert_int_equal(0, ramdev_blk_inflight(f->blk));
+	assert_int_equal(0, ramdev_blk_inflight(f->r.blk));
 	assert_int_equal(a.requests, b.requests); /* nothing popped */
 	assert_true(t1 - t0 < 1.0);
 	/* The fixture's teardown detaches queue 0: give it the old one. */
-	assert_int_equal(0, ramdev_blk_attach_queue(f->blk, 0, f->vq, f->g->dma));
+	assert_int_equal(0, ramdev_blk_attach_queue(f->r.blk, 0, f->r.vq, f->r.g->dma));
 	vring_drv_free(r.drv);
 	ramdev_virtq_free(vq);
 }
@@ -500,28 +476,28 @@ static void test_ramdev_blk_reset_ring_guest_refills(void **state)
 static void test_ramdev_blk_process_ring_guest_refills_bounded(void **state)
 {
 	struct ring_fix *f = ring_get(state);
-	struct refill r = { .g = f->g };
+	struct refill r = { .g = f->r.g };
 	struct ramdev_virtq *vq;
 	struct pollfd pfd;
 	pthread_t th;
 	int n, full = 0;
 
-	assert_int_equal(0, ramdev_blk_detach_queue(f->blk, 0));
-	assert_int_equal(0, ramdev_virtq_new(&vq, f->g->dma, &ll_qc));
-	assert_int_equal(0, vring_drv_new(&r.drv, f->g->as, &ll_dc));
-	assert_int_equal(0, ramdev_blk_attach_queue(f->blk, 0, vq, f->g->dma));
+	assert_int_equal(0, ramdev_blk_detach_queue(f->r.blk, 0));
+	assert_int_equal(0, ramdev_virtq_new(&vq, f->r.g->dma, &ll_qc));
+	assert_int_equal(0, vring_drv_new(&r.drv, f->r.g->as, &ll_dc));
+	assert_int_equal(0, ramdev_blk_attach_queue(f->r.blk, 0, vq, f->r.g->dma));
 	assert_int_equal(0, pthread_create(&th, NULL, refill_guest, &r));
 	while (!atomic_load(&r.started))
 		;
 	for (int round = 0; round < 20; round++) {
-		n = ramdev_blk_process(f->blk, 0, NULL);
+		n = ramdev_blk_process(f->r.blk, 0, NULL);
 		assert_true(n >= 0 && n <= RAMDEV_BLK_PROCESS_BATCH);
 		if (n == RAMDEV_BLK_PROCESS_BATCH) {
 			full++;
-			pfd = (struct pollfd){ .fd = ramdev_blk_event_fd(f->blk),
+			pfd = (struct pollfd){ .fd = ramdev_blk_event_fd(f->r.blk),
 					       .events = POLLIN };
 			assert_int_equal(1, poll(&pfd, 1, 0));
-			assert_true(ramdev_blk_complete(f->blk, NULL) >= 0);
+			assert_true(ramdev_blk_complete(f->r.blk, NULL) >= 0);
 		}
 	}
 	atomic_store(&r.stop, true);
@@ -529,9 +505,9 @@ static void test_ramdev_blk_process_ring_guest_refills_bounded(void **state)
 	assert_int_equal(0, r.err);
 	print_message("%d of 20 calls stopped at the batch limit\n", full);
 	assert_true(full >= 1); /* the guest did outpace the device */
-	assert_int_equal(0, ramdev_blk_drain(f->blk, NULL));
-	assert_int_equal(0, ramdev_blk_detach_queue(f->blk, 0));
-	assert_int_equal(0, ramdev_blk_attach_queue(f->blk, 0, f->vq, f->g->dma));
+	assert_int_equal(0, ramdev_blk_drain(f->r.blk, NULL));
+	assert_int_equal(0, ramdev_blk_detach_queue(f->r.blk, 0));
+	assert_int_equal(0, ramdev_blk_attach_queue(f->r.blk, 0, f->r.vq, f->r.g->dma));
 	vring_drv_free(r.drv);
 	ramdev_virtq_free(vq);
 }
@@ -633,23 +609,23 @@ static void test_ramdev_blk_process_ring_dirty_log(void **state)
 	uint8_t buf[512], zero[512] = { 0 };
 
 	memset(buf, 0xaa, sizeof(buf));
-	assert_int_equal(0, ramdev_as_write(f->g->as, bad.gpa, buf, 512));
+	assert_int_equal(0, ramdev_as_write(f->r.g->as, bad.gpa, buf, 512));
 	add_req(f, RAMDEV_BLK_T_IN, 8, &ok, 1, false);
 	add_req(f, RAMDEV_BLK_T_IN, RQ_IMG / 512, &bad, 1, false); /* RANGE */
 	add_req(f, RAMDEV_BLK_T_IN, 16, &dev, 1, false);
-	vring_drv_publish(f->drv);
+	vring_drv_publish(f->r.drv);
 	/* From here on only the device writes guest memory. */
-	assert_int_equal(0, ramdev_region_dirty_enable(f->g->ram, true));
-	assert_int_equal(0, ramdev_region_dirty_enable(f->g->ramd, true));
-	assert_true(ramdev_region_dirty_take(f->g->ram, bits, 64) >= 0);
-	assert_true(ramdev_region_dirty_take(f->g->ramd, dbits, 64) >= 0);
-	assert_int_equal(3, ramdev_blk_process(f->blk, 0, NULL));
+	assert_int_equal(0, ramdev_region_dirty_enable(f->r.g->ram, true));
+	assert_int_equal(0, ramdev_region_dirty_enable(f->r.g->ramd, true));
+	assert_true(ramdev_region_dirty_take(f->r.g->ram, bits, 64) >= 0);
+	assert_true(ramdev_region_dirty_take(f->r.g->ramd, dbits, 64) >= 0);
+	assert_int_equal(3, ramdev_blk_process(f->r.blk, 0, NULL));
 	assert_int_equal(3, drain_used(f, 3));
 	assert_int_equal(RAMDEV_BLK_S_OK, status_at(f, 0));
 	assert_int_equal(RAMDEV_BLK_S_IOERR, status_at(f, 1));
 	assert_int_equal(RAMDEV_BLK_S_OK, status_at(f, 2));
-	assert_true(ramdev_region_dirty_take(f->g->ram, bits, 64) > 0);
-	assert_true(ramdev_region_dirty_take(f->g->ramd, dbits, 64) > 0);
+	assert_true(ramdev_region_dirty_take(f->r.g->ram, bits, 64) > 0);
+	assert_true(ramdev_region_dirty_take(f->r.g->ramd, dbits, 64) > 0);
 	assert_true(page_dirty(bits, RQ_DATA));
 	assert_true(page_dirty(bits, bad.gpa));
 	assert_true(page_dirty(bits, RQ_STATUS));
@@ -659,7 +635,7 @@ static void test_ramdev_blk_process_ring_dirty_log(void **state)
 	assert_true(page_dirty(dbits, dev.gpa - ramd));
 	/* The failed read: zeroes where the used length says bytes were
 	 * written (blk.h), not the guest's old contents. */
-	assert_int_equal(0, ramdev_as_read(f->g->as, bad.gpa, buf, 512));
+	assert_int_equal(0, ramdev_as_read(f->r.g->as, bad.gpa, buf, 512));
 	assert_memory_equal(zero, buf, 512);
 }
 

@@ -29,6 +29,7 @@
 
 #include "ramdev/blk.h"
 #include "ramdev/virtq.h"
+#include "blk_rig.h"
 #include "test_guest.h"
 #include "vring_driver.h"
 
@@ -57,14 +58,9 @@
 #define WQ_WATCH_OFF 0x400u
 
 struct wfix {
+	struct blk_rig r;
 	unsigned width; /* 0: the default */
 	enum ramdev_blk_engine engine;
-	char path[64];
-	int img;
-	struct test_guest *g;
-	struct ramdev_virtq *vq;
-	struct vring_drv *drv;
-	struct ramdev_blk *blk;
 	unsigned nreq;
 };
 
@@ -81,32 +77,14 @@ static int wsetup(void **state, unsigned width, enum ramdev_blk_engine engine)
 		.used = WQ_USED,
 	};
 	struct ramdev_blk_options o = { .engine = engine };
-	int ret;
 
 	assert_non_null(f);
 	*state = f;
 	f->width = width;
 	f->engine = engine;
-	strcpy(f->path, "/tmp/ramdev-test-blk-width-XXXXXX");
-	f->img = mkstemp(f->path);
-	assert_true(f->img >= 0);
-	assert_int_equal(0, ftruncate(f->img, WQ_IMG));
-	assert_int_equal(0, test_guest_new(&f->g, &gc));
+	(void)blk_rig_new(&f->r, "blk-width", WQ_IMG, &gc, &qc, &dc, &o);
 	assert_int_equal(width ? width : 8,
-			 ramdev_region_dma_width(f->g->ramd));
-	assert_int_equal(0, ramdev_virtq_new(&f->vq, f->g->dma, &qc));
-	assert_int_equal(0, vring_drv_new(&f->drv, f->g->as, &dc));
-	o.fd = f->img;
-	ret = ramdev_blk_open(&f->blk, &o);
-	if (ret == -ENOSYS || ret == -EPERM) {
-		fprintf(stderr, "SKIP: io_uring unavailable: %s\n",
-			strerror(-ret));
-		f->blk = NULL;
-		return 0;
-	}
-	assert_int_equal(0, ret);
-	assert_int_equal(0, ramdev_blk_attach_queue(f->blk, 0, f->vq,
-						    f->g->dma));
+			 ramdev_region_dma_width(f->r.g->ramd));
 	return 0;
 }
 
@@ -114,14 +92,7 @@ static int wteardown(void **state)
 {
 	struct wfix *f = *state;
 
-	if (f->blk)
-		assert_int_equal(0, ramdev_blk_detach_queue(f->blk, 0));
-	ramdev_blk_close(f->blk);
-	vring_drv_free(f->drv);
-	ramdev_virtq_free(f->vq);
-	test_guest_free(f->g);
-	close(f->img);
-	unlink(f->path);
+	blk_rig_free(&f->r);
 	free(f);
 	return 0;
 }
@@ -159,9 +130,9 @@ static int add_req(struct wfix *f, uint32_t type, uint64_t sector,
 
 	memcpy(h, &t, 4);
 	memcpy(h + 8, &s, 8);
-	assert_int_equal(0, ramdev_as_write(f->g->as, WQ_HDR + slot * 16, h,
+	assert_int_equal(0, ramdev_as_write(f->r.g->as, WQ_HDR + slot * 16, h,
 					    16));
-	assert_int_equal(0, ramdev_as_write(f->g->as, WQ_STATUS + slot, &ff, 1));
+	assert_int_equal(0, ramdev_as_write(f->r.g->as, WQ_STATUS + slot, &ff, 1));
 	out[nout++] = (struct vring_drv_buf){ WQ_HDR + slot * 16, 16 };
 	for (unsigned i = 0; i < n; i++) {
 		if (type == RAMDEV_BLK_T_OUT)
@@ -170,7 +141,7 @@ static int add_req(struct wfix *f, uint32_t type, uint64_t sector,
 			in[nin++] = data[i];
 	}
 	in[nin++] = (struct vring_drv_buf){ WQ_STATUS + slot, 1 };
-	head = vring_drv_add(f->drv, out, nout, in, nin, false);
+	head = vring_drv_add(f->r.drv, out, nout, in, nin, false);
 	assert_true(head >= 0);
 	return head;
 }
@@ -190,8 +161,8 @@ static uint64_t process_counted(struct wfix *f, uint8_t *p)
 	if (counting)
 		watch_start(&w);
 #endif
-	assert_int_equal(1, ramdev_blk_process(f->blk, 0, &notify));
-	assert_true(ramdev_blk_drain(f->blk, &notify) >= 0);
+	assert_int_equal(1, ramdev_blk_process(f->r.blk, 0, &notify));
+	assert_true(ramdev_blk_drain(f->r.blk, &notify) >= 0);
 #if HAVE_HWBP
 	if (counting) {
 		watch_stop(&w, &inside, &outside);
@@ -209,10 +180,10 @@ static void expect_used(struct wfix *f, int head, uint32_t want_len,
 	uint32_t len;
 	uint16_t id;
 
-	assert_int_equal(1, vring_drv_get_used(f->drv, &id, &len));
+	assert_int_equal(1, vring_drv_get_used(f->r.drv, &id, &len));
 	assert_int_equal(head, id);
 	assert_int_equal(want_len, len);
-	assert_int_equal(0, ramdev_as_read(f->g->as, WQ_STATUS + slot, &st, 1));
+	assert_int_equal(0, ramdev_as_read(f->r.g->as, WQ_STATUS + slot, &st, 1));
 	assert_int_equal(RAMDEV_BLK_S_OK, st);
 }
 
@@ -242,37 +213,37 @@ static void test_ramdev_blk_process_ramd_width_roundtrip(void **state)
 	uint64_t n;
 	int h;
 
-	if (!f->blk)
+	if (!f->r.blk)
 		skip();
 	for (unsigned i = 0; i < WQ_LEN; i++)
 		src[i] = (uint8_t)(i * 29 + 11);
-	assert_int_equal(0, ramdev_as_write(f->g->as, WQ_OUT_A, src, 4093));
-	assert_int_equal(0, ramdev_as_write(f->g->as, WQ_OUT_B, src + 4093,
+	assert_int_equal(0, ramdev_as_write(f->r.g->as, WQ_OUT_A, src, 4093));
+	assert_int_equal(0, ramdev_as_write(f->r.g->as, WQ_OUT_B, src + 4093,
 					    4099));
-	watch_b = test_guest_host(f->g, WQ_OUT_B + 7 + WQ_WATCH_OFF, 8);
-	watch_in = test_guest_host(f->g, WQ_IN + 3 + WQ_WATCH_OFF, 8);
+	watch_b = test_guest_host(f->r.g, WQ_OUT_B + 7 + WQ_WATCH_OFF, 8);
+	watch_in = test_guest_host(f->r.g, WQ_IN + 3 + WQ_WATCH_OFF, 8);
 	assert_non_null(watch_b);
 	assert_non_null(watch_in);
 	assert_int_equal(0, (uintptr_t)watch_b % 8);
 	assert_int_equal(0, (uintptr_t)watch_in % 8);
 
 	h = add_req(f, RAMDEV_BLK_T_OUT, WQ_SECTOR, w, 2);
-	vring_drv_publish(f->drv);
+	vring_drv_publish(f->r.drv);
 	n = process_counted(f, watch_b);
 	expect_used(f, h, 1, 0);
-	assert_int_equal(WQ_LEN, pread(f->img, disk, WQ_LEN, WQ_SECTOR * 512));
+	assert_int_equal(WQ_LEN, pread(f->r.img, disk, WQ_LEN, WQ_SECTOR * 512));
 	assert_memory_equal(src, disk, WQ_LEN);
 	check_count(f, n, "OUT (staged copy in)");
 
 	h = add_req(f, RAMDEV_BLK_T_IN, WQ_SECTOR, &r, 1);
-	vring_drv_publish(f->drv);
+	vring_drv_publish(f->r.drv);
 	n = process_counted(f, watch_in);
 	expect_used(f, h, WQ_LEN + 1, 1);
-	assert_int_equal(0, ramdev_as_read(f->g->as, WQ_IN, back, WQ_LEN));
+	assert_int_equal(0, ramdev_as_read(f->r.g->as, WQ_IN, back, WQ_LEN));
 	assert_memory_equal(src, back, WQ_LEN);
 	check_count(f, n, "IN (staged copy out)");
 
-	ramdev_blk_get_stats(f->blk, &s);
+	ramdev_blk_get_stats(f->r.blk, &s);
 	assert_int_equal(2 * WQ_LEN, s.bytes_staged);
 }
 
