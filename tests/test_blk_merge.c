@@ -269,6 +269,7 @@ static void test_ramdev_blk_merge_stopped_queue_signals(void **state)
 {
 	struct fix *f = get(state);
 	static struct ramdev_blk_queue_ops ops;
+	unsigned in_kernel;
 
 	ops = fq_ops;
 	ops.pop = pop_eagain_once;
@@ -281,10 +282,14 @@ static void test_ramdev_blk_merge_stopped_queue_signals(void **state)
 		rw(f, RAMDEV_BLK_T_OUT, i * SECT, ram(f->ram + i * REQ, REQ));
 	assert_int_equal(2, ramdev_blk_process(f->blk, 0, &f->notify));
 	assert_int_not_equal(0, f->blk->stopped);
-	if (!f->blk->submitted) /* else the kernel's completions signal */
+	/* Nothing in the engine: readable now.  Requests still in io_uring
+	 * (offloaded writes): their completions make it readable, later. */
+	in_kernel = f->blk->submitted;
+	if (!in_kernel)
 		assert_int_equal(2, f->q.nused);
 	assert_int_equal(1, poll(&(struct pollfd){
-		.fd = ramdev_blk_event_fd(f->blk), .events = POLLIN }, 1, 0));
+		.fd = ramdev_blk_event_fd(f->blk), .events = POLLIN }, 1,
+		in_kernel ? 10000 : 0));
 	/* The event loop's answer resumes the queue; then all finish. */
 	assert_true(ramdev_blk_wait(f->blk, 1000, &f->notify) >= 0);
 	assert_true(ramdev_blk_drain(f->blk, &f->notify) >= 0);
