@@ -38,7 +38,10 @@
  * descriptor), the same flags, the same offsets, and the image is written
  * once beforehand so every access hits cached, allocated pages.  The ratio
  * "x raw" therefore compares the whole virtio-blk data path with the bare
- * system call doing the same copy.
+ * system call doing the same copy.  A second baseline ("raw staged") makes
+ * the same calls through one RAM buffer and copies each request's data to
+ * or from its RAMD page with the access core: what staging costs with
+ * nothing else of the path, the floor for the RAMD rows.
  *
  * Timing: each cell runs for at least min_ms (150 ms; 20 ms with --quick)
  * and then drains; the best of several runs (3; 2 with --quick) is kept, and
@@ -62,6 +65,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "ramdev/access.h"
 #include "ramdev/blk.h"
 #include "ramdev/dma.h"
 #include "ramdev/virtq.h"
@@ -98,6 +102,8 @@ struct ctx {
 	uint64_t pos;   /* next image offset */
 	uint8_t *buf;   /* MAX_REQ bytes to write the image with */
 	uint8_t *raw_buf; /* raw baseline's DEPTH buffers of MAX_REQ */
+	uint8_t *ramd_buf; /* the RAMD data pages (host view), DEPTH of them */
+	uint8_t *stage;   /* the staged baseline's one RAM buffer */
 	unsigned slot;  /* the raw buffer to use next */
 	uint64_t min_ns;
 	bool per_page;  /* one descriptor per 4 KiB page */
@@ -361,7 +367,30 @@ static int run_blk(struct ctx *c, struct rig *r, bool write, size_t size,
  * mapping, no transparent huge pages).  The clock is read once per DEPTH
  * calls, as run_blk reads it about once per DEPTH requests.
  */
-static int run_raw(struct ctx *c, bool write, size_t size, struct sample *s)
+/* One staged call: through c->stage, the RAMD page copied with the
+ * access core (as blk stages it, minus the rest of the data path). */
+static ssize_t staged_call(struct ctx *c, bool write, size_t size, off_t off)
+{
+	uint8_t *dev = c->ramd_buf + (size_t)c->slot * MAX_REQ;
+	ssize_t n;
+
+	if (write) {
+		ramdev_read(c->stage, dev, size);
+		return pwrite(c->img, c->stage, size, off);
+	}
+	n = pread(c->img, c->stage, size, off);
+	if (n == (ssize_t)size)
+		ramdev_write(dev, c->stage, size);
+	return n;
+}
+
+/*
+ * @staged: the floor of staging instead: the same calls through one RAM
+ * buffer, each request's data copied to or from its RAMD page with the
+ * access core (blk's RAMD cells against it: what the rest of the path adds).
+ */
+static int run_raw(struct ctx *c, bool write, size_t size, bool staged,
+		   struct sample *s)
 {
 	uint64_t t0 = bench_now_ns();
 
@@ -370,7 +399,8 @@ static int run_raw(struct ctx *c, bool write, size_t size, struct sample *s)
 		for (unsigned k = 0; k < DEPTH; k++) {
 			off_t off = (off_t)next_pos(c, size);
 			uint8_t *buf = c->raw_buf + (size_t)c->slot * MAX_REQ;
-			ssize_t n = write ? pwrite(c->img, buf, size, off)
+			ssize_t n = staged ? staged_call(c, write, size, off) :
+				    write ? pwrite(c->img, buf, size, off)
 					  : pread(c->img, buf, size, off);
 
 			c->slot = (c->slot + 1) % DEPTH;
@@ -439,6 +469,23 @@ static bool cell_wanted(const struct ctx *c, size_t o, size_t i, size_t rg,
 	return only_matches(name, c->only);
 }
 
+/* The raw and the staged baselines of (op @o, size @i).  0 or -errno. */
+static int run_raws(struct ctx *c, struct cell *cells, size_t o, size_t i)
+{
+	struct sample s;
+	int ret;
+
+	ret = run_raw(c, o == 0, bench_blk_sizes[i], false, &s);
+	if (ret < 0)
+		return ret;
+	keep_best(&cells[raw_idx(o, i)], &s);
+	ret = run_raw(c, o == 0, bench_blk_sizes[i], true, &s);
+	if (ret < 0)
+		return ret;
+	keep_best(&cells[staged_idx(o, i)], &s);
+	return 0;
+}
+
 /* One pass over every cell.  0 or -errno. */
 static int pass(struct ctx *c, struct rig *rigs, struct cell *cells,
 		unsigned p, unsigned runs)
@@ -459,10 +506,9 @@ static int pass(struct ctx *c, struct rig *rigs, struct cell *cells,
 			 * odd ones: the first cell of a group inherits the
 			 * write-back the previous group started. */
 			if (p % 2 == 0) {
-				ret = run_raw(c, o == 0, size, &s);
+				ret = run_raws(c, cells, o, i);
 				if (ret < 0)
 					return ret;
-				keep_best(&cells[raw_idx(o, i)], &s);
 			}
 			for (size_t rg = 0; rg < NRIGS; rg++) {
 				if (!rigs[rg].blk)
@@ -479,10 +525,9 @@ static int pass(struct ctx *c, struct rig *rigs, struct cell *cells,
 				}
 			}
 			if (p % 2 == 1) {
-				ret = run_raw(c, o == 0, size, &s);
+				ret = run_raws(c, cells, o, i);
 				if (ret < 0)
 					return ret;
-				keep_best(&cells[raw_idx(o, i)], &s);
 			}
 		}
 	}
@@ -598,7 +643,8 @@ int bench_blk(int argc, char **argv)
 	c.min_ns = meta.timing.min_ns;
 	cells = calloc(NCELLS, sizeof(*cells));
 	c.buf = aligned_alloc(PAGE, MAX_REQ);
-	if (!cells || !c.buf) {
+	c.stage = aligned_alloc(PAGE, MAX_REQ);
+	if (!cells || !c.buf || !c.stage) {
 		fprintf(stderr, "ramdev bench blk: out of memory\n");
 		goto out;
 	}
@@ -623,6 +669,9 @@ int bench_blk(int argc, char **argv)
 	}
 	c.raw_buf = rigs[0].ram + DATA_RAM_GPA;
 	memset(c.raw_buf, 0x5a, (size_t)DEPTH * MAX_REQ);
+	c.ramd_buf = test_guest_host(rigs[0].g, TEST_GUEST_RAMD_GPA,
+				     (size_t)DEPTH * MAX_REQ);
+	memset(c.stage, 0x5a, MAX_REQ);
 	t0 = bench_now_ns();
 	for (unsigned p = 0; p < meta.timing.runs; p++) {
 		ret = pass(&c, rigs, cells, p, meta.timing.runs);
@@ -652,6 +701,7 @@ out:
 	if (c.img >= 0)
 		close(c.img);
 	free(c.buf);
+	free(c.stage);
 	free(cells);
 	return status;
 }

@@ -64,17 +64,26 @@ struct cell {
 	bool have;
 };
 
-/* Cell indices: the raw baseline per (op, size), then blk per rig and mem. */
+/*
+ * Cell indices: the raw baseline per (op, size), the staged raw baseline
+ * (the same calls through one RAM buffer and the access core to the RAMD
+ * pages: the floor of staging) per (op, size), then blk per rig and mem.
+ */
 static inline size_t raw_idx(size_t o, size_t i)
 {
 	return o * NSIZES + i;
 }
 
+static inline size_t staged_idx(size_t o, size_t i)
+{
+	return NOPS * NSIZES + o * NSIZES + i;
+}
+
 static inline size_t blk_idx(size_t o, size_t i, size_t rg, size_t m)
 {
-	return NOPS * NSIZES + ((o * NSIZES + i) * NRIGS + rg) * NMEMS + m;
+	return 2 * NOPS * NSIZES + ((o * NSIZES + i) * NRIGS + rg) * NMEMS + m;
 }
-#define NCELLS (NOPS * NSIZES * (1 + NRIGS * NMEMS))
+#define NCELLS (NOPS * NSIZES * (2 + NRIGS * NMEMS))
 
 /* bench_blk_report.c */
 

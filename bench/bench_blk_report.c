@@ -159,6 +159,9 @@ static void print_table(const struct rig *rigs, const struct cell *cells)
 			print_row(bench_blk_ops[o], bench_blk_sizes[i], "raw",
 				  o == 0 ? "pwrite" : "pread", "RAM",
 				  &cells[raw_idx(o, i)], 1.0);
+			print_row(bench_blk_ops[o], bench_blk_sizes[i], "raw",
+				  "staged", "RAMD", &cells[staged_idx(o, i)],
+				  vs_raw(cells, o, i, &cells[staged_idx(o, i)]));
 			for (size_t rg = 0; rg < NRIGS; rg++) {
 				if (!rigs[rg].blk)
 					continue;
@@ -264,6 +267,11 @@ int bench_blk_write_json(const char *path, const struct bench_meta *meta,
 			json_row(f, bench_blk_ops[o], bench_blk_sizes[i],
 				 "raw", "-", o == 0 ? "pwrite" : "pread", "RAM",
 				 &cells[raw_idx(o, i)], 1.0, o + i == 0);
+			json_row(f, bench_blk_ops[o], bench_blk_sizes[i],
+				 "raw_staged", "-", "staged", "RAMD",
+				 &cells[staged_idx(o, i)],
+				 vs_raw(cells, o, i, &cells[staged_idx(o, i)]),
+				 false);
 			for (size_t rg = 0; rg < NRIGS; rg++)
 				for (size_t m = 0; m < NMEMS; m++) {
 					const struct cell *c =
@@ -307,6 +315,10 @@ void bench_blk_print_report(const struct bench_meta *meta, bool per_page,
 	       "%s;\n"
 	       "raw: pwrite/pread, one request at a time, rotating over %u "
 	       "buffers in guest RAM like blk's in-flight requests;\n"
+	       "raw staged: the same calls through one RAM buffer, each "
+	       "request's data copied to/from\nits RAMD page with "
+	       "ramdev_write/ramdev_read: the floor of staging, without "
+	       "the rest of the path;\n"
 	       "what differs: blk keeps %u requests in flight and issues "
 	       "pwrite/pread (sync) or\nIORING_OP_WRITE/READ (io_uring) on the "
 	       "guest's buffer (the vectored calls for several\nbuffers); "
