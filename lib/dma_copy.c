@@ -38,8 +38,9 @@ static int copy_result(struct ramdev_dma *dma, uint64_t gpa, int ret)
 	return ret == RAMDEV_AS_UNASSIGNED ? -EFAULT : ret;
 }
 
-int ramdev_dma_read(struct ramdev_dma *dma, uint64_t gpa, void *buf,
-		    size_t len)
+/* ramdev_dma_read/_write; @write: @buf is only read. */
+static int dma_copy(struct ramdev_dma *dma, uint64_t gpa, void *buf,
+		    size_t len, bool write)
 {
 	struct ramdev_as_guard_frame gf;
 	int ret = copy_check(dma, gpa, buf, len);
@@ -47,23 +48,22 @@ int ramdev_dma_read(struct ramdev_dma *dma, uint64_t gpa, void *buf,
 	if (ret || !len)
 		return ret;
 	ramdev_dma_guard_enter(&gf, dma);
-	ret = ramdev_as_read_strict(dma->as, gpa, buf, len);
+	ret = write ? ramdev_as_write_strict(dma->as, gpa, buf, len)
+		    : ramdev_as_read_strict(dma->as, gpa, buf, len);
 	ramdev_as_guard_exit(&gf);
 	return copy_result(dma, gpa, ret);
+}
+
+int ramdev_dma_read(struct ramdev_dma *dma, uint64_t gpa, void *buf,
+		    size_t len)
+{
+	return dma_copy(dma, gpa, buf, len, false);
 }
 
 int ramdev_dma_write(struct ramdev_dma *dma, uint64_t gpa, const void *buf,
 		     size_t len)
 {
-	struct ramdev_as_guard_frame gf;
-	int ret = copy_check(dma, gpa, buf, len);
-
-	if (ret || !len)
-		return ret;
-	ramdev_dma_guard_enter(&gf, dma);
-	ret = ramdev_as_write_strict(dma->as, gpa, buf, len);
-	ramdev_as_guard_exit(&gf);
-	return copy_result(dma, gpa, ret);
+	return dma_copy(dma, gpa, (void *)(uintptr_t)buf, len, true);
 }
 
 /* ---- access through a segment ---- */

@@ -93,11 +93,16 @@ unsigned ramdev_region_dma_width(const struct ramdev_region *r)
  * strict core (8-byte accesses, non-temporal stores for large spans).  No
  * region (a segment built by hand, as virtio-blk's unit tests do, rather
  * than mapped): the default. */
+static inline unsigned ramd_width(const struct ramdev_region *r)
+{
+	return r ? __atomic_load_n(&r->dma_width, __ATOMIC_RELAXED)
+		 : RAMDEV_AS_DMA_WIDTH_DEFAULT;
+}
+
 void ramdev_as_ramd_read(const struct ramdev_region *r, void *ram,
 			 const void *dev, size_t n)
 {
-	unsigned w = r ? __atomic_load_n(&r->dma_width, __ATOMIC_RELAXED)
-		       : RAMDEV_AS_DMA_WIDTH_DEFAULT;
+	unsigned w = ramd_width(r);
 
 	if (__builtin_expect(w == RAMDEV_AS_DMA_WIDTH_DEFAULT, 1))
 		ramdev_read(ram, dev, n);
@@ -108,8 +113,7 @@ void ramdev_as_ramd_read(const struct ramdev_region *r, void *ram,
 void ramdev_as_ramd_write(const struct ramdev_region *r, void *dev,
 			  const void *ram, size_t n)
 {
-	unsigned w = r ? __atomic_load_n(&r->dma_width, __ATOMIC_RELAXED)
-		       : RAMDEV_AS_DMA_WIDTH_DEFAULT;
+	unsigned w = ramd_width(r);
 
 	if (__builtin_expect(w == RAMDEV_AS_DMA_WIDTH_DEFAULT, 1))
 		ramdev_write(dev, ram, n);
