@@ -270,27 +270,23 @@ static struct io_uring_sqe *uring_sqe(struct blk_uring *u)
 static void uring_prep(struct blk_uring *u, struct ramdev_blk *blk,
 		       struct io_uring_sqe *sqe, const struct blk_step *st)
 {
-	/* One buffer: READ/WRITE, no iovec for the kernel to import. */
+	bool write = st->kind == BLK_STEP_WRITEV;
+
 	switch (st->kind) {
 	case BLK_STEP_READV:
-		if (st->iovcnt == 1 && u->has_rw &&
-		    st->iov[0].iov_len <= UINT_MAX)
-			io_uring_prep_read(sqe, blk->fd, st->iov[0].iov_base,
-					   (unsigned)st->iov[0].iov_len,
-					   st->off);
-		else
-			io_uring_prep_readv(sqe, blk->fd, st->iov, st->iovcnt,
-					    st->off);
-		break;
 	case BLK_STEP_WRITEV:
+		/* One buffer: READ/WRITE, no iovec for the kernel to import. */
 		if (st->iovcnt == 1 && u->has_rw &&
 		    st->iov[0].iov_len <= UINT_MAX)
-			io_uring_prep_write(sqe, blk->fd, st->iov[0].iov_base,
-					    (unsigned)st->iov[0].iov_len,
-					    st->off);
+			io_uring_prep_rw(write ? IORING_OP_WRITE
+					       : IORING_OP_READ,
+					 sqe, blk->fd, st->iov[0].iov_base,
+					 (unsigned)st->iov[0].iov_len, st->off);
 		else
-			io_uring_prep_writev(sqe, blk->fd, st->iov, st->iovcnt,
-					     st->off);
+			io_uring_prep_rw(write ? IORING_OP_WRITEV
+					       : IORING_OP_READV,
+					 sqe, blk->fd, st->iov, st->iovcnt,
+					 st->off);
 		break;
 	case BLK_STEP_FDATASYNC:
 		io_uring_prep_fsync(sqe, blk->fd, IORING_FSYNC_DATASYNC);
