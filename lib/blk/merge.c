@@ -24,12 +24,13 @@ static uint64_t iov_bytes(const struct blk_step *st)
 	return n;
 }
 
-/* May @st (not the run's first) extend the run in @m? */
-static bool extends(const struct blk_merge *m, const struct blk_step *st)
+/* May @st join the run in @m (m->nreq 0: start it)? */
+static bool joins(const struct blk_merge *m, const struct blk_step *st)
 {
-	return m->nreq < BLK_MERGE_MAX_REQS &&
-	       ramdev_blk_step_mergeable(st) && st->kind == m->st.kind &&
-	       st->off == m->st.off + m->st.len &&
+	if (m->nreq && (st->kind != m->st.kind ||
+			st->off != m->st.off + m->st.len))
+		return false;
+	return m->nreq < BLK_MERGE_MAX_REQS && ramdev_blk_step_mergeable(st) &&
 	       st->iovcnt <= BLK_MERGE_MAX_IOV - m->st.iovcnt &&
 	       st->len <= BLK_MERGE_MAX_BYTES - m->st.len &&
 	       iov_bytes(st) == st->len;
@@ -38,30 +39,31 @@ static bool extends(const struct blk_merge *m, const struct blk_step *st)
 void ramdev_blk_batch_take(struct blk_fifo *b, struct blk_merge *m)
 {
 	struct blk_req *req = b->head;
-	const struct blk_step *first = &req->step;
 
-	m->nreq = 1;
-	m->reqs[0] = req;
-	m->st = *first;
-	req = req->next;
-	if (ramdev_blk_step_mergeable(first) &&
-	    first->iovcnt <= BLK_MERGE_MAX_IOV &&
-	    first->len <= BLK_MERGE_MAX_BYTES && iov_bytes(first) == first->len) {
-		memcpy(m->iov, first->iov, first->iovcnt * sizeof(m->iov[0]));
-		while (req && extends(m, &req->step)) {
-			const struct blk_step *st = &req->step;
+	m->nreq = 0;
+	m->st = req->step;
+	m->st.iovcnt = 0;
+	m->st.len = 0;
+	while (req && joins(m, &req->step)) {
+		const struct blk_step *st = &req->step;
 
-			memcpy(m->iov + m->st.iovcnt, st->iov,
-			       st->iovcnt * sizeof(m->iov[0]));
-			m->st.iovcnt += st->iovcnt;
-			m->st.len += st->len;
-			m->reqs[m->nreq++] = req;
+		memcpy(m->iov + m->st.iovcnt, st->iov,
+		       st->iovcnt * sizeof(m->iov[0]));
+		m->st.iovcnt += st->iovcnt;
+		m->st.len += st->len;
+		m->reqs[m->nreq++] = req;
+		req = req->next;
+	}
+	if (m->nreq > 1) {
+		m->st.iov = m->iov;
+		m->reqs[0]->blk->stats.merged += m->nreq;
+	} else { /* alone, on its own step */
+		if (!m->nreq) {
+			m->reqs[0] = req;
 			req = req->next;
 		}
-		if (m->nreq > 1) {
-			m->st.iov = m->iov;
-			m->reqs[0]->blk->stats.merged += m->nreq;
-		}
+		m->nreq = 1;
+		m->st = m->reqs[0]->step;
 	}
 	b->head = req;
 	if (!req)
