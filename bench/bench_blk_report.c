@@ -299,6 +299,32 @@ int bench_blk_write_json(const char *path, const struct bench_meta *meta,
 	return err;
 }
 
+/*
+ * What the RAMD targets are up against in this run: the floor of staging
+ * (raw staged / raw) at 64 KiB.  Staging one request at a time cannot beat
+ * it, so a RAMD ratio near it says the rest of blk's path costs little, and
+ * a target above it cannot be met by staging alone.
+ */
+static void print_floor(const struct cell *cells)
+{
+	bool any = false;
+
+	for (size_t o = 0; o < NOPS; o++)
+		for (size_t i = 0; i < NSIZES; i++) {
+			const struct cell *st = &cells[staged_idx(o, i)];
+
+			if (bench_blk_sizes[i] != 64 * 1024 || !st->have ||
+			    !cells[raw_idx(o, i)].have)
+				continue;
+			printf("%s %s 64 KiB %.2f", any ? "," : "  the floor of "
+			       "staging (raw staged / raw) in this run:",
+			       bench_blk_ops[o], vs_raw(cells, o, i, st));
+			any = true;
+		}
+	if (any)
+		printf("\n");
+}
+
 void bench_blk_print_report(const struct bench_meta *meta, bool per_page,
 			    const char *path, const char *load0,
 			    const char *load1, const struct rig *rigs,
@@ -340,4 +366,5 @@ void bench_blk_print_report(const struct bench_meta *meta, bool per_page,
 	printf("\ntargets:\n");
 	for (size_t j = 0; j < nk; j++)
 		print_check(stdout, &k[j], false);
+	print_floor(cells);
 }
