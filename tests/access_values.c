@@ -185,6 +185,19 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	/* Medium spans: every count of whole 64-byte units from 4 to 24
+	 * (where 64-byte copies switch from one run of 0-15 units to groups
+	 * of 8 before it), each with a tail, every device offset, widths 64
+	 * and 32, RAM offsets 0 and 3. */
+	for (size_t n = 256 + 37; n < 1600; n += 64) {
+		for (size_t doff = 0; doff < DEV_OFFS; doff++) {
+			for (size_t k = 0; k < 2; k++) {
+				long_case(n - 37 * k, doff, 3 * k, 64);
+				long_case(n - 37 * k, doff, 3 * k, 32);
+				cases += 2;
+			}
+		}
+	}
 	/* Long spans: around 1536 bytes of whole units after the head, and
 	 * a few more; every RAM offset in a line; widths 64 and 32. */
 	static const size_t long_ns[] = { 1535, 1536, 1600, 1663, 1664, 2048,

@@ -81,8 +81,10 @@ struct case_desc {
 	uint64_t kind, dst, src, n, width, pad;
 };
 
+/* 700 and 1100: 64-byte copies enter their last 8-15 units part way
+ * (10 units; one group of 8 then 9 units). */
 static const size_t sizes[] = {
-	127, 128, 129, 255, 256, 257, 1000, 4095, 4096, 4097,
+	127, 128, 129, 255, 256, 257, 700, 1000, 1100, 4095, 4096, 4097,
 };
 static const size_t dev_offs[] = {
 	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 31, 63,
