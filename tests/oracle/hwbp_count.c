@@ -186,9 +186,10 @@ static void sweep(const struct bp *bp, enum op op, size_t target)
 
 /*
  * Long 64-byte spans (up to 4 KiB), the RAM side on and off its lines: the
- * paths that start above the short sweep's sizes (x86_64: reads in groups
- * of 8 units from 512 bytes; from 1.5 KiB a read whose RAM side is off its
- * lines rotates its units into aligned RAM lines).
+ * paths that start above the short sweep's sizes (x86_64: one run of up to
+ * 15 units below 1 KiB, groups of 8 units before the last 8-15 from 1 KiB;
+ * from 1.5 KiB a read whose RAM side is off its lines rotates its units
+ * into aligned RAM lines).
  */
 static void long_sweep(const struct bp *bp, enum op op, size_t target)
 {
