@@ -184,32 +184,38 @@ static ALWAYS_INLINE size_t wide_body_nt(enum mode mode, uint8_t *d,
 	CASES_8(X, 0) CASES_8(X, 8) CASES_8(X, 16) CASES_8(X, 24)            \
 	CASES_8(X, 32) CASES_8(X, 40) CASES_8(X, 48) CASES_8(X, 56)
 
-/* The head, h < 64 bytes up to the first 64-byte boundary. */
-WIDE_TARGET_64 static ALWAYS_INLINE void head_64(enum mode mode, uint8_t *d,
-						 const uint8_t *s, size_t h)
+/*
+ * The head (@is_head: k < 64 bytes up to the first 64-byte boundary) or
+ * the tail (k < 64 bytes from the last one).  @is_head is a constant at
+ * each call, so each becomes one jump table.
+ */
+WIDE_TARGET_64 static ALWAYS_INLINE void edge_64(int is_head, enum mode mode,
+						 uint8_t *d, const uint8_t *s,
+						 size_t k)
 {
-	switch (h) {
-#define HEAD_CASE(k)                                                         \
-	case k:                                                              \
-		HEAD_STEPS(wide_step, mode, d, s, k, 64);                    \
+	switch (k) {
+#define EDGE_CASE(c)                                                         \
+	case c:                                                              \
+		if (is_head)                                                 \
+			HEAD_STEPS(wide_step, mode, d, s, c, 64);            \
+		else                                                         \
+			TAIL_STEPS(wide_step, mode, d, s, c, 64);            \
 		break;
-		CASES_64(HEAD_CASE)
-#undef HEAD_CASE
+		CASES_64(EDGE_CASE)
+#undef EDGE_CASE
 	}
 }
 
-/* The tail, t < 64 bytes from a 64-byte boundary. */
+WIDE_TARGET_64 static ALWAYS_INLINE void head_64(enum mode mode, uint8_t *d,
+						 const uint8_t *s, size_t h)
+{
+	edge_64(1, mode, d, s, h);
+}
+
 WIDE_TARGET_64 static ALWAYS_INLINE void tail_64(enum mode mode, uint8_t *d,
 						 const uint8_t *s, size_t t)
 {
-	switch (t) {
-#define TAIL_CASE(k)                                                         \
-	case k:                                                              \
-		TAIL_STEPS(wide_step, mode, d, s, k, 64);                    \
-		break;
-		CASES_64(TAIL_CASE)
-#undef TAIL_CASE
-	}
+	edge_64(0, mode, d, s, t);
 }
 
 /* m < 16 units ending at de, se: entered at unit m from the end, each case
