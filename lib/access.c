@@ -516,7 +516,7 @@ static ALWAYS_INLINE void read_64(uint8_t *d, const uint8_t *s, size_t n)
 		else
 			wide_read_64(d, s, n);
 	} else if (n < whole) {
-		wide_read_32(d, s, n); /* same accesses, see short_read_64 */
+		wide_read_32(d, s, n); /* same accesses: access_x86_64.h */
 	} else {
 		short_read_64(d, s, n);
 	}

@@ -336,7 +336,8 @@ WIDE_TARGET_64 static void short_read_64_plain(uint8_t *d, const uint8_t *s,
 	short_units_64(MODE_READ, d, s, n);
 }
 
-/* Set by the probe, before the cap is published: the CPU has vpermb. */
+/* Set by the probe, before the cap is published: the CPU has vpermb
+ * (AVX-512 VBMI) and AVX-512 BW. */
 static int have_vbmi;
 
 /*
@@ -464,7 +465,10 @@ VBMI_TARGET static void long_read_64(uint8_t *d, const uint8_t *s, size_t n)
 static unsigned x86_64_wide_limit(void)
 {
 	__builtin_cpu_init();
-	__atomic_store_n(&have_vbmi, __builtin_cpu_supports("avx512vbmi"),
+	/* The rotating copy is compiled for VBMI and BW: ask for both. */
+	__atomic_store_n(&have_vbmi,
+			 __builtin_cpu_supports("avx512vbmi") &&
+				 __builtin_cpu_supports("avx512bw"),
 			 __ATOMIC_RELAXED);
 	if (__builtin_cpu_supports("avx512f"))
 		return 64;

@@ -8,10 +8,12 @@
  *
  * Grid: n = 0..300, device offset 0..63, RAM offset 0..7; ramdev_move in
  * both overlap directions; the _wide variants for every max_width.  Bytes
- * around each span are guarded and must come back untouched.  Then a few
- * long spans (1.5-5 KiB) at every RAM offset from a 64-byte line, for the
- * paths that start above 300 bytes (x86_64: the rotated RAM lines of a
- * 64-byte read whose RAM side is misaligned).
+ * around each span are guarded and must come back untouched.  Then medium
+ * spans (each count of 64-byte units up to 24, at every device offset) and
+ * a few long ones (1.5-5 KiB) at every RAM offset from a 64-byte line, for
+ * the paths that start above 300 bytes (x86_64: groups of 8 units, the
+ * rotated RAM lines of a 64-byte read whose RAM side is misaligned).
+ * meson also runs it with RAMDEV_NT_THRESHOLD=256: the streaming bodies.
  *
  * Usage: access_values [--quick]   (--quick: RAM offsets 0, 1 and 7 only)
  * Exit: 0 all good, 1 a mismatch (the first few are printed).
@@ -176,24 +178,31 @@ int main(int argc, char **argv)
 				cases += 2;
 			}
 		}
-		/* wide variants: every width, device offsets 0..63, RAM offset 0 and 3 */
+		/* wide variants: every width, device offsets 0..63, RAM
+		 * offsets 0, 3 and the device's own (the RAM side then on its
+		 * lines where the device's is: x86_64 reads take another
+		 * copy of the 64-byte path there) */
 		for (size_t wi = 0; wi < sizeof(widths) / sizeof(widths[0]); wi++) {
 			for (size_t doff = 0; doff < DEV_OFFS; doff++) {
 				one_case(n, doff, 0, widths[wi]);
 				one_case(n, doff, 3, widths[wi]);
-				cases += 2;
+				one_case(n, doff, doff, widths[wi]);
+				cases += 3;
 			}
 		}
 	}
-	/* Medium spans: every count of whole 64-byte units from 4 to 24
-	 * (where 64-byte copies switch from one run of 0-15 units to groups
-	 * of 8 before it), each with a tail, every device offset, widths 64
-	 * and 32, RAM offsets 0 and 3. */
-	for (size_t n = 256 + 37; n < 1600; n += 64) {
+	/* Medium spans: at every device offset, each count of whole 64-byte
+	 * units from 3-4 up to 24 (64-byte copies switch from one run of up
+	 * to 15 units to groups of 8 before it at 16), with a tail; widths
+	 * 64 and 32; RAM offsets 0, 3 and the device's own. */
+	for (size_t n = 256 + 37; n < 1700; n += 64) {
 		for (size_t doff = 0; doff < DEV_OFFS; doff++) {
-			for (size_t k = 0; k < 2; k++) {
-				long_case(n - 37 * k, doff, 3 * k, 64);
-				long_case(n - 37 * k, doff, 3 * k, 32);
+			const size_t var[][2] = { { n, 0 }, { n - 37, 3 },
+						  { n, doff } };
+
+			for (size_t k = 0; k < 3; k++) {
+				long_case(var[k][0], doff, var[k][1], 64);
+				long_case(var[k][0], doff, var[k][1], 32);
 				cases += 2;
 			}
 		}

@@ -221,6 +221,37 @@ static void long_sweep(const struct bp *bp, enum op op, size_t target)
 }
 
 /*
+ * Runs of whole 64-byte units, 1 to 24 of them, with the byte in the first,
+ * the middle or the last unit: the short path enters its run of units at
+ * every count (units_upto_15), and from 16 units runs a group of 8 first,
+ * so the byte sits in each entry of the run and in the group.  Each span
+ * once as whole units and once with a 3-byte head and a 5-byte tail; the
+ * RAM side on its lines (plain copy) and off them (the rotating copy).
+ */
+static void unit_sweep(const struct bp *bp, enum op op, size_t target)
+{
+	static const size_t ram_offs[] = { 0, 1, 61 };
+	uint8_t *line = dev + LONG_BASE; /* the byte's line: target < 64 */
+
+	watch_base = LONG_BASE;
+	for (size_t r = 0; r < sizeof(ram_offs) / sizeof(ram_offs[0]); r++) {
+		ram_off = ram_offs[r];
+		for (size_t m = 1; m <= 24; m++) {
+			size_t at[] = { 0, m / 2, m - 1 };
+
+			for (size_t j = 0; j < sizeof(at) / sizeof(at[0]); j++) {
+				uint8_t *start = line - 64 * at[j];
+
+				check(bp, op, start, 64 * m, target, 1);
+				check(bp, op, start - 3, 64 * m + 8, target, 1);
+			}
+		}
+	}
+	ram_off = 0;
+	watch_base = BASE;
+}
+
+/*
  * nth 0: two volatile stores to the byte.  nth 1 or 2: glibc memmove of 2
  * bytes whose destination has the watched byte as its first or second byte.
  */
@@ -297,6 +328,8 @@ int main(void)
 		}
 		long_sweep(&bp, OP_READ64, targets[t]);
 		long_sweep(&bp, OP_WRITE64, targets[t]);
+		unit_sweep(&bp, OP_READ64, targets[t]);
+		unit_sweep(&bp, OP_WRITE64, targets[t]);
 		bp_close(&bp);
 	}
 
