@@ -127,11 +127,8 @@ static int rig_queue_new(struct rig *r)
 		.size = QSIZE, .desc = DESC_GPA, .avail = AVAIL_GPA,
 		.used = USED_GPA, .event_idx = true, .indirect = true,
 	};
-	struct vring_drv_config vc = {
-		.size = QSIZE, .desc = DESC_GPA, .avail = AVAIL_GPA,
-		.used = USED_GPA, .event_idx = true,
-		.indirect_gpa = INDIRECT_GPA, .indirect_max = INDIRECT_MAX,
-	};
+	struct vring_drv_config vc = vring_drv_config_of(&qc, INDIRECT_GPA,
+							 INDIRECT_MAX);
 	int ret;
 
 	ret = ramdev_virtq_new(&r->vq, r->g->dma, &qc);

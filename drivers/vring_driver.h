@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "ramdev/as.h"
+#include "ramdev/virtq.h"
 
 #define VRING_DESC_F_NEXT 1u
 #define VRING_DESC_F_WRITE 2u
@@ -37,6 +38,22 @@ struct vring_drv_config {
 	uint64_t indirect_gpa; /* size * indirect_max * 16 bytes for tables */
 	unsigned indirect_max; /* entries per indirect table; 0: no indirect */
 };
+
+/*
+ * The driver side of the queue the device was given as @qc: the same size,
+ * ring addresses and EVENT_IDX, so the two cannot drift apart; indirect
+ * tables at @indirect_gpa, @indirect_max entries each (0: none).
+ */
+static inline struct vring_drv_config
+vring_drv_config_of(const struct ramdev_virtq_config *qc,
+		    uint64_t indirect_gpa, unsigned indirect_max)
+{
+	return (struct vring_drv_config){
+		.size = qc->size, .desc = qc->desc, .avail = qc->avail,
+		.used = qc->used, .event_idx = qc->event_idx,
+		.indirect_gpa = indirect_gpa, .indirect_max = indirect_max,
+	};
+}
 
 /** One guest buffer of a chain. */
 struct vring_drv_buf {

@@ -759,13 +759,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t flags = get8(&in);
 	struct mach *m = machines(flags & 1 ? 1 : flags & 4 ? 2 : flags & 8 ? 3 :
 				  flags & 16 ? 4 : 0);
-	struct vring_drv_config dc = { .size = QSIZE, .desc = 0x0,
-				       .avail = 0x1000, .used = 0x2000,
-				       .indirect_gpa = 0x3000,
-				       .indirect_max = MAX_SEGS };
 	struct ramdev_virtq_config vc = { .size = QSIZE, .desc = 0x0,
 					  .avail = 0x1000, .used = 0x2000,
 					  .indirect = true };
+	struct vring_drv_config dc = vring_drv_config_of(&vc, 0x3000, MAX_SEGS);
 	bool indirect = !(flags & 2);
 	struct ramdev_virtq *vq;
 	struct vring_drv *d;

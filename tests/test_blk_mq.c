@@ -261,14 +261,9 @@ static int mq_setup(void **state, enum ramdev_blk_engine engine)
 			.used = qbase(q) + MQ_USED,
 			.event_idx = MQ_EVENT_IDX(q), .indirect = MQ_INDIRECT(q),
 		};
-		struct vring_drv_config dc = {
-			.size = MQ_SIZE, .desc = qbase(q),
-			.avail = qbase(q) + MQ_AVAIL,
-			.used = qbase(q) + MQ_USED,
-			.event_idx = MQ_EVENT_IDX(q),
-			.indirect_gpa = MQ_INDIRECT(q) ? qbase(q) + MQ_ITAB : 0,
-			.indirect_max = MQ_INDIRECT(q) ? 4 : 0,
-		};
+		struct vring_drv_config dc = vring_drv_config_of(
+			&qc, MQ_INDIRECT(q) ? qbase(q) + MQ_ITAB : 0,
+			MQ_INDIRECT(q) ? 4 : 0);
 		struct mq_guest *m = &f->guest[q];
 
 		assert_int_equal(0, ramdev_virtq_new(&f->vq[q], f->g->dma, &qc));

@@ -67,11 +67,8 @@ static int ring_setup_with(void **state, enum ramdev_blk_engine engine,
 		.size = RQ_SIZE, .desc = RQ_DESC, .avail = RQ_AVAIL,
 		.used = RQ_USED, .event_idx = true, .indirect = true,
 	};
-	struct vring_drv_config dc = {
-		.size = RQ_SIZE, .desc = RQ_DESC, .avail = RQ_AVAIL,
-		.used = RQ_USED, .event_idx = true, .indirect_gpa = RQ_IND,
-		.indirect_max = RQ_IND_MAX,
-	};
+	struct vring_drv_config dc = vring_drv_config_of(&qc, RQ_IND,
+							 RQ_IND_MAX);
 	struct ramdev_blk_options o = { .engine = engine, .no_merge = no_merge };
 
 	assert_non_null(f);
@@ -417,10 +414,14 @@ static const struct ramdev_virtq_config ll_qc = {
 	.size = LL_SIZE, .desc = 0, .avail = 0x1000, .used = 0x2000,
 	.indirect = true,
 };
-static const struct vring_drv_config ll_dc = {
-	.size = LL_SIZE, .desc = 0, .avail = 0x1000, .used = 0x2000,
-	.indirect_gpa = 0x10000, .indirect_max = 4,
-};
+
+/* Its driver: indirect tables at 0x10000, 4 entries each. */
+static int ll_drv_new(struct vring_drv **drv, struct ramdev_as *as)
+{
+	struct vring_drv_config dc = vring_drv_config_of(&ll_qc, 0x10000, 4);
+
+	return vring_drv_new(drv, as, &dc);
+}
 
 /*
  * The review's livelock: at depth 2 the queue stops, and the reset's drain
@@ -443,7 +444,7 @@ static void test_ramdev_blk_reset_ring_guest_refills(void **state)
 	ramdev_blk_close(f->r.blk);
 	assert_int_equal(0, ramdev_blk_open(&f->r.blk, &o));
 	assert_int_equal(0, ramdev_virtq_new(&vq, f->r.g->dma, &ll_qc));
-	assert_int_equal(0, vring_drv_new(&r.drv, f->r.g->as, &ll_dc));
+	assert_int_equal(0, ll_drv_new(&r.drv, f->r.g->as));
 	assert_int_equal(0, ramdev_blk_attach_queue(f->r.blk, 0, vq, f->r.g->dma));
 	assert_int_equal(0, pthread_create(&th, NULL, refill_guest, &r));
 	while (!atomic_load(&r.started))
@@ -484,7 +485,7 @@ static void test_ramdev_blk_process_ring_guest_refills_bounded(void **state)
 
 	assert_int_equal(0, ramdev_blk_detach_queue(f->r.blk, 0));
 	assert_int_equal(0, ramdev_virtq_new(&vq, f->r.g->dma, &ll_qc));
-	assert_int_equal(0, vring_drv_new(&r.drv, f->r.g->as, &ll_dc));
+	assert_int_equal(0, ll_drv_new(&r.drv, f->r.g->as));
 	assert_int_equal(0, ramdev_blk_attach_queue(f->r.blk, 0, vq, f->r.g->dma));
 	assert_int_equal(0, pthread_create(&th, NULL, refill_guest, &r));
 	while (!atomic_load(&r.started))
@@ -535,10 +536,7 @@ static void test_ramdev_blk_process_ring_stage_bounded(void **state)
 		.size = 32, .desc = 0, .avail = 0x1000, .used = 0x2000,
 		.indirect = true,
 	};
-	struct vring_drv_config dc = {
-		.size = 32, .desc = 0, .avail = 0x1000, .used = 0x2000,
-		.indirect_gpa = 0x10000, .indirect_max = 64,
-	};
+	struct vring_drv_config dc = vring_drv_config_of(&qc, 0x10000, 64);
 	struct ramdev_blk_options o = { .path = "/dev/null", .fd = -1,
 					.engine = f->engine,
 					.capacity = 4ull << 21 };

@@ -72,10 +72,7 @@ static int wsetup(void **state, unsigned width, enum ramdev_blk_engine engine)
 		.size = WQ_SIZE, .desc = WQ_DESC, .avail = WQ_AVAIL,
 		.used = WQ_USED,
 	};
-	struct vring_drv_config dc = {
-		.size = WQ_SIZE, .desc = WQ_DESC, .avail = WQ_AVAIL,
-		.used = WQ_USED,
-	};
+	struct vring_drv_config dc = vring_drv_config_of(&qc, 0, 0);
 	struct ramdev_blk_options o = { .engine = engine };
 
 	assert_non_null(f);

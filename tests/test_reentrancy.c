@@ -486,10 +486,7 @@ static int bfx_setup_owned(void **state, bool dma_owned,
 		.size = B_SIZE, .desc = B_DESC, .avail = B_AVAIL,
 		.used = B_USED,
 	};
-	struct vring_drv_config dc = {
-		.size = B_SIZE, .desc = B_DESC, .avail = B_AVAIL,
-		.used = B_USED,
-	};
+	struct vring_drv_config dc = vring_drv_config_of(&qc, 0, 0);
 	struct ramdev_blk_options o = { .engine = engine };
 	int ret;
 	struct ramdev_dma_config dmc = { .owner = dma_owned ? &f->owner : NULL };

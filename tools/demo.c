@@ -359,11 +359,8 @@ static int run_setup(struct run *x, const struct demo_opts *o,
 		.size = QSIZE, .desc = DESC_GPA, .avail = AVAIL_GPA,
 		.used = USED_GPA, .event_idx = true, .indirect = true,
 	};
-	struct vring_drv_config vc = {
-		.size = QSIZE, .desc = DESC_GPA, .avail = AVAIL_GPA,
-		.used = USED_GPA, .event_idx = true,
-		.indirect_gpa = INDIRECT_GPA, .indirect_max = INDIRECT_MAX,
-	};
+	struct vring_drv_config vc = vring_drv_config_of(&qc, INDIRECT_GPA,
+							 INDIRECT_MAX);
 	struct ramdev_blk_options bo = { .fd = img, .engine = o->engine,
 					 .serial = "ramdev-demo" };
 	uint64_t ram_pages, bar_pages;

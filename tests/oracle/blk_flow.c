@@ -86,11 +86,7 @@ int main(int argc, char **argv)
 		.size = QSIZE, .desc = DESC_GPA, .avail = AVAIL_GPA,
 		.used = USED_GPA, .event_idx = true, .indirect = true,
 	};
-	struct vring_drv_config vc = {
-		.size = QSIZE, .desc = DESC_GPA, .avail = AVAIL_GPA,
-		.used = USED_GPA, .event_idx = true,
-		.indirect_gpa = INDIRECT_GPA, .indirect_max = 4,
-	};
+	struct vring_drv_config vc = vring_drv_config_of(&qc, INDIRECT_GPA, 4);
 	struct ramdev_blk_options bo = { .serial = "blk-flow" };
 	char path[] = "/var/tmp/ramdev-blk-flow-XXXXXX";
 	struct test_guest *g = NULL;
